@@ -1,0 +1,209 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { DURATION_PATTERN } from './duration.js';
+
+const Duration = (description: string, defaultValue?: string) =>
+  Type.String({ pattern: DURATION_PATTERN, description, ...(defaultValue ? { default: defaultValue } : {}) });
+
+export const ComparisonId = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'comparison id' });
+
+export const KafkaSourceSchema = Type.Object(
+  {
+    topic: Type.String({ minLength: 1 }),
+    groupId: Type.Optional(Type.String({ minLength: 1 })),
+    fromBeginning: Type.Boolean({ default: true }),
+  },
+  { additionalProperties: false },
+);
+
+export const FileSourceSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1 }),
+    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('parquet'), Type.Literal('avro')])),
+    follow: Type.Boolean({ default: false }),
+    ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
+  },
+  { additionalProperties: false },
+);
+
+export const SimulateSourceSchema = Type.Object(
+  {
+    ratePerSecond: Type.Number({ exclusiveMinimum: 0, default: 200 }),
+    keySpace: Type.Integer({ minimum: 1, default: 100_000 }),
+    seed: Type.Integer({ default: 1 }),
+    /** Fraction of records whose `amount` differs from live's (candidate only). */
+    differenceRate: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+    /** Fraction of live records the candidate drops. */
+    missingRate: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+    /** Fields whose value is regenerated on every run, as nondeterministic pipelines do. */
+    noisyFields: Type.Array(Type.String(), { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export const SourceSchema = Type.Union(
+  [
+    Type.Object({ kafka: KafkaSourceSchema }, { additionalProperties: false }),
+    Type.Object({ file: FileSourceSchema }, { additionalProperties: false }),
+    Type.Object({ simulate: SimulateSourceSchema }, { additionalProperties: false }),
+  ],
+  { description: 'one of {kafka: ...}, {file: ...}, {simulate: ...}' },
+);
+
+const NumericTolerance = Type.Object(
+  { abs: Type.Number({ minimum: 0, default: 0 }), rel: Type.Number({ minimum: 0, default: 0 }) },
+  { additionalProperties: false },
+);
+
+export const CompareSchema = Type.Object(
+  {
+    ignore: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    numeric: Type.Object(
+      {
+        abs: Type.Number({ minimum: 0, default: 0 }),
+        rel: Type.Number({ minimum: 0, default: 0 }),
+        fields: Type.Record(Type.String(), Type.Partial(NumericTolerance), { default: {} }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    unorderedArrays: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    nullEqualsMissing: Type.Boolean({ default: true }),
+    timestamps: Type.Object(
+      {
+        paths: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+        toleranceMs: Type.Number({ minimum: 0, default: 0 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const TimeSchema = Type.Union([
+  Type.Object(
+    {
+      field: Type.String({ minLength: 1 }),
+      unit: Type.Union([Type.Literal('ms'), Type.Literal('s'), Type.Literal('us')], { default: 'ms' }),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object({ source: Type.Literal('kafka') }, { additionalProperties: false }),
+]);
+
+export const VerdictPolicySchema = Type.Object(
+  {
+    tolerance: Type.Number({ minimum: 0, maximum: 1, default: 0.001 }),
+    alpha: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.05 }),
+    minSamples: Type.Integer({ minimum: 0, default: 1000 }),
+    missing: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    extra: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    fields: Type.Record(Type.String(), Type.Number({ minimum: 0, maximum: 1 }), { default: {} }),
+    maxLagSeconds: Type.Number({ minimum: 0, default: 300 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const ComparisonSchema = Type.Object(
+  {
+    id: ComparisonId,
+    live: SourceSchema,
+    candidate: SourceSchema,
+    control: Type.Optional(SourceSchema),
+    format: Type.Union(
+      [
+        Type.Literal('json'),
+        Type.Literal('avro'),
+        Type.Literal('avro-schema'),
+        Type.Literal('csv'),
+        Type.Literal('parquet'),
+      ],
+      { default: 'json' },
+    ),
+    schema: Type.Optional(Type.String({ minLength: 1, description: 'path of the .avsc for format avro-schema' })),
+    key: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    time: Type.Optional(TimeSchema),
+    window: Type.Object(
+      {
+        size: Duration('tumbling window size', '1m'),
+        allowedLateness: Duration('how long a window waits for late records', '30s'),
+        idleTimeout: Duration('after this a silent partition stops holding the watermark', '2m'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    sampling: Type.Object(
+      {
+        rate: Type.Number({ exclusiveMinimum: 0, maximum: 1, default: 1 }),
+        adaptive: Type.Boolean({ default: false }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    duplicates: Type.Union([Type.Literal('last'), Type.Literal('first'), Type.Literal('error')], { default: 'last' }),
+    compare: CompareSchema,
+    redact: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    verdict: VerdictPolicySchema,
+    maxMessageBytes: Type.Integer({ minimum: 1, default: 1_048_576 }),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    server: Type.Object(
+      {
+        host: Type.String({ default: '0.0.0.0' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+        adminToken: Type.String({ default: '' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    storage: Type.Object(
+      {
+        path: Type.String({ minLength: 1, default: './data/shadowdiff.duckdb' }),
+        memoryLimit: Type.String({ pattern: '^\\d+(\\.\\d+)?\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$', default: '1GB' }),
+        retention: Duration('how long closed windows are kept', '7d'),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    kafka: Type.Object(
+      {
+        brokers: Type.Array(Type.String({ minLength: 1 }), { default: ['localhost:9092'] }),
+        clientId: Type.String({ default: 'shadowdiff' }),
+        ssl: Type.Boolean({ default: false }),
+        sasl: Type.Union(
+          [
+            Type.Null(),
+            Type.Object(
+              {
+                mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
+                username: Type.String(),
+                password: Type.String(),
+              },
+              { additionalProperties: false },
+            ),
+          ],
+          { default: null },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    schemaRegistry: Type.Object(
+      { url: Type.String({ default: 'http://localhost:8081' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    metrics: Type.Object(
+      { maxFieldLabels: Type.Integer({ minimum: 1, default: 50 }) },
+      { additionalProperties: false, default: {} },
+    ),
+    comparisons: Type.Array(ComparisonSchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ComparisonConfig = Static<typeof ComparisonSchema>;
+export type SourceConfig = Static<typeof SourceSchema>;
+export type CompareConfig = Static<typeof CompareSchema>;
+export type VerdictPolicy = Static<typeof VerdictPolicySchema>;
+export type TimeConfig = Static<typeof TimeSchema>;
+export type SimulateSourceConfig = Static<typeof SimulateSourceSchema>;
+export type Side = 'live' | 'candidate' | 'control';
+export const SIDES: readonly Side[] = ['live', 'candidate', 'control'];
