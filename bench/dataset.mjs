@@ -1,7 +1,8 @@
 // Generates the benchmark dataset: live and candidate NDJSON files of N records each,
 // ~10 fields with a nested object and an array, with 1% of candidate rows changed.
-import { createWriteStream } from 'node:fs';
+
 import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
 
 function mulberry32(seed) {
   let a = seed >>> 0;
@@ -21,7 +22,11 @@ function record(i, rand) {
   const items = [];
   const n = 1 + Math.floor(rand() * 3);
   for (let k = 0; k < n; k++) {
-    items.push({ sku: `sku-${Math.floor(rand() * 5000)}`, qty: 1 + Math.floor(rand() * 4), price: Math.round(rand() * 10000) / 100 });
+    items.push({
+      sku: `sku-${Math.floor(rand() * 5000)}`,
+      qty: 1 + Math.floor(rand() * 4),
+      price: Math.round(rand() * 10000) / 100,
+    });
   }
   return {
     order_id: `o-${i}`,

@@ -18,7 +18,9 @@ export const KafkaSourceSchema = Type.Object(
 export const FileSourceSchema = Type.Object(
   {
     path: Type.String({ minLength: 1 }),
-    format: Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('parquet'), Type.Literal('avro')])),
+    format: Type.Optional(
+      Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('parquet'), Type.Literal('avro')]),
+    ),
     follow: Type.Boolean({ default: false }),
     ratePerSecond: Type.Optional(Type.Number({ exclusiveMinimum: 0 })),
   },
@@ -173,7 +175,11 @@ export const ConfigSchema = Type.Object(
             Type.Null(),
             Type.Object(
               {
-                mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')]),
+                mechanism: Type.Union([
+                  Type.Literal('plain'),
+                  Type.Literal('scram-sha-256'),
+                  Type.Literal('scram-sha-512'),
+                ]),
                 username: Type.String(),
                 password: Type.String(),
               },

@@ -1,0 +1,421 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { samplingThreshold } from '../align/keys.js';
+import type { Side, TimeConfig } from '../config/schema.js';
+import { ShadowdiffError } from '../errors.js';
+import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
+import { compareRecords, type DifferenceKind } from './compare.js';
+import { pathSegments } from './paths.js';
+import { redactor } from './redact.js';
+import type { CompareRules } from './rules.js';
+import { type DiffSample, type PendingSample, SampleCollector } from './samples.js';
+import { LEAF, type Shape, shapeFromStructure, transformStructure, withLeafAt } from './shape.js';
+import {
+  eventTimeExpression,
+  fitsExpression,
+  identifier,
+  keyExpression,
+  keyPartExpression,
+  leafExpression,
+  literal,
+  normalizedExpression,
+} from './sql.js';
+
+/** What the engine needs to know of a comparison. */
+export interface DiffSpec {
+  key: readonly string[];
+  time?: TimeConfig | undefined;
+  windowMs: number;
+  duplicates: 'last' | 'first' | 'error';
+  rules: CompareRules;
+  samplingRate: number;
+  redact: readonly string[];
+  samplesPerGroup: number;
+}
+
+/**
+ * One side's input: a SQL relation with `pos BIGINT` (source position, ascending in arrival order),
+ * `doc VARCHAR` (one JSON object text, NULL when the record could not be decoded) and `reason
+ * VARCHAR` (why a NULL doc could not be decoded, when the source knows).
+ */
+export interface SideInput {
+  side: Side;
+  relation: string;
+  /** Labels of source positions for samples (`live.ndjson:12`), and raw text of undecodable records. */
+  locate(positions: number[]): Promise<Map<number, { label: string; raw?: string }>>;
+}
+
+export interface SideCounts {
+  /** Valid records read, duplicates included. */
+  valid: number;
+  invalid: number;
+  sampledOut: number;
+  duplicates: number;
+}
+
+export interface FieldStats {
+  path: string;
+  different: number;
+  kinds: Record<DifferenceKind, number>;
+}
+
+export interface PairResult {
+  live: SideCounts;
+  other: SideCounts;
+  equal: number;
+  different: number;
+  missing: number;
+  extra: number;
+  fields: FieldStats[];
+  samples: DiffSample[];
+  /** Per differing row, the fields that differ; used to discount noise fields found with a control side. */
+  differingRows: string[][];
+}
+
+export interface DiffStages {
+  onStage?: (stage: string) => void;
+  onProgress?: ProgressListener;
+}
+
+const SHAPE_SAMPLE_ROWS = 5000;
+const RAW_SAMPLE_CHARS = 1024;
+
+let tableCounter = 0;
+
+/** Infers the record shape from the first records of each side (and forces the key and time paths in). */
+async function inferShape(connection: DuckDBConnection, relations: string[], spec: DiffSpec): Promise<Shape> {
+  const union = relations
+    .map(
+      (relation) =>
+        `(SELECT doc FROM ${relation} WHERE doc IS NOT NULL AND starts_with(ltrim(doc), '{') AND json_valid(doc) LIMIT ${SHAPE_SAMPLE_ROWS})`,
+    )
+    .join(' UNION ALL ');
+  const [row] = await queryRows<{ s: string | null }>(
+    connection,
+    `SELECT json_group_structure(doc::JSON)::VARCHAR AS s FROM (${union})`,
+  );
+  let shape = row?.s ? shapeFromStructure(JSON.parse(row.s)) : LEAF;
+  for (const path of spec.key) shape = withLeafAt(shape, pathSegments(path));
+  if (spec.time && 'field' in spec.time) shape = withLeafAt(shape, pathSegments(spec.time.field));
+  return shape;
+}
+
+function validateKeyPaths(spec: DiffSpec): void {
+  for (const path of [...spec.key, ...(spec.time && 'field' in spec.time ? [spec.time.field] : [])]) {
+    if (path.includes('[]')) {
+      throw new ShadowdiffError('SD_CONFIG_INVALID', `key and time paths cannot go through arrays: ${path}`);
+    }
+  }
+}
+
+/**
+ * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
+ * window, the hash of its rule-normalized typed form, and the hash of its raw text.
+ */
+function recordsSql(target: string, input: SideInput, shape: Shape, spec: DiffSpec): string {
+  const key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
+  const time = spec.time;
+  let window = '0::BIGINT';
+  if (time && 'field' in time) {
+    const ms = eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit);
+    window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
+  }
+  const threshold = samplingThreshold(spec.samplingRate);
+  const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
+  return `CREATE OR REPLACE TEMP TABLE ${target} AS
+    WITH parsed AS (
+      SELECT pos, doc, reason, ${typedRow(shape, 'doc')} AS r FROM ${input.relation}
+    ), keyed AS (
+      SELECT pos, doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w,
+        hash(${normalizedExpression(shape, spec.rules)}) AS h, hash(doc) AS rh
+      FROM parsed
+    )
+    SELECT pos, doc, reason, k, w, h, rh,
+      CASE WHEN malformed THEN 'malformed' WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
+      CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
+    FROM keyed`;
+}
+
+/** The typed row of a JSON text; NULL when it is not a JSON object. */
+function typedRow(shape: Shape, doc: string): string {
+  const structure = literal(JSON.stringify(transformStructure(shape)));
+  return `CASE WHEN starts_with(ltrim(${doc}), '{') THEN try(json_transform(${doc}, ${structure})) END`;
+}
+
+/** One record per (window, key) and side after the duplicates rule, with the duplicate count. */
+function uniqueSql(target: string, records: string, spec: DiffSpec): string {
+  const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
+  return `CREATE OR REPLACE TEMP TABLE ${target} AS
+    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(h, pos) AS h, ${pick}(rh, pos) AS rh, count(*) AS n
+    FROM ${records} WHERE sampled GROUP BY w, k`;
+}
+
+async function sideCounts(connection: DuckDBConnection, records: string, unique: string): Promise<SideCounts> {
+  const [row] = await queryRows<Record<string, bigint | number | null>>(
+    connection,
+    `SELECT count(*) FILTER (invalid IS NULL) AS valid, count(*) FILTER (invalid IS NOT NULL) AS invalid,
+       count(*) FILTER (invalid IS NULL AND NOT sampled) AS sampled_out,
+       (SELECT coalesce(sum(n - 1), 0) FROM ${unique}) AS duplicates
+     FROM ${records}`,
+  );
+  return {
+    valid: Number(row?.valid ?? 0),
+    invalid: Number(row?.invalid ?? 0),
+    sampledOut: Number(row?.sampled_out ?? 0),
+    duplicates: Number(row?.duplicates ?? 0),
+  };
+}
+
+function truncate(text: string): string {
+  return text.length > RAW_SAMPLE_CHARS ? `${text.slice(0, RAW_SAMPLE_CHARS)}…` : text;
+}
+
+function parseOrRaw(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * Diffs two sides in DuckDB: typed rows, hash comparison first, and a field-by-field comparison
+ * only for pairs whose hashes differ (or whose hash cannot be trusted).
+ */
+export async function diffPair(
+  connection: DuckDBConnection,
+  spec: DiffSpec,
+  live: SideInput,
+  other: SideInput,
+  stages: DiffStages = {},
+): Promise<PairResult> {
+  validateKeyPaths(spec);
+  const id = ++tableCounter;
+  const t = (name: string) => identifier(`sd_${name}_${id}`);
+  const liveRecords = t('live_records');
+  const otherRecords = t('other_records');
+  const liveUnique = t('live_unique');
+  const otherUnique = t('other_unique');
+  const aligned = t('aligned');
+  const redact = redactor(spec.redact);
+  const collector = new SampleCollector(spec.samplesPerGroup);
+  try {
+    stages.onStage?.('inferring record shape');
+    const shape = await inferShape(connection, [live.relation, other.relation], spec);
+
+    stages.onStage?.(`reading ${live.side}`);
+    await runWithProgress(connection, recordsSql(liveRecords, live, shape, spec), stages.onProgress);
+    stages.onStage?.(`reading ${other.side}`);
+    await runWithProgress(connection, recordsSql(otherRecords, other, shape, spec), stages.onProgress);
+
+    stages.onStage?.('aligning keys');
+    await connection.run(uniqueSql(liveUnique, liveRecords, spec));
+    await connection.run(uniqueSql(otherUnique, otherRecords, spec));
+    const liveCounts = await sideCounts(connection, liveRecords, liveUnique);
+    const otherCounts = await sideCounts(connection, otherRecords, otherUnique);
+    if (spec.duplicates === 'error' && liveCounts.duplicates + otherCounts.duplicates > 0) {
+      const [dup] = await queryRows<{ k: string; side: string }>(
+        connection,
+        `SELECT k, 'live' AS side FROM ${liveUnique} WHERE n > 1 UNION ALL SELECT k, '${other.side}' FROM ${otherUnique} WHERE n > 1 LIMIT 1`,
+      );
+      throw new ShadowdiffError(
+        'SD_DIFF_DUPLICATE_KEY',
+        `duplicate key ${JSON.stringify(dup?.k)} on ${dup?.side} (duplicates: error); ${liveCounts.duplicates} duplicate(s) on live, ${otherCounts.duplicates} on ${other.side}`,
+      );
+    }
+    await runWithProgress(
+      connection,
+      `CREATE OR REPLACE TEMP TABLE ${aligned} AS
+        SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos,
+          CASE WHEN l.k IS NULL THEN 'extra' WHEN o.k IS NULL THEN 'missing'
+               WHEN l.rh = o.rh THEN 'equal' WHEN l.h = o.h THEN 'maybe' ELSE 'check' END AS outcome
+        FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
+      stages.onProgress,
+    );
+    await settleEqualHashes(connection, aligned, liveRecords, otherRecords, shape, spec.rules);
+    const outcomeRows = await queryRows<{ outcome: string; n: bigint }>(
+      connection,
+      `SELECT outcome, count(*) AS n FROM ${aligned} GROUP BY outcome`,
+    );
+    const outcomes = Object.fromEntries(outcomeRows.map((r) => [r.outcome, Number(r.n)]));
+
+    stages.onStage?.('comparing differing records');
+    const fieldStats = new Map<string, FieldStats>();
+    const differingRows: string[][] = [];
+    let equal = outcomes.equal ?? 0;
+    let different = 0;
+    const checkResult = await connection.stream(
+      `SELECT a.k, a.w, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc
+       FROM ${aligned} a JOIN ${liveRecords} l ON l.pos = a.lpos JOIN ${otherRecords} o ON o.pos = a.opos
+       WHERE a.outcome = 'check'`,
+    );
+    for await (const rows of checkResult.yieldRowsJs()) {
+      for (const [k, w, lpos, opos, ldoc, odoc] of rows as [string, bigint, bigint, bigint, string, string][]) {
+        const liveRecord = JSON.parse(ldoc);
+        const otherRecord = JSON.parse(odoc);
+        const differences = compareRecords(liveRecord, otherRecord, spec.rules);
+        if (differences.length === 0) {
+          equal++;
+          continue;
+        }
+        different++;
+        const rowFields = new Set<string>();
+        const rowKinds = new Set<string>();
+        for (const difference of differences) {
+          let stats = fieldStats.get(difference.path);
+          if (!stats) {
+            stats = { path: difference.path, different: 0, kinds: { value: 0, type: 0, missing: 0, extra: 0 } };
+            fieldStats.set(difference.path, stats);
+          }
+          if (!rowFields.has(difference.path)) {
+            rowFields.add(difference.path);
+            stats.different++;
+          }
+          const kindKey = `${difference.path}\u0000${difference.kind}`;
+          if (!rowKinds.has(kindKey)) {
+            rowKinds.add(kindKey);
+            stats.kinds[difference.kind]++;
+          }
+          if (collector.wants('different', difference.path)) {
+            collector.add({
+              outcome: 'different',
+              key: k,
+              ...(spec.time ? { window: Number(w) } : {}),
+              field: difference.path,
+              kind: difference.kind,
+              live: redact(difference.live, difference.path),
+              candidate: redact(difference.candidate, difference.path),
+              positions: { live: Number(lpos), [other.side]: Number(opos) },
+            });
+          }
+        }
+        differingRows.push([...rowFields]);
+      }
+    }
+
+    stages.onStage?.('collecting samples');
+    await collectOneSided(connection, aligned, 'missing', live.side, liveRecords, 'lpos', spec, collector, redact);
+    await collectOneSided(connection, aligned, 'extra', other.side, otherRecords, 'opos', spec, collector, redact);
+    await collectInvalid(connection, liveRecords, live, spec.samplesPerGroup, collector);
+    await collectInvalid(connection, otherRecords, other, spec.samplesPerGroup, collector);
+
+    return {
+      live: liveCounts,
+      other: otherCounts,
+      equal,
+      different,
+      missing: outcomes.missing ?? 0,
+      extra: outcomes.extra ?? 0,
+      fields: [...fieldStats.values()].sort((a, b) => b.different - a.different || a.path.localeCompare(b.path)),
+      samples: await locateSamples(collector.all(), [live, other], redact),
+      differingRows,
+    };
+  } finally {
+    for (const table of [liveRecords, otherRecords, liveUnique, otherUnique, aligned]) {
+      await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    }
+  }
+}
+
+/**
+ * Pairs whose typed hashes match but whose raw texts differ are equal only if the typed rows hold
+ * every member of the raw texts; the others are compared in full.
+ */
+async function settleEqualHashes(
+  connection: DuckDBConnection,
+  aligned: string,
+  liveRecords: string,
+  otherRecords: string,
+  shape: Shape,
+  rules: CompareRules,
+): Promise<void> {
+  await connection.run(
+    `UPDATE ${aligned} a SET outcome = CASE WHEN s.fits THEN 'equal' ELSE 'check' END
+     FROM (SELECT lpos, opos, ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')} AS fits
+           FROM (SELECT a.lpos, a.opos, l.doc AS ldoc, ${typedRow(shape, 'l.doc')} AS lrow,
+                   o.doc AS odoc, ${typedRow(shape, 'o.doc')} AS orow
+                 FROM ${aligned} a JOIN ${liveRecords} l ON l.pos = a.lpos JOIN ${otherRecords} o ON o.pos = a.opos
+                 WHERE a.outcome = 'maybe')) s
+     WHERE a.outcome = 'maybe' AND a.lpos = s.lpos AND a.opos = s.opos`,
+  );
+}
+
+async function collectOneSided(
+  connection: DuckDBConnection,
+  aligned: string,
+  outcome: 'missing' | 'extra',
+  side: Side,
+  records: string,
+  posColumn: 'lpos' | 'opos',
+  spec: DiffSpec,
+  collector: SampleCollector,
+  redact: (value: unknown) => unknown,
+): Promise<void> {
+  if (!collector.wants(outcome)) return;
+  const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
+    connection,
+    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON s.pos = a.${posColumn}
+     WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
+  );
+  for (const row of rows) {
+    const record = redact(parseOrRaw(row.doc));
+    collector.add({
+      outcome,
+      key: row.k,
+      ...(spec.time ? { window: Number(row.w) } : {}),
+      ...(outcome === 'missing' ? { live: record } : { candidate: record }),
+      positions: { [side]: Number(row.pos) },
+    });
+  }
+}
+
+async function collectInvalid(
+  connection: DuckDBConnection,
+  records: string,
+  input: SideInput,
+  limit: number,
+  collector: SampleCollector,
+): Promise<void> {
+  if (!collector.wants('invalid', input.side)) return;
+  const rows = await queryRows<{ pos: bigint; invalid: string; reason: string | null }>(
+    connection,
+    `SELECT pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
+  );
+  for (const row of rows) {
+    collector.add(
+      {
+        outcome: 'invalid',
+        side: input.side,
+        reason: row.reason ?? row.invalid,
+        positions: { [input.side]: Number(row.pos) },
+      },
+      input.side,
+    );
+  }
+}
+
+/** Turns the engine's positions into source labels, and adds the (redacted) raw text of invalid records. */
+async function locateSamples(
+  pending: PendingSample[],
+  inputs: SideInput[],
+  redact: (value: unknown) => unknown,
+): Promise<DiffSample[]> {
+  const located = new Map<Side, Map<number, { label: string; raw?: string }>>();
+  for (const input of inputs) {
+    const positions = pending.map((s) => s.positions[input.side]).filter((p): p is number => p !== undefined);
+    located.set(input.side, await input.locate([...new Set(positions)]));
+  }
+  return pending.map(({ positions, ...sample }) => {
+    const position: Partial<Record<Side, string>> = {};
+    let raw: string | undefined;
+    for (const [side, pos] of Object.entries(positions) as [Side, number][]) {
+      const found = located.get(side)?.get(pos);
+      position[side] = found?.label ?? String(pos);
+      if (sample.outcome === 'invalid' && found?.raw !== undefined) raw = found.raw;
+    }
+    if (raw !== undefined) {
+      const parsed = parseOrRaw(raw);
+      sample.raw = truncate(typeof parsed === 'string' ? parsed : JSON.stringify(redact(parsed)));
+    }
+    return { ...sample, position };
+  });
+}

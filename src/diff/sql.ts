@@ -1,0 +1,172 @@
+import { childPath, elementPath } from './paths.js';
+import type { CompareRules } from './rules.js';
+import type { Shape } from './shape.js';
+
+/** SQL string literal. */
+export function literal(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** SQL quoted identifier. */
+export function identifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+const member = (expression: string, name: string) => `(${expression}).${identifier(name)}`;
+
+// strlen counts bytes without decoding UTF-8; `:` is one byte, so the difference counts colons.
+const colonCount = (expression: string) => `(strlen(${expression}) - strlen(replace(${expression}, ':', '')))`;
+
+function countColonsIn(text: string): number {
+  return text.split(':').length - 1;
+}
+
+type Members = Map<string, Shape>;
+
+/**
+ * How many `:` the raw JSON text of a record holds if every member it has is one the shape knows:
+ * one per present member (plus any in its name) and those inside string values. A record whose raw
+ * text holds more has members the shape does not know and is compared in full, never by hash.
+ */
+function expectedColons(members: Members, expression: string, depth: number): string {
+  const terms: string[] = [];
+  for (const [name, shape] of members) {
+    const value = member(expression, name);
+    terms.push(`(${value} IS NOT NULL)::INTEGER * ${1 + countColonsIn(name)}`);
+    terms.push(valueColons(shape, value, depth));
+  }
+  return terms.length === 0 ? '0' : terms.join(' + ');
+}
+
+function valueColons(shape: Shape, value: string, depth: number): string {
+  switch (shape.kind) {
+    case 'leaf':
+      // Colons in leaves sampled as numbers are not counted: a string there makes the record be
+      // compared in full, which is safe, and most leaves skip a string scan.
+      return shape.text ? `coalesce(${colonCount(value)}, 0)` : '0';
+    case 'object':
+      return `(${expectedColons(shape.members, value, depth)})`;
+    case 'list': {
+      const x = `x${depth}`;
+      const inner = valueColons(shape.element, x, depth + 1);
+      return inner === '0' ? '0' : `coalesce(list_sum(list_transform(${value}, lambda ${x}: ${inner})), 0)`;
+    }
+  }
+}
+
+/**
+ * True when some member that should be an object held a scalar or an empty object: DuckDB then
+ * yields a STRUCT of NULLs, which the hash cannot tell from another scalar, so such records are
+ * compared in full.
+ */
+function hollowObjects(members: Members, expression: string, depth: number): string[] {
+  const checks: string[] = [];
+  for (const [name, shape] of members) {
+    const value = member(expression, name);
+    if (shape.kind === 'object') {
+      const fields = [...shape.members.keys()].map((field) => `${member(value, field)} IS NULL`);
+      checks.push(`(${value} IS NOT NULL AND ${fields.join(' AND ')})`);
+      checks.push(...hollowObjects(shape.members, value, depth));
+    } else if (shape.kind === 'list' && shape.element.kind !== 'leaf') {
+      const x = `x${depth}`;
+      const inner = hollowElement(shape.element, x, depth + 1);
+      if (inner) checks.push(`coalesce(list_bool_or(list_transform(${value}, lambda ${x}: ${inner})), false)`);
+    }
+  }
+  return checks;
+}
+
+function hollowElement(shape: Shape, x: string, depth: number): string | undefined {
+  if (shape.kind === 'object') {
+    const fields = [...shape.members.keys()].map((field) => `${member(x, field)} IS NULL`);
+    const checks = [`(${x} IS NOT NULL AND ${fields.join(' AND ')})`, ...hollowObjects(shape.members, x, depth)];
+    return checks.join(' OR ');
+  }
+  if (shape.kind === 'list' && shape.element.kind !== 'leaf') {
+    const y = `x${depth}`;
+    const inner = hollowElement(shape.element, y, depth + 1);
+    return inner ? `coalesce(list_bool_or(list_transform(${x}, lambda ${y}: ${inner})), false)` : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * SQL that is true when the typed row `r` holds everything of its raw text `doc`, so comparing
+ * hashes of `r` is as good as comparing the records.
+ */
+export function fitsExpression(shape: Shape, rules: CompareRules, doc = 'doc', row = 'r'): string {
+  if (shape.kind !== 'object') return 'false';
+  // With nullEqualsMissing, a member set to null means the same as an absent one: its colon is not counted.
+  const raw = rules.nullEqualsMissing
+    ? `(${colonCount(doc)} - (strlen(${doc}) - strlen(replace(${doc}, ':null', ''))) // 5)`
+    : colonCount(doc);
+  const hollow = hollowObjects(shape.members, row, 0);
+  return `(${raw} = (${expectedColons(shape.members, row, 0)})${hollow.length ? ` AND NOT (${hollow.join(' OR ')})` : ''})`;
+}
+
+/**
+ * The value hashed to decide "equal" without a field-by-field comparison: ignored members left out,
+ * unordered arrays sorted, JSON null folded into absence when null equals missing.
+ */
+export function normalizedExpression(shape: Shape, rules: CompareRules, row = 'r'): string {
+  return normalized(shape, row, '', rules, 0) ?? 'NULL';
+}
+
+function normalized(shape: Shape, value: string, path: string, rules: CompareRules, depth: number): string | undefined {
+  switch (shape.kind) {
+    case 'leaf':
+      // A JSON null leaf is already SQL NULL, the same as an absent member; with nullEqualsMissing
+      // off the fits check sends records holding nulls to the full comparison.
+      return value;
+    case 'object': {
+      const parts: string[] = [];
+      for (const [name, child] of shape.members) {
+        const childAt = childPath(path, name);
+        if (rules.isIgnored(childAt)) continue;
+        const inner = normalized(child, member(value, name), childAt, rules, depth);
+        if (inner !== undefined) parts.push(`${identifier(name)} := ${inner}`);
+      }
+      return parts.length === 0 ? undefined : `struct_pack(${parts.join(', ')})`;
+    }
+    case 'list': {
+      const x = `x${depth}`;
+      const elementAt = elementPath(path);
+      if (rules.isIgnored(elementAt)) return undefined;
+      const inner = normalized(shape.element, x, elementAt, rules, depth + 1) ?? 'NULL';
+      const list = inner === x ? value : `list_transform(${value}, lambda ${x}: ${inner})`;
+      return rules.isUnordered(path) ? `list_sort(${list})` : list;
+    }
+  }
+}
+
+/** SQL for the leaf at `segments` of row `r` (JSON text), e.g. `(r)."customer"."id"`. */
+export function leafExpression(segments: readonly string[], row = 'r'): string {
+  return segments.reduce((expression, name) => member(expression, name), row);
+}
+
+/**
+ * One key part as text, the same as `keyPart` in align/keys.ts: strings unquoted, numbers and
+ * booleans as their JSON text; NULL for null, objects and arrays (no usable key).
+ */
+export function keyPartExpression(leaf: string): string {
+  // The ELSE branch is cast: a JSON-typed branch would make the whole CASE JSON and re-parse the text.
+  return `CASE WHEN starts_with(${leaf}, '"') THEN json_extract_string(${leaf}, '$') WHEN ${leaf} = 'null' OR starts_with(${leaf}, '{') OR starts_with(${leaf}, '[') THEN NULL ELSE ${leaf}::VARCHAR END`;
+}
+
+/** The canonical key: parts joined by U+001F; NULL when any part is unusable. */
+export function keyExpression(parts: readonly string[]): string {
+  if (parts.length === 1) return parts[0] as string;
+  return `CASE WHEN ${parts.map((p) => `(${p}) IS NULL`).join(' OR ')} THEN NULL ELSE concat_ws(chr(31), ${parts.join(', ')}) END`;
+}
+
+const UNIT_TO_MS = { ms: 1, s: 1000, us: 0.001 } as const;
+
+/** Event time in ms from a JSON leaf: epoch number (or numeric string) in `unit`, or an ISO-8601 string. */
+export function eventTimeExpression(leaf: string, unit: keyof typeof UNIT_TO_MS): string {
+  const text = `json_extract_string(${leaf}, '$')`;
+  const numeric = `floor(TRY_CAST(${text} AS DOUBLE) * ${UNIT_TO_MS[unit]})::BIGINT`;
+  return `CASE WHEN ${leaf} IS NULL OR ${leaf} = 'null' THEN NULL
+    WHEN regexp_full_match(${text}, '\\s*-?[0-9]+(\\.[0-9]+)?\\s*') THEN ${numeric}
+    WHEN starts_with(${leaf}, '"') THEN epoch_ms(TRY_CAST(${text} AS TIMESTAMPTZ))
+    ELSE NULL END`;
+}

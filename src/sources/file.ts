@@ -1,0 +1,144 @@
+import { access, constants } from 'node:fs/promises';
+import { extname } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { openAvroFile } from '../codec/avro-file.js';
+import type { Side } from '../config/schema.js';
+import type { SideInput } from '../diff/engine.js';
+import { identifier, literal } from '../diff/sql.js';
+import { ShadowdiffError } from '../errors.js';
+import { appendDocs } from '../store/append.js';
+import { queryRows } from '../store/duckdb.js';
+import { findRecordLines } from './file-lines.js';
+
+export type FileFormat = 'json' | 'csv' | 'parquet' | 'avro';
+
+const EXTENSIONS: Record<string, FileFormat> = {
+  '.json': 'json',
+  '.ndjson': 'json',
+  '.jsonl': 'json',
+  '.csv': 'csv',
+  '.tsv': 'csv',
+  '.parquet': 'parquet',
+  '.avro': 'avro',
+};
+
+/** The format of a file from its extension (`.ndjson`, `.jsonl`, `.json`, `.csv`, `.parquet`, `.avro`). */
+export function formatFromPath(path: string): FileFormat {
+  const format = EXTENSIONS[extname(path).toLowerCase()];
+  if (!format) {
+    throw new ShadowdiffError(
+      'SD_INPUT_FORMAT',
+      `cannot tell the format of ${path} from its extension; pass --format json|csv|parquet|avro`,
+    );
+  }
+  return format;
+}
+
+export interface FileSide {
+  side: Side;
+  path: string;
+  format: FileFormat;
+}
+
+async function ensureReadable(path: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch (cause) {
+    throw new ShadowdiffError('SD_INPUT_UNREADABLE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** CSV files of one diff share their column types, so `12` is a number on both sides or on neither. */
+async function csvColumnTypes(connection: DuckDBConnection, paths: string[]): Promise<Record<string, string>> {
+  const rows = await queryRows<{ column_name: string; column_type: string }>(
+    connection,
+    `DESCRIBE SELECT * FROM read_csv([${paths.map(literal).join(', ')}], union_by_name = true)`,
+  );
+  return Object.fromEntries(rows.map((row) => [row.column_name, row.column_type]));
+}
+
+function typesArgument(types: Record<string, string>): string {
+  return `{${Object.entries(types)
+    .map(([name, type]) => `${literal(name)}: ${literal(type)}`)
+    .join(', ')}}`;
+}
+
+/**
+ * Turns each file into a side input of the diff engine: a relation of `(pos, doc, reason)` in file
+ * order that DuckDB reads in parallel. NDJSON lines that are not valid JSON become NULL docs (counted
+ * invalid); blank lines are not records. Avro files are decoded in JS and appended to a table.
+ */
+export async function loadFiles(connection: DuckDBConnection, files: FileSide[]): Promise<SideInput[]> {
+  for (const file of files) await ensureReadable(file.path);
+  const csvPaths = files.filter((f) => f.format === 'csv').map((f) => f.path);
+  const csvTypes = csvPaths.length > 0 ? await csvColumnTypes(connection, csvPaths).catch(() => ({})) : {};
+  const inputs: SideInput[] = [];
+  for (const file of files) {
+    const source = literal(file.path);
+    let relation: string;
+    switch (file.format) {
+      case 'json':
+        // read_json_objects yields one row per non-blank line, NULL when malformed; ORDINALITY numbers them.
+        relation = `(SELECT ordinality AS pos, json::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
+          FROM read_json_objects(${source}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 134217728) WITH ORDINALITY)`;
+        break;
+      case 'csv': {
+        const types = Object.keys(csvTypes).length ? `, types = ${typesArgument(csvTypes)}` : '';
+        relation = `(SELECT ordinality AS pos, to_json(c)::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
+          FROM read_csv(${source}, header = true${types}) WITH ORDINALITY c)`;
+        break;
+      }
+      case 'parquet':
+        relation = `(SELECT ordinality AS pos, to_json(p)::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
+          FROM read_parquet(${source}) WITH ORDINALITY p)`;
+        break;
+      case 'avro': {
+        const table = `sd_file_${file.side}`;
+        await loadAvroFile(connection, file.path, table);
+        relation = `(SELECT rowid + 1 AS pos, doc, reason FROM ${identifier(table)})`;
+        break;
+      }
+      default:
+        throw new ShadowdiffError('SD_INPUT_FORMAT', `unknown format ${file.format satisfies never}`);
+    }
+    await probe(connection, file.path, relation);
+    inputs.push({ side: file.side, relation, locate: locator(file) });
+  }
+  return inputs;
+}
+
+/** Reads the first record so that an unreadable file fails here, with its path, not deep in the diff. */
+async function probe(connection: DuckDBConnection, path: string, relation: string): Promise<void> {
+  try {
+    await connection.run(`SELECT * FROM ${relation} LIMIT 1`);
+  } catch (cause) {
+    throw new ShadowdiffError('SD_INPUT_UNREADABLE', `cannot read ${path}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+async function loadAvroFile(connection: DuckDBConnection, path: string, table: string): Promise<void> {
+  const file = await openAvroFile(path);
+  await connection.run(`CREATE OR REPLACE TABLE ${table} (doc VARCHAR, reason VARCHAR)`);
+  async function* rows() {
+    for await (const record of file.records()) yield { doc: record.json, reason: record.reason };
+  }
+  await appendDocs(connection, table, rows());
+}
+
+function locator(file: FileSide): SideInput['locate'] {
+  return async (positions) => {
+    const located = new Map<number, { label: string; raw?: string }>();
+    if (file.format === 'json') {
+      const lines = await findRecordLines(file.path, positions);
+      for (const position of positions) {
+        const found = lines.get(position);
+        located.set(position, found ? { label: `${file.path}:${found.line}`, raw: found.text } : { label: file.path });
+      }
+    } else {
+      // CSV rows start after the header line; Parquet and Avro files have records, not lines.
+      const label = (p: number) => (file.format === 'csv' ? `${file.path}:${p + 1}` : `${file.path}#${p}`);
+      for (const position of positions) located.set(position, { label: label(position) });
+    }
+    return located;
+  };
+}
