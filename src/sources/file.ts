@@ -80,17 +80,15 @@ export async function loadFiles(connection: DuckDBConnection, files: FileSide[])
       case 'json':
         // read_json_objects yields one row per non-blank line, NULL when malformed; ORDINALITY numbers them.
         relation = `(SELECT ordinality AS pos, json::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
-          FROM read_json_objects(${source}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 134217728) WITH ORDINALITY)`;
+          FROM read_json_objects(${source}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216) WITH ORDINALITY)`;
         break;
       case 'csv': {
         const types = Object.keys(csvTypes).length ? `, types = ${typesArgument(csvTypes)}` : '';
-        relation = `(SELECT ordinality AS pos, to_json(c)::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
-          FROM read_csv(${source}, header = true${types}) WITH ORDINALITY c)`;
+        relation = await materialize(connection, file, `read_csv(${source}, header = true${types})`);
         break;
       }
       case 'parquet':
-        relation = `(SELECT ordinality AS pos, to_json(p)::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
-          FROM read_parquet(${source}) WITH ORDINALITY p)`;
+        relation = await materialize(connection, file, `read_parquet(${source})`);
         break;
       case 'avro': {
         const table = `sd_file_${file.side}`;
@@ -105,6 +103,22 @@ export async function loadFiles(connection: DuckDBConnection, files: FileSide[])
     inputs.push({ side: file.side, relation, locate: locator(file) });
   }
   return inputs;
+}
+
+/**
+ * Typed rows (CSV, Parquet) are copied into a table first: its rowid keeps the file order, and
+ * `to_json` of a table row holds exactly the file's columns.
+ */
+async function materialize(connection: DuckDBConnection, file: FileSide, reader: string): Promise<string> {
+  const table = identifier(`sd_file_${file.side}`);
+  try {
+    await connection.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${reader}`);
+  } catch (cause) {
+    throw new ShadowdiffError('SD_INPUT_UNREADABLE', `cannot read ${file.path}: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  return `(SELECT rowid + 1 AS pos, to_json(${table})::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason FROM ${table})`;
 }
 
 /** Reads the first record so that an unreadable file fails here, with its path, not deep in the diff. */

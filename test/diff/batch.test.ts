@@ -1,0 +1,109 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseComparison } from '../../src/config/load.js';
+import { runBatchDiff } from '../../src/diff/batch.js';
+import { GROUND_TRUTH_RULES, generateGroundTruth } from '../helpers/dataset.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const files = tempDir();
+afterAll(() => files.remove());
+
+function comparison(extra: Record<string, unknown> = {}) {
+  return parseComparison({
+    id: 'orders-v2',
+    live: { file: { path: 'unused' } },
+    candidate: { file: { path: 'unused' } },
+    key: ['order_id'],
+    compare: GROUND_TRUTH_RULES,
+    verdict: { tolerance: 0.01, minSamples: 100 },
+    ...extra,
+  });
+}
+
+describe('batch diff against generated ground truth', () => {
+  const truth = generateGroundTruth();
+  const live = files.write('live.ndjson', truth.live);
+  const candidate = files.write('candidate.ndjson', truth.candidate);
+
+  it('counts every record in exactly one bucket, with exact per-field kinds', async () => {
+    const result = await runBatchDiff(comparison(), { live, candidate }, { samples: 3 });
+    const { fields, ...expectedCounts } = truth.expected;
+    expect(result.counts).toEqual({ ...expectedCounts, sampledOutLive: 0, sampledOutCandidate: 0 });
+    const reported = Object.fromEntries(result.fields.map((f) => [f.path, { different: f.different, ...f.kinds }]));
+    expect(reported).toEqual(fields);
+    const { counts } = result;
+    expect(counts.equal + counts.different + counts.missing).toBe(counts.live - counts.duplicateLive);
+    expect(counts.equal + counts.different + counts.extra).toBe(counts.candidate - counts.duplicateCandidate);
+  });
+
+  it('keeps bounded, located samples of each outcome and of invalid records', async () => {
+    const result = await runBatchDiff(comparison(), { live, candidate }, { samples: 2 });
+    const amount = result.samples.filter((s) => s.outcome === 'different' && s.field === 'amount');
+    expect(amount).toHaveLength(2);
+    expect(amount[0]).toMatchObject({ kind: 'value', key: expect.stringMatching(/^o-\d+$/) });
+    expect(amount[0]?.position?.live).toMatch(/live\.ndjson:\d+$/);
+    expect(result.samples.filter((s) => s.outcome === 'missing')).toHaveLength(2);
+    expect(result.samples.filter((s) => s.outcome === 'extra')).toHaveLength(2);
+    const invalid = result.samples.filter((s) => s.outcome === 'invalid');
+    expect(invalid.map((s) => `${s.side}:${s.reason}`).sort()).toEqual([
+      'candidate:malformed',
+      'candidate:missing_key',
+      'live:malformed',
+      'live:malformed',
+    ]);
+    const broken = invalid.find((s) => s.side === 'live');
+    expect(broken?.raw).toBe('{"order_id": "broken", "amount": ');
+    expect(broken?.position?.live).toBe(`${live}:3026`);
+  });
+
+  it('fails a candidate whose mismatch rate is far above the tolerance', async () => {
+    const result = await runBatchDiff(comparison(), { live, candidate }, { samples: 0 });
+    expect(result.verdict.verdict).toBe('FAIL');
+    expect(result.verdict.stats.sampled).toBe(
+      truth.expected.equal + truth.expected.different + truth.expected.missing + truth.expected.extra,
+    );
+  });
+
+  it('keeps the first duplicate with duplicates: first', async () => {
+    const result = await runBatchDiff(comparison({ duplicates: 'first' }), { live, candidate }, { samples: 0 });
+    // The first copies of o-100…o-109 differ in amount; five of those keys (o-102…o-106) differ anyway.
+    expect(result.counts.different).toBe(truth.expected.different + 5);
+    expect(result.counts.duplicateCandidate).toBe(10);
+  });
+
+  it('stops with a clear error on duplicates: error', async () => {
+    await expect(
+      runBatchDiff(comparison({ duplicates: 'error' }), { live, candidate }, { samples: 0 }),
+    ).rejects.toThrow(/duplicate key "o-10\d" on candidate/);
+  });
+
+  it('redacts sampled values', async () => {
+    const result = await runBatchDiff(
+      comparison({ redact: ['customer.name', 'amount'] }),
+      { live, candidate },
+      { samples: 5 },
+    );
+    const names = result.samples.filter((s) => s.field === 'customer.name' || s.field === 'amount');
+    expect(names.length).toBeGreaterThan(0);
+    for (const sample of names) {
+      expect(sample.live).toBe('***');
+      expect(sample.candidate).toBe('***');
+    }
+    for (const sample of result.samples.filter((s) => s.outcome === 'missing')) {
+      expect((sample.live as Record<string, unknown>).amount).toBe('***');
+    }
+    expect(JSON.stringify(result.samples)).not.toContain('Zoë');
+  });
+
+  it('samples the same keys on both sides', async () => {
+    const result = await runBatchDiff(comparison({ sampling: { rate: 0.5 } }), { live, candidate }, { samples: 0 });
+    const { counts } = result;
+    // No key is missing or extra because of sampling: only the 25 lost and 15 new keys are.
+    expect(counts.sampledOutLive).toBeGreaterThan(1200);
+    expect(counts.sampledOutLive).toBeLessThan(1900);
+    expect(counts.missing).toBeLessThanOrEqual(25);
+    expect(counts.extra).toBeLessThanOrEqual(15);
+    expect(counts.equal + counts.different + counts.missing).toBe(
+      counts.live - counts.sampledOutLive - counts.duplicateLive,
+    );
+  });
+});

@@ -1,0 +1,167 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseComparison } from '../../src/config/load.js';
+import { runBatchDiff } from '../../src/diff/batch.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const files = tempDir();
+afterAll(() => files.remove());
+
+function comparison(extra: Record<string, unknown> = {}) {
+  return parseComparison({
+    id: 'edge',
+    live: { file: { path: 'unused' } },
+    candidate: { file: { path: 'unused' } },
+    key: ['id'],
+    verdict: { tolerance: 0.5, minSamples: 1 },
+    ...extra,
+  });
+}
+
+async function diff(live: unknown[], candidate: unknown[], extra: Record<string, unknown> = {}) {
+  const text = (rows: unknown[]) => `${rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')}\n`;
+  const name = `${Math.random().toString(36).slice(2)}`;
+  return runBatchDiff(
+    comparison(extra),
+    { live: files.write(`${name}-l.ndjson`, text(live)), candidate: files.write(`${name}-c.ndjson`, text(candidate)) },
+    { samples: 5 },
+  );
+}
+
+const fieldSummary = (result: Awaited<ReturnType<typeof diff>>) =>
+  Object.fromEntries(
+    result.fields.map((f) => [
+      f.path,
+      Object.entries(f.kinds)
+        .filter(([, n]) => n > 0)
+        .map(([k]) => k)
+        .join(),
+    ]),
+  );
+
+describe('hash comparison never hides a difference', () => {
+  // 6,000 rows: the record shape is inferred from the first rows, so members that appear only
+  // later are unknown to the typed rows; their records must still be compared in full.
+  const rows = Array.from({ length: 6000 }, (_, i) => ({ id: i, customer: { id: i % 7, tier: 'gold' }, amount: i }));
+
+  it('finds members the shape sample never saw, at the top level and nested', async () => {
+    const live = structuredClone(rows);
+    const candidate = structuredClone(rows);
+    (candidate[5999] as Record<string, unknown>).late = 'x';
+    (live[5998] as Record<string, unknown>).gone = 1;
+    (live[5997]!.customer as Record<string, unknown>).note = 'a';
+    (candidate[5997]!.customer as Record<string, unknown>).note = 'b';
+    const result = await diff(live, candidate);
+    expect(result.counts.different).toBe(3);
+    expect(result.counts.equal).toBe(5997);
+    expect(fieldSummary(result)).toEqual({ late: 'extra', gone: 'missing', 'customer.note': 'value' });
+  });
+
+  it('tells a scalar from an object where the shape expects an object', async () => {
+    const live = structuredClone(rows).slice(0, 10) as Record<string, unknown>[];
+    const candidate = structuredClone(live);
+    live[1]!.customer = 12;
+    candidate[1]!.customer = {};
+    live[2]!.customer = 'ab';
+    candidate[2]!.customer = 'cd';
+    const result = await diff(live, candidate, { compare: { nullEqualsMissing: false } });
+    expect(fieldSummary(result)).toEqual({ customer: 'value,type' });
+    expect(result.counts.different).toBe(2);
+  });
+
+  it('treats JSON that differs only in spelling as equal', async () => {
+    const result = await diff(
+      ['{"id":1,"name":"é","n":12,"o":{"a":1,"b":2}}', '{"id":2,"a":1,"a":2}', '{"id":3,"x":[1,2]}'],
+      ['{"o":{"b":2,"a":1},"n":12.0,"name":"\\u00e9","id":1}', '{"id":2,"a":2}', '{ "id" : 3 , "x" : [ 1 , 2 ] }'],
+    );
+    expect(result.counts).toMatchObject({ equal: 3, different: 0 });
+  });
+
+  it('keeps null and absent apart when nullEqualsMissing is false', async () => {
+    const live = [{ id: 1, a: null }, { id: 2, a: null }, { id: 3 }];
+    const candidate = [{ id: 1 }, { id: 2, a: null }, { id: 3, a: null }];
+    const strict = await diff(live, candidate, { compare: { nullEqualsMissing: false } });
+    expect(strict.counts).toMatchObject({ equal: 1, different: 2 });
+    expect(fieldSummary(strict)).toEqual({ a: 'missing,extra' });
+    const lenient = await diff(live, candidate);
+    expect(lenient.counts).toMatchObject({ equal: 3, different: 0 });
+  });
+});
+
+describe('keys, time and windows', () => {
+  it('aligns composite and nested keys, numbers and strings alike', async () => {
+    const live = [
+      { r: 'eu', c: { id: 1 }, v: 1 },
+      { r: 'eu', c: { id: 2 }, v: 1 },
+      { r: 'us', c: { id: 1 }, v: 1 },
+    ];
+    const candidate = [
+      { r: 'eu', c: { id: '1' }, v: 1 },
+      { r: 'eu', c: { id: 2 }, v: 2 },
+      { r: 'us', c: { id: 3 }, v: 1 },
+    ];
+    const result = await diff(live, candidate, { key: ['r', 'c.id'] });
+    expect(result.counts).toMatchObject({ equal: 0, different: 2, missing: 1, extra: 1 });
+    expect(fieldSummary(result)).toEqual({ 'c.id': 'type', v: 'value' });
+  });
+
+  it('windows records by event time, and counts records without a time as invalid', async () => {
+    const live = [
+      { id: 1, t: '2026-01-01T00:00:10Z' },
+      { id: 1, t: '2026-01-01T00:01:10Z' },
+      { id: 2, t: 1767225600000 },
+      { id: 3 },
+    ];
+    const candidate = [
+      { id: 1, t: '2026-01-01T00:00:20Z' },
+      { id: 1, t: '2026-01-01T00:02:10Z' },
+      { id: 2, t: '1767225600' },
+    ];
+    const result = await diff(live, candidate, { time: { field: 't' }, window: { size: '1m' } });
+    // id 1 sits in windows 00:00 (both), 00:01 (live only) and 00:02 (candidate only); the
+    // candidate's id 2 is an epoch in seconds read as ms, so it lands in another window.
+    expect(result.counts).toMatchObject({ invalidLive: 1, equal: 0, different: 1, missing: 2, extra: 2 });
+    const seconds = await diff(live.slice(2, 3), [{ id: 2, t: 1767225600 }], {
+      time: { field: 't', unit: 's' },
+    });
+    expect(seconds.counts).toMatchObject({ missing: 1, extra: 1 });
+  });
+});
+
+describe('compare rules', () => {
+  it('applies ignore globs, per-path numeric tolerances, unordered arrays and timestamps', async () => {
+    const live = [
+      { id: 1, meta: { a: 1, b: { c: 2 } }, price: 10, qty: 1, tags: ['a', 'b', 'b'], at: '2026-01-01T00:00:00Z' },
+      {
+        id: 2,
+        items: [
+          { sku: 'x', p: 1 },
+          { sku: 'y', p: 2 },
+        ],
+        at: 1767225600000,
+      },
+      { id: 3, tags: ['a', 'b'], price: 100 },
+    ];
+    const candidate = [
+      { id: 1, meta: { a: 2 }, price: 10.05, qty: 1.0000001, tags: ['b', 'a', 'b'], at: '2026-01-01T00:00:00.900Z' },
+      {
+        id: 2,
+        items: [
+          { sku: 'y', p: 2.001 },
+          { sku: 'x', p: 1 },
+        ],
+        at: '2026-01-01T00:00:00Z',
+      },
+      { id: 3, tags: ['a', 'a'], price: 102 },
+    ];
+    const result = await diff(live, candidate, {
+      compare: {
+        ignore: ['meta.*'],
+        numeric: { rel: 0.01, fields: { qty: { abs: 0.001, rel: 0 }, 'items[].p': { abs: 0.01 } } },
+        unorderedArrays: ['tags', 'items'],
+        timestamps: { paths: ['at'], toleranceMs: 1000 },
+      },
+    });
+    expect(result.counts).toMatchObject({ equal: 2, different: 1 });
+    expect(fieldSummary(result)).toEqual({ 'tags[]': 'value', price: 'value' });
+  });
+});
