@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { isShadowdiffError } from '../errors.js';
 import { runDiffCommand } from './diff.js';
 import { runGate } from './gate.js';
+import { runServe } from './serve.js';
 
 function positiveInteger(text: string): number {
   const value = Number(text);
@@ -18,6 +19,14 @@ export async function main(argv: string[]): Promise<number> {
     .description('Decides whether a dark-launched pipeline may replace the live one.')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
+
+  program
+    .command('serve')
+    .description('run the service: consume, align, diff, and serve the verdict and metrics')
+    .option('--config <path>', 'config file', 'config/shadowdiff.yaml')
+    .action(async (options) => {
+      exitCode = await runServe(options);
+    });
 
   program
     .command('diff')

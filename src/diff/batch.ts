@@ -36,6 +36,12 @@ export interface BatchCounts {
   invalidCandidate: number;
   sampledOutLive: number;
   sampledOutCandidate: number;
+  /** Streaming only: records that arrived after their window closed. */
+  lateLive?: number;
+  lateCandidate?: number;
+  /** Streaming only: records buffered in windows that are still open. */
+  pendingLive?: number;
+  pendingCandidate?: number;
   control?: number;
   invalidControl?: number;
   duplicateControl?: number;

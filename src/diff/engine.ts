@@ -40,6 +40,11 @@ export interface DiffSpec {
 export interface SideInput {
   side: Side;
   relation: string;
+  /**
+   * True when the relation also has `k VARCHAR` (canonical key) and `w BIGINT` (window start),
+   * computed by the streaming ingest; the engine then uses them instead of reading them from `doc`.
+   */
+  keyed?: boolean;
   /** Labels of source positions for samples (`live.ndjson:12`), and raw text of undecodable records. */
   locate(positions: number[]): Promise<Map<number, { label: string; raw?: string }>>;
 }
@@ -94,7 +99,7 @@ async function inferShape(connection: DuckDBConnection, relations: string[], spe
     `SELECT json_group_structure(doc::JSON)::VARCHAR AS s FROM (${union})`,
   );
   let shape = row?.s ? shapeFromStructure(JSON.parse(row.s)) : LEAF;
-  for (const path of spec.key) shape = withLeafAt(shape, pathSegments(path));
+  for (const path of spec.key) if (!path.startsWith('$')) shape = withLeafAt(shape, pathSegments(path));
   if (spec.time && 'field' in spec.time) shape = withLeafAt(shape, pathSegments(spec.time.field));
   return shape;
 }
@@ -112,10 +117,13 @@ function validateKeyPaths(spec: DiffSpec): void {
  * window, the hash of its rule-normalized typed form, and the hash of its raw text.
  */
 function recordsSql(target: string, input: SideInput, shape: Shape, spec: DiffSpec): string {
-  const key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
+  let key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
   const time = spec.time;
   let window = '0::BIGINT';
-  if (time && 'field' in time) {
+  if (input.keyed) {
+    key = 'given_k';
+    window = 'given_w';
+  } else if (time && 'field' in time) {
     const ms = eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit);
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
   }
@@ -123,7 +131,8 @@ function recordsSql(target: string, input: SideInput, shape: Shape, spec: DiffSp
   const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
-      SELECT pos, doc, reason, ${typedRow(shape, 'doc')} AS r FROM ${input.relation}
+      SELECT pos, doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, ' : ''}${typedRow(shape, 'doc')} AS r
+      FROM ${input.relation}
     ), keyed AS (
       SELECT pos, doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w,
         hash(${normalizedExpression(shape, spec.rules)}) AS h, hash(doc) AS rh

@@ -1,0 +1,484 @@
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { type Classified, type IngestRules, ingestRules } from '../align/ingest.js';
+import { WatermarkTracker } from '../align/watermarks.js';
+import { isDecodeError } from '../codec/decode-error.js';
+import type { MessageDecoder } from '../codec/decoder.js';
+import { durationMs } from '../config/duration.js';
+import type { ComparisonConfig, Side } from '../config/schema.js';
+import { diffSpecOf } from '../diff/batch.js';
+import type { DiffSpec } from '../diff/engine.js';
+import type { SampleOutcome } from '../diff/samples.js';
+import { literal } from '../diff/sql.js';
+import type { RecordStatus, ShadowdiffMetrics } from '../metrics/metrics.js';
+import type { RawRecord, RecordSource } from '../sources/source.js';
+import { connect, queryRows } from '../store/duckdb.js';
+import { type BufferedRecord, type DeadLetter, IngestWriter } from '../store/ingest-writer.js';
+import { evaluateVerdict, type VerdictBody } from '../verdict/verdict.js';
+import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
+import { epochResults, storedSamples, windowPage } from './results.js';
+import { closableWindows, diffWindow, persistWindow } from './window-close.js';
+
+export interface RunnerDependencies {
+  instance: DuckDBInstance;
+  metrics: ShadowdiffMetrics;
+  logger: Logger;
+  createSource(side: Side, comparison: ComparisonConfig, anchorMs: number): RecordSource;
+  createDecoder(comparison: ComparisonConfig): Promise<MessageDecoder>;
+}
+
+const TICK_MS = 250;
+const SAMPLES_PER_WINDOW = 5;
+const DEAD_LETTERS_PER_BATCH = 20;
+const DEAD_LETTER_RAW_CHARS = 1024;
+/** Stands for +∞ in stored watermarks once every input has ended. */
+const END_OF_TIME = Number.MAX_SAFE_INTEGER;
+
+/**
+ * One comparison at work (SPEC §1): consumes its sides, counts and buffers records durably, closes
+ * windows as watermarks pass them, diffs them with the engine, and keeps its verdict current.
+ * All writes go through one connection, one batch or window at a time.
+ */
+export class ComparisonRunner implements ComparisonView {
+  readonly id: string;
+  readonly config: ComparisonConfig;
+  readonly #deps: RunnerDependencies;
+  readonly #sides: Side[];
+  readonly #rules: IngestRules;
+  readonly #spec: DiffSpec;
+  readonly #watermarks: WatermarkTracker;
+  readonly #sources = new Map<Side, RecordSource>();
+  readonly #decoders = new Map<Side, MessageDecoder>();
+  /** Per side and partition: the last durably counted offset, for exactly-once counting on redelivery. */
+  readonly #durable = new Map<Side, Map<string, number>>();
+  #write: DuckDBConnection | undefined;
+  #read: DuckDBConnection | undefined;
+  #writer: IngestWriter | undefined;
+  #state: ComparisonState = 'starting';
+  #error: string | undefined;
+  #epoch = 1;
+  #epochStartedAt = new Date();
+  #closedThrough: number | null = null;
+  #openWindows = 0;
+  #closedWindows = 0;
+  #verdict: VerdictBody;
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+  /** Fields found to be noise by the control side, as of the last refresh. */
+  #noise = new Set<string>();
+
+  constructor(config: ComparisonConfig, deps: RunnerDependencies) {
+    this.id = config.id;
+    this.config = config;
+    this.#deps = deps;
+    this.#sides = ['live', 'candidate', ...(config.control ? (['control'] as const) : [])];
+    this.#rules = ingestRules(config);
+    // Streaming ingest samples before buffering; the engine sees sampled records only.
+    this.#spec = { ...diffSpecOf(config, SAMPLES_PER_WINDOW), samplingRate: 1 };
+    this.#watermarks = new WatermarkTracker(this.#sides, durationMs(config.window.idleTimeout));
+    for (const side of this.#sides) this.#durable.set(side, new Map());
+    this.#verdict = this.#judge({ equal: 0, different: 0, missing: 0, extra: 0 }, {});
+  }
+
+  /** Restores durable state, then starts consuming every side. */
+  async start(): Promise<void> {
+    const { instance, metrics } = this.#deps;
+    this.#write = await connect(instance);
+    this.#read = await connect(instance);
+    metrics.registerComparison(this.id, this.#sides);
+    metrics.setSampleRate(this.id, this.config.sampling.rate);
+    const id = literal(this.id);
+    await this.#write.run(
+      `INSERT INTO comparisons VALUES (${id}, ${literal(JSON.stringify(this.config))}, 1, now(), now(), NULL) ON CONFLICT DO NOTHING`,
+    );
+    const [row] = await queryRows<{ epoch: number; started: bigint; created: bigint; closed_through: bigint | null }>(
+      this.#write,
+      `SELECT epoch, epoch_ms(epoch_started_at) AS started, epoch_ms(created_at) AS created, closed_through
+       FROM comparisons WHERE id = ${id}`,
+    );
+    this.#epoch = Number(row?.epoch ?? 1);
+    this.#epochStartedAt = new Date(Number(row?.started ?? Date.now()));
+    this.#closedThrough = row?.closed_through == null ? null : Number(row.closed_through);
+    const positions = await queryRows<{ side: Side; source: string; position: bigint; max_event_time: bigint | null }>(
+      this.#write,
+      `SELECT side, source, position, max_event_time FROM positions WHERE comparison = ${id}`,
+    );
+    for (const p of positions) {
+      this.#durable.get(p.side)?.set(p.source, Number(p.position));
+      if (p.max_event_time !== null) this.#watermarks.observe(p.side, p.source, Number(p.max_event_time));
+    }
+    this.#writer = await IngestWriter.open(this.#write);
+    await this.#refresh();
+    // The simulator schedules record i at created_at + i/rate on every side, across restarts.
+    const anchor = Number(row?.created ?? Date.now());
+    for (const side of this.#sides) {
+      this.#decoders.set(side, await this.#deps.createDecoder(this.config));
+      const source = this.#deps.createSource(side, this.config, anchor);
+      this.#sources.set(side, source);
+    }
+    for (const [side, source] of this.#sources) {
+      await source.start((records) => this.#ingest(side, source, records), this.#durable.get(side) ?? new Map());
+    }
+    this.#state = 'running';
+    this.#timer = setInterval(() => void this.#tick(), TICK_MS);
+  }
+
+  /** Stops consuming, lets the batch in flight finish (and commit), and closes connections. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    clearInterval(this.#timer);
+    await Promise.all([...this.#sources.values()].map((source) => source.stop().catch(() => {})));
+    await this.#queue.catch(() => {});
+    this.#write?.closeSync();
+    this.#read?.closeSync();
+    this.#state = 'stopped';
+  }
+
+  /** Runs write work one piece at a time on the write connection. */
+  #exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #fail(error: unknown): void {
+    this.#state = 'failed';
+    this.#error = (error as Error).message;
+    this.#deps.logger.error({ err: error, comparison: this.id }, 'comparison failed');
+  }
+
+  async #decode(side: Side, source: RecordSource, record: RawRecord): Promise<{ doc?: string; reason?: string }> {
+    if (record.error) return { reason: record.error };
+    if (record.value === null) return { reason: 'empty' };
+    if (source.decoded) return { doc: typeof record.value === 'string' ? record.value : record.value.toString('utf8') };
+    const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
+    try {
+      return { doc: await (this.#decoders.get(side) as MessageDecoder)(value) };
+    } catch (error) {
+      if (isDecodeError(error)) return { reason: error.reason };
+      throw error;
+    }
+  }
+
+  /** Counts, buffers and makes durable one batch of one side; then commits its offsets. */
+  #ingest(side: Side, source: RecordSource, records: RawRecord[]): Promise<void> {
+    return this.#exclusive(async () => {
+      const durable = this.#durable.get(side) as Map<string, number>;
+      const counts = new Map<string, number>();
+      const buffered: BufferedRecord[] = [];
+      const deadLetters: DeadLetter[] = [];
+      const positions = new Map<string, { position: number; maxEventTime: number | null }>();
+      const count = (status: string) => counts.set(status, (counts.get(status) ?? 0) + 1);
+      const decodeErrors = new Map<string, number>();
+      for (const record of records) {
+        // Redelivered after a restart: already counted.
+        if (record.offset <= (durable.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
+        const position = positions.get(record.partition) ?? { position: record.offset, maxEventTime: null };
+        position.position = Math.max(position.position, record.offset);
+        positions.set(record.partition, position);
+        const decoded = await this.#decode(side, source, record);
+        const classified: Classified =
+          decoded.doc === undefined
+            ? { status: 'invalid', reason: decoded.reason ?? 'malformed' }
+            : this.#rules.classify(decoded.doc, record.key, record.timestamp, this.#closedThrough);
+        if (classified.eventTime !== undefined) {
+          position.maxEventTime = Math.max(position.maxEventTime ?? classified.eventTime, classified.eventTime);
+        }
+        if (classified.status === 'invalid') {
+          count('invalid');
+          decodeErrors.set(classified.reason, (decodeErrors.get(classified.reason) ?? 0) + 1);
+          if (deadLetters.length < DEAD_LETTERS_PER_BATCH) {
+            const raw =
+              decoded.doc ?? (typeof record.value === 'string' ? record.value : record.value?.toString('utf8'));
+            deadLetters.push({
+              side,
+              source: record.partition,
+              position: record.offset,
+              reason: classified.reason,
+              raw: raw === undefined || raw === null ? null : raw.slice(0, DEAD_LETTER_RAW_CHARS),
+            });
+          }
+        } else if (classified.status === 'accepted') {
+          count('buffered');
+          buffered.push({
+            side,
+            window: classified.window,
+            key: classified.key,
+            source: record.partition,
+            position: record.offset,
+            doc: classified.doc,
+          });
+        } else {
+          count(classified.status);
+        }
+      }
+      if (positions.size === 0) return;
+      await (this.#writer as IngestWriter).write({
+        comparison: this.id,
+        epoch: this.#epoch,
+        records: buffered,
+        counts: [...counts].map(([status, n]) => ({ side, status, n })),
+        positions: [...positions].map(([partition, p]) => ({ side, source: partition, ...p })),
+        deadLetters,
+      });
+      for (const [partition, p] of positions) {
+        durable.set(partition, p.position);
+        if (p.maxEventTime !== null) this.#watermarks.observe(side, partition, p.maxEventTime);
+        else this.#watermarks.touch(side, partition);
+      }
+      await source.commit(new Map([...positions].map(([partition, p]) => [partition, p.position])));
+      const { metrics } = this.#deps;
+      for (const status of ['sampled_out', 'invalid', 'late'] as RecordStatus[]) {
+        metrics.addRecords(this.id, side, status, counts.get(status) ?? 0);
+      }
+      for (const [reason, n] of decodeErrors) metrics.addDecodeErrors(this.id, side, reason, n);
+    }).catch((error) => {
+      this.#fail(error);
+      throw error;
+    });
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#state !== 'running') return;
+    this.#ticking = true;
+    try {
+      for (const [side, source] of this.#sources) {
+        this.#watermarks.setEnded(side, source.hasEnded());
+        this.#watermarks.setPaused(side, source.isPaused());
+      }
+      await this.#exclusive(() => this.#closeWindows());
+      this.#applyBackpressure();
+      this.#publishRuntime();
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #closeWindows(): Promise<void> {
+    const connection = this.#write as DuckDBConnection;
+    const combined = this.#watermarks.combined();
+    if (combined === null) return;
+    const through = Number.isFinite(combined) ? combined : END_OF_TIME;
+    const windows = await closableWindows(connection, this.id, through, this.#rules.windowMs, this.#rules.latenessMs);
+    const { metrics } = this.#deps;
+    for (const window of windows) {
+      const closed = await diffWindow(connection, this.id, window, this.#spec, this.#sides.includes('control'));
+      await persistWindow(connection, this.id, this.#epoch, closed, through);
+      metrics.windowClosed(this.id, closed.diffSeconds);
+      // Rows that differ only in fields known to be noise count as equal, as in the verdict.
+      const noiseOnly = closed.candidate.differingRows.filter(
+        (fields) => this.#noise.size > 0 && fields.every((field) => this.#noise.has(field)),
+      ).length;
+      metrics.addOutcomes(this.id, {
+        ...closed.candidate,
+        equal: closed.candidate.equal + noiseOnly,
+        different: closed.candidate.different - noiseOnly,
+      });
+      metrics.addFieldDifferences(this.id, closed.candidate.fields);
+      const finals: [Side, { valid: number; duplicates: number; invalid: number }][] = [
+        ['live', closed.candidate.live],
+        ['candidate', closed.candidate.other],
+        ...(closed.control ? ([['control', closed.control.other]] as [Side, typeof closed.candidate.live][]) : []),
+      ];
+      for (const [side, counts] of finals) {
+        metrics.addRecords(this.id, side, 'accepted', counts.valid - counts.duplicates);
+        metrics.addRecords(this.id, side, 'duplicate', counts.duplicates);
+        metrics.addRecords(this.id, side, 'invalid', counts.invalid);
+      }
+    }
+    if (this.#closedThrough === null || through > this.#closedThrough) {
+      this.#closedThrough = through;
+      await connection.run(`UPDATE comparisons SET closed_through = ${through} WHERE id = ${literal(this.id)}`);
+    }
+    if (windows.length > 0) await this.#refresh();
+    else await this.#countOpenWindows();
+  }
+
+  async #countOpenWindows(): Promise<void> {
+    const [row] = await queryRows<{ n: bigint }>(
+      this.#write as DuckDBConnection,
+      `SELECT count(DISTINCT w) AS n FROM buffer WHERE comparison = ${literal(this.id)}`,
+    );
+    this.#openWindows = Number(row?.n ?? 0);
+  }
+
+  /** Recomputes the verdict and the gauges from what is durable. */
+  async #refresh(): Promise<void> {
+    const results = await epochResults(
+      this.#write as DuckDBConnection,
+      this.id,
+      this.#epoch,
+      this.#sides.includes('control'),
+      this.config.verdict.alpha,
+    );
+    await this.#countOpenWindows();
+    this.#closedWindows = results.closedWindows;
+    const noise = new Set(results.noise?.map((f) => f.path));
+    this.#noise = noise;
+    this.#verdict = this.#judge(
+      results.counts,
+      Object.fromEntries(results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different])),
+    );
+    this.#deps.metrics.setVerdict(this.id, this.#verdict);
+    if (results.noise) this.#deps.metrics.setNoiseFields(this.id, [...noise]);
+  }
+
+  #judge(counts: { equal: number; different: number; missing: number; extra: number }, fields: Record<string, number>) {
+    const lag = this.#lagSeconds('candidate');
+    const complete =
+      [...this.#sources.values()].length > 0 &&
+      [...this.#sources.values()].every((s) => s.hasEnded()) &&
+      this.#openWindows === 0;
+    return evaluateVerdict({
+      comparison: this.id,
+      policy: this.config.verdict,
+      counts,
+      fieldDifferences: fields,
+      ...(lag === undefined ? {} : { lagSeconds: lag }),
+      complete,
+    });
+  }
+
+  /** How far a side's watermark trails live's, in seconds; undefined while live has none. */
+  #lagSeconds(side: Side): number | undefined {
+    const live = this.#watermarks.watermark('live');
+    if (live === null || side === 'live') return side === 'live' ? 0 : undefined;
+    const mark = this.#watermarks.watermark(side);
+    if (mark === null) return Number.POSITIVE_INFINITY;
+    if (mark === Number.POSITIVE_INFINITY) return 0;
+    const reference = Number.isFinite(live) ? live : Date.now();
+    return Math.max(0, (reference - mark) / 1000);
+  }
+
+  /** Pauses a side whose watermark runs more than two windows ahead of the slowest side, so buffers stay small. */
+  #applyBackpressure(): void {
+    const maxDrift = 2 * this.#rules.windowMs + this.#rules.latenessMs;
+    const marks = this.#sides.map((side) => this.#watermarks.watermark(side));
+    if (marks.some((m) => m === null)) return;
+    const slowest = Math.min(...(marks as number[]));
+    for (const [side, source] of this.#sources) {
+      const mark = this.#watermarks.watermark(side) as number;
+      if (!Number.isFinite(mark)) continue;
+      const drift = mark - slowest;
+      if (!source.isPaused() && drift > maxDrift) source.pause();
+      else if (source.isPaused() && drift <= maxDrift / 2) source.resume();
+    }
+  }
+
+  #publishRuntime(): void {
+    const { metrics } = this.#deps;
+    for (const [side, source] of this.#sources) {
+      const mark = this.#watermarks.watermark(side);
+      if (mark !== null) metrics.setWatermark(this.id, side, mark);
+      metrics.setLag(this.id, side, this.#lagSeconds(side) ?? 0);
+      const backlog = source.backlog();
+      if (backlog !== null) metrics.setConsumerLag(this.id, side, backlog);
+    }
+    metrics.setOpenWindows(this.id, this.#openWindows);
+  }
+
+  runtime(): ComparisonRuntime {
+    const sides: Partial<Record<Side, SideRuntime>> = {};
+    for (const [side, source] of this.#sources) {
+      sides[side] = {
+        watermark: this.#watermarks.watermark(side),
+        lagSeconds: this.#lagSeconds(side) ?? 0,
+        consumerLag: source.backlog(),
+        connected: source.isConnected(),
+        endOfInput: source.hasEnded(),
+      };
+    }
+    return {
+      state: this.#state,
+      epoch: this.#epoch,
+      epochStartedAt: this.#epochStartedAt.toISOString(),
+      openWindows: this.#openWindows,
+      closedWindows: this.#closedWindows,
+      sampleRate: this.config.sampling.rate,
+      sides,
+      ...(this.#error ? { error: this.#error } : {}),
+    };
+  }
+
+  verdict(): VerdictBody {
+    return this.#verdict;
+  }
+
+  async summary(): Promise<Summary> {
+    const results = await epochResults(
+      this.#read as DuckDBConnection,
+      this.id,
+      this.#epoch,
+      this.#sides.includes('control'),
+      this.config.verdict.alpha,
+    );
+    const watermarks: Partial<Record<Side, string | null>> = {};
+    for (const side of this.#sides) {
+      const mark = this.#watermarks.watermark(side);
+      watermarks[side] = mark === null ? null : Number.isFinite(mark) ? new Date(mark).toISOString() : 'end';
+    }
+    return {
+      comparison: this.id,
+      counts: results.counts,
+      fields: results.fields,
+      ...(results.noise ? { noise: results.noise } : {}),
+      windows: { open: this.#openWindows, closed: results.closedWindows },
+      watermarks,
+    };
+  }
+
+  windows(page: { limit: number; offset: number }) {
+    return windowPage(this.#read as DuckDBConnection, this.id, this.#epoch, this.#rules.windowMs, page);
+  }
+
+  samples(filter: { field?: string; outcome?: SampleOutcome; limit: number }) {
+    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, filter);
+  }
+
+  reset(): Promise<void> {
+    return this.#exclusive(async () => {
+      const connection = this.#write as DuckDBConnection;
+      const id = literal(this.id);
+      const next = this.#epoch + 1;
+      await connection.run('BEGIN TRANSACTION');
+      try {
+        // Records still buffered belong to the new epoch: their windows close in it.
+        await connection.run(
+          `INSERT INTO record_counts SELECT comparison, ${next}, side, status, sum(n) FROM record_counts
+           WHERE comparison = ${id} AND epoch = ${this.#epoch} AND status = 'buffered' GROUP BY ALL HAVING sum(n) <> 0`,
+        );
+        await connection.run(
+          `DELETE FROM record_counts WHERE comparison = ${id} AND epoch = ${this.#epoch} AND status = 'buffered'`,
+        );
+        await connection.run(`UPDATE comparisons SET epoch = ${next}, epoch_started_at = now() WHERE id = ${id}`);
+        await connection.run('COMMIT');
+      } catch (error) {
+        await connection.run('ROLLBACK');
+        throw error;
+      }
+      this.#epoch = next;
+      this.#epochStartedAt = new Date();
+      await this.#refresh();
+    });
+  }
+
+  /** Deletes everything stored for this comparison; call after stop(). */
+  static async deleteState(instance: DuckDBInstance, id: string, tables: readonly string[]): Promise<void> {
+    const connection = await connect(instance);
+    try {
+      await connection.run('BEGIN TRANSACTION');
+      for (const table of tables) {
+        await connection.run(
+          `DELETE FROM ${table} WHERE ${table === 'comparisons' ? 'id' : 'comparison'} = ${literal(id)}`,
+        );
+      }
+      await connection.run('COMMIT');
+    } finally {
+      connection.closeSync();
+    }
+  }
+}

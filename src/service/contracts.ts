@@ -1,0 +1,80 @@
+import type { ComparisonConfig, Side } from '../config/schema.js';
+import type { BatchCounts, BatchField } from '../diff/batch.js';
+import type { DiffSample, SampleOutcome } from '../diff/samples.js';
+import type { FieldRates } from '../verdict/noise.js';
+import type { VerdictBody } from '../verdict/verdict.js';
+
+/** What the HTTP API and the metrics see of one running comparison. */
+export type ComparisonState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface SideRuntime {
+  /** Event-time watermark in ms since the epoch; null before the first record, Infinity at end of input. */
+  watermark: number | null;
+  /** How far this side's watermark trails live's, in seconds (0 for live). */
+  lagSeconds: number;
+  /** Messages not yet consumed (Kafka), when known. */
+  consumerLag: number | null;
+  connected: boolean;
+  endOfInput: boolean;
+}
+
+export interface ComparisonRuntime {
+  state: ComparisonState;
+  epoch: number;
+  epochStartedAt: string;
+  openWindows: number;
+  closedWindows: number;
+  sampleRate: number;
+  sides: Partial<Record<Side, SideRuntime>>;
+  /** Set when the comparison failed; the message, never a secret. */
+  error?: string;
+}
+
+export interface Summary {
+  comparison: string;
+  counts: BatchCounts;
+  fields: BatchField[];
+  noise?: FieldRates[];
+  windows: { open: number; closed: number };
+  watermarks: Partial<Record<Side, string | null>>;
+}
+
+export interface WindowSummary {
+  start: string;
+  end: string;
+  closedAt: string;
+  equal: number;
+  different: number;
+  missing: number;
+  extra: number;
+  diffSeconds: number;
+}
+
+export interface ComparisonView {
+  readonly id: string;
+  readonly config: ComparisonConfig;
+  runtime(): ComparisonRuntime;
+  /** The current verdict over the current epoch; cheap (cached, updated when a window closes). */
+  verdict(): VerdictBody;
+  summary(): Promise<Summary>;
+  /** Closed windows of the current epoch, newest first. */
+  windows(page: { limit: number; offset: number }): Promise<{ total: number; items: WindowSummary[] }>;
+  samples(filter: { field?: string; outcome?: SampleOutcome; limit: number }): Promise<DiffSample[]>;
+  /** Starts a new epoch: the verdict and summary forget everything before now. */
+  reset(): Promise<void>;
+}
+
+export interface Readiness {
+  ready: boolean;
+  reasons: string[];
+}
+
+export interface ComparisonRegistry {
+  list(): ComparisonView[];
+  get(id: string): ComparisonView | undefined;
+  /** Starts a new comparison; throws ShadowdiffError SD_API_CONFLICT when the id exists. */
+  create(config: ComparisonConfig): Promise<ComparisonView>;
+  /** Stops a comparison and deletes its stored state; false when the id is unknown. */
+  delete(id: string): Promise<boolean>;
+  readiness(): Readiness;
+}

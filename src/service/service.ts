@@ -1,0 +1,188 @@
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { createDecoder } from '../codec/decoder.js';
+import { SchemaRegistryClient } from '../codec/registry.js';
+import { durationMs } from '../config/duration.js';
+import { parseComparison } from '../config/load.js';
+import type { ComparisonConfig, Config, Side } from '../config/schema.js';
+import { ShadowdiffError } from '../errors.js';
+import { ShadowdiffMetrics } from '../metrics/metrics.js';
+import { FileReplaySource } from '../sources/file-replay.js';
+import type { KafkaClient } from '../sources/kafka/client.js';
+import { createKafkajsClient } from '../sources/kafka/kafkajs-client.js';
+import { KafkaSource } from '../sources/kafka/source.js';
+import { SimulateSource } from '../sources/simulate.js';
+import type { RecordSource } from '../sources/source.js';
+import { connect, openDatabase, queryRows } from '../store/duckdb.js';
+import { applyRetention } from '../store/retention.js';
+import { COMPARISON_TABLES, createSchema } from '../store/schema.js';
+import { ComparisonRunner } from './comparison.js';
+import type { ComparisonRegistry, Readiness } from './contracts.js';
+
+const RETENTION_INTERVAL_MS = 60_000;
+
+/**
+ * The long-running service: one DuckDB file, one metrics registry, and a runner per comparison,
+ * from the config file and from `POST /v1/comparisons` (kept in storage across restarts).
+ */
+export class Service implements ComparisonRegistry {
+  readonly metrics: ShadowdiffMetrics;
+  readonly promRegistry: Registry;
+  readonly #config: Config;
+  readonly #logger: Logger;
+  readonly #instance: DuckDBInstance;
+  readonly #maintenance: DuckDBConnection;
+  readonly #runners = new Map<string, ComparisonRunner>();
+  #kafka: KafkaClient | undefined;
+  #schemaRegistry: SchemaRegistryClient | undefined;
+  #retentionTimer: NodeJS.Timeout | undefined;
+  #storageOpen = true;
+  #stopping = false;
+
+  private constructor(config: Config, logger: Logger, instance: DuckDBInstance, maintenance: DuckDBConnection) {
+    this.#config = config;
+    this.#logger = logger;
+    this.#instance = instance;
+    this.#maintenance = maintenance;
+    this.promRegistry = new Registry();
+    this.metrics = new ShadowdiffMetrics(this.promRegistry, { maxFieldLabels: config.metrics.maxFieldLabels });
+  }
+
+  static async start(config: Config, logger: Logger): Promise<Service> {
+    const { path, memoryLimit } = config.storage;
+    if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
+    let instance: DuckDBInstance;
+    try {
+      instance = await openDatabase({ path, memoryLimit });
+    } catch (cause) {
+      throw new ShadowdiffError('SD_STORAGE', `cannot open storage ${path}: ${(cause as Error).message}`, { cause });
+    }
+    const maintenance = await connect(instance);
+    await createSchema(maintenance);
+    const service = new Service(config, logger, instance, maintenance);
+    const fromConfig = new Set(config.comparisons.map((c) => c.id));
+    const stored = await queryRows<{ id: string; config: string }>(
+      maintenance,
+      'SELECT id, config::VARCHAR AS config FROM comparisons',
+    );
+    const created = stored
+      .filter((row) => !fromConfig.has(row.id))
+      .map((row) => parseComparison(JSON.parse(row.config)));
+    for (const comparison of [...config.comparisons, ...created]) await service.#launch(comparison);
+    service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
+    return service;
+  }
+
+  #kafkaClient(): KafkaClient {
+    this.#kafka ??= createKafkajsClient(this.#config.kafka, this.#logger.child({ component: 'kafka' }));
+    return this.#kafka;
+  }
+
+  #createSource(side: Side, comparison: ComparisonConfig, anchorMs: number): RecordSource {
+    const source = comparison[side];
+    if (!source) throw new ShadowdiffError('SD_CONFIG_INVALID', `comparison ${comparison.id} has no ${side} source`);
+    if ('kafka' in source) {
+      return new KafkaSource(this.#kafkaClient(), {
+        topic: source.kafka.topic,
+        groupId: source.kafka.groupId ?? `shadowdiff.${comparison.id}.${side}`,
+        fromBeginning: source.kafka.fromBeginning,
+        onCrash: (error) =>
+          this.#logger.warn({ err: error, comparison: comparison.id, side }, 'kafka consumer crashed'),
+      });
+    }
+    if ('file' in source) return new FileReplaySource(source.file);
+    return new SimulateSource(source.simulate, side, anchorMs);
+  }
+
+  async #launch(comparison: ComparisonConfig): Promise<ComparisonRunner> {
+    const runner = new ComparisonRunner(comparison, {
+      instance: this.#instance,
+      metrics: this.metrics,
+      logger: this.#logger,
+      createSource: (side, config, anchor) => this.#createSource(side, config, anchor),
+      createDecoder: (config) =>
+        createDecoder(config, () => {
+          this.#schemaRegistry ??= new SchemaRegistryClient({ url: this.#config.schemaRegistry.url });
+          return this.#schemaRegistry;
+        }),
+    });
+    this.#runners.set(comparison.id, runner);
+    try {
+      await runner.start();
+    } catch (error) {
+      this.#runners.delete(comparison.id);
+      await runner.stop().catch(() => {});
+      this.metrics.removeComparison(comparison.id);
+      throw error;
+    }
+    this.#logger.info({ comparison: comparison.id }, 'comparison started');
+    return runner;
+  }
+
+  async #retain(): Promise<void> {
+    try {
+      await applyRetention(this.#maintenance, durationMs(this.#config.storage.retention));
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'retention failed');
+    }
+  }
+
+  list(): ComparisonRunner[] {
+    return [...this.#runners.values()];
+  }
+
+  get(id: string): ComparisonRunner | undefined {
+    return this.#runners.get(id);
+  }
+
+  async create(config: ComparisonConfig): Promise<ComparisonRunner> {
+    if (this.#runners.has(config.id)) {
+      throw new ShadowdiffError('SD_API_CONFLICT', `comparison ${config.id} exists already`);
+    }
+    return this.#launch(config);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    const runner = this.#runners.get(id);
+    if (!runner) return false;
+    this.#runners.delete(id);
+    await runner.stop();
+    this.metrics.removeComparison(id);
+    await ComparisonRunner.deleteState(this.#instance, id, COMPARISON_TABLES);
+    this.#logger.info({ comparison: id }, 'comparison deleted');
+    return true;
+  }
+
+  readiness(): Readiness {
+    const reasons: string[] = [];
+    if (this.#stopping) reasons.push('shutting down');
+    if (!this.#storageOpen) reasons.push('storage is closed');
+    for (const runner of this.#runners.values()) {
+      const runtime = runner.runtime();
+      if (runtime.state !== 'running')
+        reasons.push(`${runner.id}: ${runtime.state}${runtime.error ? ` (${runtime.error})` : ''}`);
+      for (const [side, state] of Object.entries(runtime.sides)) {
+        if (!state.connected && !state.endOfInput) reasons.push(`${runner.id}: ${side} source not connected`);
+      }
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  /** Readiness answers 503 from now on: load balancers and gates stop relying on this instance. */
+  beginShutdown(): void {
+    this.#stopping = true;
+  }
+
+  /** Graceful stop: every runner stops consuming and finishes the batch in flight, then storage closes. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#retentionTimer);
+    await Promise.all([...this.#runners.values()].map((runner) => runner.stop()));
+    this.#storageOpen = false;
+    this.#maintenance.closeSync();
+    this.#instance.closeSync();
+  }
+}

@@ -1,0 +1,107 @@
+import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from '../source.js';
+import type { KafkaClient, KafkaConsumer } from './client.js';
+
+export interface KafkaSourceOptions {
+  topic: string;
+  groupId: string;
+  fromBeginning: boolean;
+  onCrash?: (error: Error) => void;
+}
+
+/** One side's Kafka topic: manual commits of durable offsets, pause/resume for backpressure, lag. */
+export class KafkaSource implements RecordSource {
+  readonly decoded = false;
+  readonly #client: KafkaClient;
+  readonly #options: KafkaSourceOptions;
+  #consumer: KafkaConsumer | undefined;
+  #connected = false;
+  #paused = false;
+  /** Per partition: the broker's high watermark and the next offset to deliver, for the backlog. */
+  readonly #highWatermarks = new Map<number, number>();
+  readonly #nextOffsets = new Map<number, number>();
+
+  constructor(client: KafkaClient, options: KafkaSourceOptions) {
+    this.#client = client;
+    this.#options = options;
+  }
+
+  partitionName(partition: number): string {
+    return `${this.#options.topic}/${partition}`;
+  }
+
+  async start(handler: RecordHandler, _durable: DurablePositions): Promise<void> {
+    const { topic } = this.#options;
+    const consumer = await this.#client.connectConsumer({
+      groupId: this.#options.groupId,
+      onCrash: (error) => {
+        this.#connected = false;
+        this.#options.onCrash?.(error);
+      },
+    });
+    this.#consumer = consumer;
+    await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
+    await consumer.run(async (batch, control) => {
+      this.#connected = true;
+      this.#highWatermarks.set(batch.partition, Number(batch.highWatermark));
+      if (batch.messages.length === 0) return;
+      const partition = this.partitionName(batch.partition);
+      const records: RawRecord[] = batch.messages.map((message) => ({
+        partition,
+        offset: Number(message.offset),
+        key: message.key,
+        value: message.value,
+        timestamp: Number(message.timestamp),
+      }));
+      await handler(records, control);
+      this.#nextOffsets.set(batch.partition, Number(batch.messages.at(-1)?.offset) + 1);
+    });
+    this.#connected = true;
+  }
+
+  async commit(positions: DurablePositions): Promise<void> {
+    const prefix = `${this.#options.topic}/`;
+    const offsets = [...positions]
+      .filter(([partition]) => partition.startsWith(prefix))
+      .map(([partition, offset]) => ({
+        topic: this.#options.topic,
+        partition: Number(partition.slice(prefix.length)),
+        offset: String(offset + 1),
+      }));
+    if (offsets.length > 0) await this.#consumer?.commitOffsets(offsets);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#consumer?.pause([{ topic: this.#options.topic }]);
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#consumer?.resume([{ topic: this.#options.topic }]);
+  }
+
+  isPaused(): boolean {
+    return this.#paused;
+  }
+
+  async stop(): Promise<void> {
+    this.#connected = false;
+    await this.#consumer?.disconnect();
+  }
+
+  isConnected(): boolean {
+    return this.#connected;
+  }
+
+  hasEnded(): boolean {
+    return false;
+  }
+
+  backlog(): number | null {
+    if (this.#highWatermarks.size === 0) return null;
+    let total = 0;
+    for (const [partition, high] of this.#highWatermarks)
+      total += Math.max(0, high - (this.#nextOffsets.get(partition) ?? 0));
+    return total;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * One record as a source delivers it, before decoding. `partition` and `offset` are its source
+ * position: offsets grow within a partition, so (partition, offset) identifies a record and lets
+ * a restarted service skip what it already counted.
+ */
+export interface RawRecord {
+  /** `orders.v2/3` for Kafka, the file path, `simulate`. */
+  partition: string;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | string | null;
+  /** Record timestamp (ms since the epoch); the event time when `time: {source: kafka}`. */
+  timestamp: number;
+  /** Why the source could not read this record (an undecodable Avro record); its value is null. */
+  error?: string;
+}
+
+export interface BatchControl {
+  /** Keeps a consumer group membership alive during long work. */
+  heartbeat(): Promise<void>;
+}
+
+export type RecordHandler = (records: RawRecord[], control: BatchControl) => Promise<void>;
+
+/** Where to resume: for each partition, the offset of the last record already durably counted. */
+export type DurablePositions = ReadonlyMap<string, number>;
+
+/** One side's input. Kafka, file replay and the simulator implement it. */
+export interface RecordSource {
+  /** True when values are JSON texts already (files, simulator); Kafka values are bytes in the comparison's format. */
+  readonly decoded: boolean;
+  /** Starts delivering records after the durable positions; resolves once started. */
+  start(handler: RecordHandler, durable: DurablePositions): Promise<void>;
+  /** Records up to these offsets are durable: a Kafka source commits them. */
+  commit(positions: DurablePositions): Promise<void>;
+  /** Backpressure: stop and restart delivering (this side runs ahead of the others). */
+  pause(): void;
+  resume(): void;
+  isPaused(): boolean;
+  stop(): Promise<void>;
+  isConnected(): boolean;
+  /** True once a finite input is fully delivered: the side's watermark moves to +∞. */
+  hasEnded(): boolean;
+  /** Records not yet delivered, when the source knows (Kafka consumer lag). */
+  backlog(): number | null;
+}
