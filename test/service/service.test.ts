@@ -1,0 +1,130 @@
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server.js';
+import { parseConfig } from '../../src/config/load.js';
+import { Service } from '../../src/service/service.js';
+import { streamTruth } from '../helpers/stream-data.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+const files = tempDir();
+afterAll(() => files.remove());
+
+const silent = pino({ level: 'silent' });
+
+function serviceConfig(name: string, live: string, candidate: string, extra: Record<string, unknown> = {}) {
+  return parseConfig({
+    server: { adminToken: 'secret-token' },
+    storage: { path: `${files.dir}/${name}.duckdb` },
+    comparisons: [
+      {
+        id: 'orders-v2',
+        live: { file: { path: live } },
+        candidate: { file: { path: candidate } },
+        key: ['id'],
+        time: { field: 't' },
+        window: { size: '1m', allowedLateness: '5s', idleTimeout: '1m' },
+        verdict: { tolerance: 0.001, minSamples: 100 },
+        ...extra,
+      },
+    ],
+  });
+}
+
+describe('service over file sources', () => {
+  const truth = streamTruth();
+  const live = files.write('live.ndjson', `${truth.live.join('\n')}\n`);
+  const candidate = files.write('candidate.ndjson', `${truth.candidate.join('\n')}\n`);
+
+  it('closes every window at end of input and counts exactly', async () => {
+    const service = await Service.start(serviceConfig('exact', live, candidate), silent);
+    try {
+      const runner = service.get('orders-v2')!;
+      await waitFor(() => runner.verdict().complete, 30_000);
+      const summary = await runner.summary();
+      expect(summary.counts).toMatchObject({
+        live: truth.live.length - truth.expected.invalidLive,
+        candidate: truth.candidate.length - truth.expected.invalidCandidate,
+        equal: truth.expected.equal,
+        different: truth.expected.different,
+        missing: truth.expected.missing,
+        extra: truth.expected.extra,
+        invalidLive: truth.expected.invalidLive,
+        invalidCandidate: truth.expected.invalidCandidate,
+        duplicateCandidate: truth.expected.duplicateCandidate,
+        lateLive: 0,
+        pendingLive: 0,
+        pendingCandidate: 0,
+      });
+      expect(summary.fields).toEqual([
+        {
+          path: 'amount',
+          different: truth.expected.different,
+          kinds: { value: truth.expected.different, type: 0, missing: 0, extra: 0 },
+        },
+      ]);
+      expect(summary.windows).toEqual({ open: 0, closed: truth.expected.windows });
+      expect(summary.watermarks).toEqual({ live: 'end', candidate: 'end' });
+      expect(runner.verdict().verdict).toBe('FAIL');
+
+      const app = buildServer({
+        registry: service,
+        adminToken: 'secret-token',
+        metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+        logger: false,
+      });
+      const verdict = await app.inject({ url: '/v1/comparisons/orders-v2/verdict' });
+      expect(verdict.statusCode).toBe(200);
+      expect(verdict.json().verdict).toBe('FAIL');
+      expect(
+        (await app.inject({ method: 'POST', url: '/v1/comparisons/orders-v2/gate/promote', payload: {} })).statusCode,
+      ).toBe(409);
+      const windows = await app.inject({ url: '/v1/comparisons/orders-v2/windows?limit=2' });
+      expect(windows.json().total).toBe(truth.expected.windows);
+      expect(windows.json().items).toHaveLength(2);
+      const samples = await app.inject({ url: '/v1/comparisons/orders-v2/samples?field=amount&limit=3' });
+      expect(samples.json().length ?? samples.json().items.length).toBeGreaterThan(0);
+      const metrics = (await app.inject({ url: '/metrics' })).body;
+      expect(metrics).toContain(
+        `shadowdiff_outcomes_total{comparison="orders-v2",outcome="different"} ${truth.expected.different}`,
+      );
+      expect(metrics).toContain(
+        `shadowdiff_records_total{comparison="orders-v2",side="candidate",status="duplicate"} ${truth.expected.duplicateCandidate}`,
+      );
+      expect(metrics).toContain('shadowdiff_verdict_code{comparison="orders-v2"} -1');
+      await app.close();
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('resumes after a stop without losing or double-counting a record', async () => {
+    const config = serviceConfig('resume', live, candidate, {
+      live: { file: { path: live, ratePerSecond: 4000 } },
+      candidate: { file: { path: candidate, ratePerSecond: 4000 } },
+    });
+    const first = await Service.start(config, silent);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const before = await first.get('orders-v2')!.summary();
+    await first.stop();
+    expect(before.counts.live).toBeGreaterThan(0);
+    expect(before.counts.live).toBeLessThan(truth.live.length - truth.expected.invalidLive);
+    const second = await Service.start(config, silent);
+    try {
+      const runner = second.get('orders-v2')!;
+      await waitFor(() => runner.verdict().complete, 30_000);
+      const summary = await runner.summary();
+      expect(summary.counts).toMatchObject({
+        live: truth.live.length - truth.expected.invalidLive,
+        equal: truth.expected.equal,
+        different: truth.expected.different,
+        missing: truth.expected.missing,
+        extra: truth.expected.extra,
+        invalidLive: truth.expected.invalidLive,
+        duplicateCandidate: truth.expected.duplicateCandidate,
+      });
+    } finally {
+      await second.stop();
+    }
+  });
+});
