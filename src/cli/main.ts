@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './threadpool.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { isShadowdiffError } from '../errors.js';
 import { runDiffCommand } from './diff.js';
