@@ -11,6 +11,8 @@ export const ErrorCodes = {
   SD_DIFF_DUPLICATE_KEY: { exitCode: 3, status: 409, message: 'duplicate key with duplicates: error' },
   SD_CODEC_SCHEMA: { exitCode: 3, status: 500, message: 'schema cannot be loaded' },
   SD_REGISTRY_UNAVAILABLE: { exitCode: 3, status: 503, message: 'schema registry unavailable' },
+  SD_API_BAD_REQUEST: { exitCode: 3, status: 400, message: 'bad request' },
+  SD_API_INTERNAL: { exitCode: 3, status: 500, message: 'internal error; see the server log' },
   SD_API_NOT_FOUND: { exitCode: 3, status: 404, message: 'not found' },
   SD_API_CONFLICT: { exitCode: 3, status: 409, message: 'conflict' },
   SD_API_UNAUTHORIZED: { exitCode: 3, status: 401, message: 'missing or wrong admin token' },
