@@ -11,7 +11,7 @@ import type { DiffSpec } from '../diff/engine.js';
 import type { SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import type { RecordStatus, ShadowdiffMetrics } from '../metrics/metrics.js';
-import type { RawRecord, RecordSource } from '../sources/source.js';
+import type { BatchControl, RawRecord, RecordSource } from '../sources/source.js';
 import { connect, queryRows } from '../store/duckdb.js';
 import { type BufferedRecord, type DeadLetter, IngestWriter } from '../store/ingest-writer.js';
 import { evaluateVerdict, type VerdictBody } from '../verdict/verdict.js';
@@ -28,6 +28,7 @@ export interface RunnerDependencies {
 }
 
 const TICK_MS = 250;
+const HEARTBEAT_EVERY = 2000;
 const SAMPLES_PER_WINDOW = 5;
 const DEAD_LETTERS_PER_BATCH = 20;
 const DEAD_LETTER_RAW_CHARS = 1024;
@@ -118,7 +119,10 @@ export class ComparisonRunner implements ComparisonView {
       this.#sources.set(side, source);
     }
     for (const [side, source] of this.#sources) {
-      await source.start((records) => this.#ingest(side, source, records), this.#durable.get(side) ?? new Map());
+      await source.start(
+        (records, control) => this.#ingest(side, source, records, control),
+        this.#durable.get(side) ?? new Map(),
+      );
     }
     this.#state = 'running';
     this.#timer = setInterval(() => void this.#tick(), TICK_MS);
@@ -163,7 +167,7 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   /** Counts, buffers and makes durable one batch of one side; then commits its offsets. */
-  #ingest(side: Side, source: RecordSource, records: RawRecord[]): Promise<void> {
+  #ingest(side: Side, source: RecordSource, records: RawRecord[], control: BatchControl): Promise<void> {
     return this.#exclusive(async () => {
       const durable = this.#durable.get(side) as Map<string, number>;
       const counts = new Map<string, number>();
@@ -172,7 +176,10 @@ export class ComparisonRunner implements ComparisonView {
       const positions = new Map<string, { position: number; maxEventTime: number | null }>();
       const count = (status: string) => counts.set(status, (counts.get(status) ?? 0) + 1);
       const decodeErrors = new Map<string, number>();
+      let handled = 0;
       for (const record of records) {
+        // Large batches (or slow registry lookups) must not cost the consumer its group membership.
+        if (++handled % HEARTBEAT_EVERY === 0) await control.heartbeat();
         // Redelivered after a restart: already counted.
         if (record.offset <= (durable.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
         const position = positions.get(record.partition) ?? { position: record.offset, maxEventTime: null };
