@@ -43,10 +43,9 @@ describe('config loading', () => {
   });
 
   it('interpolates environment variables with defaults and converts types', () => {
-    const config = parseConfig(
-      { server: { port: '${PORT:-9090}', adminToken: '${TOKEN}' } },
-      { TOKEN: 's3cret' } as NodeJS.ProcessEnv,
-    );
+    const config = parseConfig({ server: { port: '${PORT:-9090}', adminToken: '${TOKEN}' } }, {
+      TOKEN: 's3cret',
+    } as NodeJS.ProcessEnv);
     expect(config.server.port).toBe(9090);
     expect(config.server.adminToken).toBe('s3cret');
     expect(interpolateEnv('${A:-x}-${B}', { B: 'y' } as NodeJS.ProcessEnv)).toBe('x-y');
