@@ -112,6 +112,7 @@ export function normalizedExpression(shape: Shape, rules: CompareRules, row = 'r
   return normalized(shape, row, '', rules, 0) ?? 'NULL';
 }
 
+/** The normalized form of a value, or the value expression itself when no rule changes anything below it. */
 function normalized(shape: Shape, value: string, path: string, rules: CompareRules, depth: number): string | undefined {
   switch (shape.kind) {
     case 'leaf':
@@ -120,12 +121,16 @@ function normalized(shape: Shape, value: string, path: string, rules: CompareRul
       return value;
     case 'object': {
       const parts: string[] = [];
+      let unchanged = true;
       for (const [name, child] of shape.members) {
         const childAt = childPath(path, name);
-        if (rules.isIgnored(childAt)) continue;
-        const inner = normalized(child, member(value, name), childAt, rules, depth);
+        const childValue = member(value, name);
+        const inner = rules.isIgnored(childAt) ? undefined : normalized(child, childValue, childAt, rules, depth);
+        if (inner !== childValue) unchanged = false;
         if (inner !== undefined) parts.push(`${identifier(name)} := ${inner}`);
       }
+      // Hashing the STRUCT as it is skips rebuilding it: measurably faster on wide records.
+      if (unchanged) return value;
       return parts.length === 0 ? undefined : `struct_pack(${parts.join(', ')})`;
     }
     case 'list': {
@@ -150,7 +155,9 @@ export function leafExpression(segments: readonly string[], row = 'r'): string {
  */
 export function keyPartExpression(leaf: string): string {
   // The ELSE branch is cast: a JSON-typed branch would make the whole CASE JSON and re-parse the text.
-  return `CASE WHEN starts_with(${leaf}, '"') THEN json_extract_string(${leaf}, '$') WHEN ${leaf} = 'null' OR starts_with(${leaf}, '{') OR starts_with(${leaf}, '[') THEN NULL ELSE ${leaf}::VARCHAR END`;
+  // Strings without escapes are unquoted by slicing, which is cheaper than parsing them.
+  return `CASE WHEN starts_with(${leaf}, '"') THEN CASE WHEN contains(${leaf}, '\\') THEN json_extract_string(${leaf}, '$') ELSE (${leaf}::VARCHAR)[2:-2] END
+    WHEN ${leaf} = 'null' OR starts_with(${leaf}, '{') OR starts_with(${leaf}, '[') THEN NULL ELSE ${leaf}::VARCHAR END`;
 }
 
 /** The canonical key: parts joined by U+001F; NULL when any part is unusable. */
