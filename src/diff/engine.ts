@@ -33,9 +33,10 @@ export interface DiffSpec {
 }
 
 /**
- * One side's input: a SQL relation with `pos BIGINT` (source position, ascending in arrival order),
- * `doc VARCHAR` (one JSON object text, NULL when the record could not be decoded) and `reason
- * VARCHAR` (why a NULL doc could not be decoded, when the source knows).
+ * One side's input: a SQL relation of `doc VARCHAR` (one JSON object text, NULL when the record
+ * could not be decoded) and `reason VARCHAR` (why not, when the source knows), in arrival order.
+ * A record's position is its 1-based row number in that order: it decides which duplicate is
+ * first or last, and `locate` turns it into a source position.
  */
 export interface SideInput {
   side: Side;
@@ -131,14 +132,14 @@ function recordsSql(target: string, input: SideInput, shape: Shape, spec: DiffSp
   const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
-      SELECT pos, doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, ' : ''}${typedRow(shape, 'doc')} AS r
+      SELECT doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, ' : ''}${typedRow(shape, 'doc')} AS r
       FROM ${input.relation}
     ), keyed AS (
-      SELECT pos, doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w,
+      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w,
         hash(${normalizedExpression(shape, spec.rules)}) AS h, hash(doc) AS rh
       FROM parsed
     )
-    SELECT pos, doc, reason, k, w, h, rh,
+    SELECT doc, reason, k, w, h, rh,
       CASE WHEN malformed THEN 'malformed' WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
       CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
     FROM keyed`;
@@ -155,7 +156,7 @@ function uniqueSql(target: string, records: string, spec: DiffSpec): string {
   const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(h, pos) AS h, ${pick}(rh, pos) AS rh, count(*) AS n
-    FROM ${records} WHERE sampled GROUP BY w, k`;
+    FROM (SELECT rowid + 1 AS pos, * FROM ${records}) WHERE sampled GROUP BY w, k`;
 }
 
 async function sideCounts(connection: DuckDBConnection, records: string, unique: string): Promise<SideCounts> {
@@ -257,7 +258,7 @@ export async function diffPair(
     let different = 0;
     const checkResult = await connection.stream(
       `SELECT a.k, a.w, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc
-       FROM ${aligned} a JOIN ${liveRecords} l ON l.pos = a.lpos JOIN ${otherRecords} o ON o.pos = a.opos
+       FROM ${aligned} a JOIN ${liveRecords} l ON l.rowid + 1 = a.lpos JOIN ${otherRecords} o ON o.rowid + 1 = a.opos
        WHERE a.outcome = 'check'`,
     );
     for await (const rows of checkResult.yieldRowsJs()) {
@@ -345,7 +346,7 @@ async function settleEqualHashes(
      FROM (SELECT lpos, opos, ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')} AS fits
            FROM (SELECT a.lpos, a.opos, l.doc AS ldoc, ${typedRow(shape, 'l.doc')} AS lrow,
                    o.doc AS odoc, ${typedRow(shape, 'o.doc')} AS orow
-                 FROM ${aligned} a JOIN ${liveRecords} l ON l.pos = a.lpos JOIN ${otherRecords} o ON o.pos = a.opos
+                 FROM ${aligned} a JOIN ${liveRecords} l ON l.rowid + 1 = a.lpos JOIN ${otherRecords} o ON o.rowid + 1 = a.opos
                  WHERE a.outcome = 'maybe')) s
      WHERE a.outcome = 'maybe' AND a.lpos = s.lpos AND a.opos = s.opos`,
   );
@@ -365,7 +366,7 @@ async function collectOneSided(
   if (!collector.wants(outcome)) return;
   const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
     connection,
-    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON s.pos = a.${posColumn}
+    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON s.rowid + 1 = a.${posColumn}
      WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
   );
   for (const row of rows) {
@@ -390,7 +391,7 @@ async function collectInvalid(
   if (!collector.wants('invalid', input.side)) return;
   const rows = await queryRows<{ pos: bigint; invalid: string; reason: string | null }>(
     connection,
-    `SELECT pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
+    `SELECT rowid + 1 AS pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
   );
   for (const row of rows) {
     collector.add(

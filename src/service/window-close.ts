@@ -17,15 +17,16 @@ function bufferInput(connection: DuckDBConnection, comparison: string, side: Sid
   return {
     side,
     keyed: true,
-    relation: `(SELECT seq AS pos, doc, CAST(NULL AS VARCHAR) AS reason, k, w FROM buffer WHERE ${where})`,
+    relation: `(SELECT doc, CAST(NULL AS VARCHAR) AS reason, k, w FROM buffer WHERE ${where} ORDER BY seq)`,
     async locate(positions) {
       const located = new Map<number, { label: string }>();
       if (positions.length === 0) return located;
-      const rows = await queryRows<{ seq: bigint; source: string; position: bigint }>(
+      const rows = await queryRows<{ pos: bigint; source: string; position: bigint }>(
         connection,
-        `SELECT seq, source, position FROM buffer WHERE ${where} AND seq IN (${positions.join(', ')})`,
+        `SELECT pos, source, position FROM (SELECT row_number() OVER (ORDER BY seq) AS pos, source, position
+           FROM buffer WHERE ${where}) WHERE pos IN (${positions.join(', ')})`,
       );
-      for (const row of rows) located.set(Number(row.seq), { label: `${row.source}@${row.position}` });
+      for (const row of rows) located.set(Number(row.pos), { label: `${row.source}@${row.position}` });
       return located;
     },
   };

@@ -64,7 +64,7 @@ function typesArgument(types: Record<string, string>): string {
 }
 
 /**
- * Turns each file into a side input of the diff engine: a relation of `(pos, doc, reason)` in file
+ * Turns each file into a side input of the diff engine: a relation of `(doc, reason)` in file
  * order that DuckDB reads in parallel. NDJSON lines that are not valid JSON become NULL docs (counted
  * invalid); blank lines are not records. Avro files are decoded in JS and appended to a table.
  */
@@ -78,9 +78,9 @@ export async function loadFiles(connection: DuckDBConnection, files: FileSide[])
     let relation: string;
     switch (file.format) {
       case 'json':
-        // read_json_objects yields one row per non-blank line, NULL when malformed; ORDINALITY numbers them.
-        relation = `(SELECT ordinality AS pos, json::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
-          FROM read_json_objects(${source}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216) WITH ORDINALITY)`;
+        // read_json_objects yields one row per non-blank line in file order (insertion order is kept), NULL when malformed.
+        relation = `(SELECT json::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
+          FROM read_json_objects(${source}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216))`;
         break;
       case 'csv': {
         const types = Object.keys(csvTypes).length ? `, types = ${typesArgument(csvTypes)}` : '';
@@ -93,7 +93,7 @@ export async function loadFiles(connection: DuckDBConnection, files: FileSide[])
       case 'avro': {
         const table = `sd_file_${file.side}`;
         await loadAvroFile(connection, file.path, table);
-        relation = `(SELECT rowid + 1 AS pos, doc, reason FROM ${identifier(table)})`;
+        relation = `(SELECT doc, reason FROM ${identifier(table)})`;
         break;
       }
       default:
@@ -118,7 +118,7 @@ async function materialize(connection: DuckDBConnection, file: FileSide, reader:
       cause,
     });
   }
-  return `(SELECT rowid + 1 AS pos, to_json(${table})::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason FROM ${table})`;
+  return `(SELECT to_json(${table})::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason FROM ${table})`;
 }
 
 /** Reads the first record so that an unreadable file fails here, with its path, not deep in the diff. */

@@ -1,0 +1,260 @@
+import {
+  type Admin,
+  type Consumer,
+  Kafka,
+  type LogEntry,
+  logLevel,
+  Partitioners,
+  type Producer,
+  type SASLOptions,
+} from 'kafkajs';
+import type { Logger } from 'pino';
+import type {
+  BatchHandler,
+  CommittedOffset,
+  ConsumerOptions,
+  KafkaAdmin,
+  KafkaClient,
+  KafkaConnectionOptions,
+  KafkaConsumer,
+  KafkaProducer,
+  PartitionOffset,
+  ProduceMessage,
+  TopicPartitionOffset,
+  TopicPartitions,
+  TopicSpec,
+} from './client.js';
+
+/**
+ * Backoff 250 ms doubling to 10 s, 8 retries: about 35 s, enough to ride through a broker restart
+ * before an operation fails (kafkajs' default of 5 retries from 300 ms gives up after ~10 s).
+ */
+const RETRY = { initialRetryTime: 250, maxRetryTime: 10_000, retries: 8 };
+
+/** kafkajs' default of 1 s is too tight on a busy 2-core machine during broker startup. */
+const CONNECTION_TIMEOUT_MS = 3_000;
+
+const DEFAULT_MAX_WAIT_MS = 1_000;
+
+/** A KafkaClient backed by kafkajs. Without a logger, kafkajs logs nothing. */
+export function createKafkajsClient(options: KafkaConnectionOptions, logger?: Logger): KafkaClient {
+  const kafka = new Kafka({
+    clientId: options.clientId,
+    brokers: options.brokers,
+    ssl: options.ssl ?? false,
+    ...(options.sasl ? { sasl: saslOptions(options.sasl) } : {}),
+    connectionTimeout: CONNECTION_TIMEOUT_MS,
+    retry: RETRY,
+    ...kafkajsLogging(logger),
+  });
+
+  return {
+    async connectAdmin() {
+      const admin = kafka.admin();
+      await admin.connect();
+      return new KafkajsAdmin(admin);
+    },
+
+    async connectProducer() {
+      // Naming the partitioner is what silences kafkajs' "switched default partitioner" warning;
+      // DefaultPartitioner hashes keys like the Java client, so keys land where Java producers put them.
+      const producer = kafka.producer({
+        createPartitioner: Partitioners.DefaultPartitioner,
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect();
+      return new KafkajsProducer(producer);
+    },
+
+    async connectConsumer(consumerOptions: ConsumerOptions) {
+      const consumer = kafka.consumer({
+        groupId: consumerOptions.groupId,
+        maxWaitTimeInMs: consumerOptions.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+        allowAutoTopicCreation: false,
+        retry: RETRY,
+      });
+      const onCrash = consumerOptions.onCrash;
+      if (onCrash) {
+        consumer.on(consumer.events.CRASH, (event) => onCrash(event.payload.error, event.payload.restart));
+      }
+      // Lag needs committed and end offsets, which only the admin API reads.
+      const admin = kafka.admin();
+      await Promise.all([consumer.connect(), admin.connect()]);
+      return new KafkajsConsumer(consumer, admin, consumerOptions.groupId);
+    },
+  };
+}
+
+/** kafkajs types each mechanism separately; a value with a union of mechanisms has to be split. */
+function saslOptions(sasl: NonNullable<KafkaConnectionOptions['sasl']>): SASLOptions {
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
+  }
+}
+
+/**
+ * Routes kafkajs logs to pino. kafkajs logs every retried request failure at ERROR, though the
+ * operation usually succeeds on retry; failures that matter surface as rejected promises or
+ * onCrash. So ERROR and WARN become warn, and its lifecycle INFO chatter becomes debug.
+ */
+function kafkajsLogging(logger: Logger | undefined): {
+  logLevel: logLevel;
+  logCreator?: () => (entry: LogEntry) => void;
+} {
+  if (!logger) return { logLevel: logLevel.NOTHING };
+  const log = logger.child({ component: 'kafkajs' });
+  // kafkajs filters by its own level before building an entry: ask only for what pino would print.
+  const level = log.isLevelEnabled('trace')
+    ? logLevel.DEBUG
+    : log.isLevelEnabled('debug')
+      ? logLevel.INFO
+      : log.isLevelEnabled('warn')
+        ? logLevel.WARN
+        : logLevel.NOTHING;
+  return {
+    logLevel: level,
+    logCreator:
+      () =>
+      ({ namespace, level: entryLevel, log: { message, timestamp: _timestamp, logger: _logger, ...fields } }) => {
+        const context = { namespace, ...fields };
+        if (entryLevel <= logLevel.WARN) log.warn(context, message);
+        else if (entryLevel === logLevel.INFO) log.debug(context, message);
+        else log.trace(context, message);
+      },
+  };
+}
+
+async function endOffsets(admin: Admin, topic: string): Promise<PartitionOffset[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.map(({ partition, high }) => ({ partition, offset: high })).sort(byPartition);
+}
+
+async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<CommittedOffset[]> {
+  const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  // kafkajs reports "nothing committed" as offset -1.
+  return (result?.partitions ?? [])
+    .map(({ partition, offset }) => ({ partition, offset: offset === '-1' ? null : offset }))
+    .sort(byPartition);
+}
+
+function byPartition(a: { partition: number }, b: { partition: number }): number {
+  return a.partition - b.partition;
+}
+
+class KafkajsAdmin implements KafkaAdmin {
+  readonly #admin: Admin;
+
+  constructor(admin: Admin) {
+    this.#admin = admin;
+  }
+
+  async createTopics(topics: TopicSpec[]): Promise<void> {
+    await this.#admin.createTopics({
+      waitForLeaders: true,
+      topics: topics.map((spec) => ({
+        topic: spec.topic,
+        numPartitions: spec.partitions,
+        ...(spec.replicationFactor === undefined ? {} : { replicationFactor: spec.replicationFactor }),
+        configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+    });
+  }
+
+  endOffsets(topic: string): Promise<PartitionOffset[]> {
+    return endOffsets(this.#admin, topic);
+  }
+
+  committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
+    return committedOffsets(this.#admin, groupId, topic);
+  }
+
+  disconnect(): Promise<void> {
+    return this.#admin.disconnect();
+  }
+}
+
+class KafkajsProducer implements KafkaProducer {
+  readonly #producer: Producer;
+
+  constructor(producer: Producer) {
+    this.#producer = producer;
+  }
+
+  async send(topic: string, messages: ProduceMessage[]): Promise<void> {
+    await this.#producer.send({ topic, messages, acks: -1 });
+  }
+
+  disconnect(): Promise<void> {
+    return this.#producer.disconnect();
+  }
+}
+
+class KafkajsConsumer implements KafkaConsumer {
+  readonly #consumer: Consumer;
+  readonly #admin: Admin;
+  readonly #groupId: string;
+
+  constructor(consumer: Consumer, admin: Admin, groupId: string) {
+    this.#consumer = consumer;
+    this.#admin = admin;
+    this.#groupId = groupId;
+  }
+
+  subscribe(topics: string[], options?: { fromBeginning?: boolean }): Promise<void> {
+    return this.#consumer.subscribe({ topics, fromBeginning: options?.fromBeginning ?? false });
+  }
+
+  run(handler: BatchHandler): Promise<void> {
+    return this.#consumer.run({
+      autoCommit: false,
+      // Once the handler resolves, the next fetch starts after the batch (see BatchHandler).
+      eachBatchAutoResolve: true,
+      eachBatch: ({ batch, heartbeat, isRunning }) =>
+        // kafkajs' message objects already have the ConsumedMessage shape: passed on, not copied,
+        // because this runs for every record.
+        handler(
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            messages: batch.messages,
+            highWatermark: batch.highWatermark,
+          },
+          { heartbeat, isRunning },
+        ),
+    });
+  }
+
+  commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    return this.#consumer.commitOffsets(offsets);
+  }
+
+  pause(topics: TopicPartitions[]): void {
+    this.#consumer.pause(topics);
+  }
+
+  resume(topics: TopicPartitions[]): void {
+    this.#consumer.resume(topics);
+  }
+
+  seek(target: TopicPartitionOffset): void {
+    this.#consumer.seek(target);
+  }
+
+  committedOffsets(topic: string): Promise<CommittedOffset[]> {
+    return committedOffsets(this.#admin, this.#groupId, topic);
+  }
+
+  endOffsets(topic: string): Promise<PartitionOffset[]> {
+    return endOffsets(this.#admin, topic);
+  }
+
+  async disconnect(): Promise<void> {
+    await Promise.all([this.#consumer.disconnect(), this.#admin.disconnect()]);
+  }
+}
