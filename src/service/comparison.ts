@@ -14,7 +14,7 @@ import type { RecordStatus, ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { BatchControl, RawRecord, RecordSource } from '../sources/source.js';
 import { connect, queryRows } from '../store/duckdb.js';
 import { type BufferedRecord, type DeadLetter, IngestWriter } from '../store/ingest-writer.js';
-import { evaluateVerdict, type VerdictBody } from '../verdict/verdict.js';
+import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
 import { epochResults, storedSamples, windowPage } from './results.js';
 import { closableWindows, diffWindow, persistWindow } from './window-close.js';
@@ -66,6 +66,10 @@ export class ComparisonRunner implements ComparisonView {
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  readonly #lastMarks = new Map<Side, number | null>();
+  #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
+  #lastFields: Record<string, number> = {};
+  readonly #advancedAt = new Map<Side, number>();
   /** Fields found to be noise by the control side, as of the last refresh. */
   #noise = new Set<string>();
 
@@ -255,8 +259,12 @@ export class ComparisonRunner implements ComparisonView {
         this.#watermarks.setEnded(side, source.hasEnded());
         this.#watermarks.setPaused(side, source.isPaused());
       }
+      this.#trackAdvance();
       await this.#exclusive(() => this.#closeWindows());
       this.#applyBackpressure();
+      // The lag can change without a window closing: the verdict must follow it.
+      this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
+      this.#deps.metrics.setVerdict(this.id, this.#verdict);
       this.#publishRuntime();
     } catch (error) {
       this.#fail(error);
@@ -326,15 +334,16 @@ export class ComparisonRunner implements ComparisonView {
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#noise = noise;
-    this.#verdict = this.#judge(
-      results.counts,
-      Object.fromEntries(results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different])),
+    this.#lastCounts = results.counts;
+    this.#lastFields = Object.fromEntries(
+      results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different]),
     );
+    this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
     this.#deps.metrics.setVerdict(this.id, this.#verdict);
     if (results.noise) this.#deps.metrics.setNoiseFields(this.id, [...noise]);
   }
 
-  #judge(counts: { equal: number; different: number; missing: number; extra: number }, fields: Record<string, number>) {
+  #judge(counts: OutcomeCounts, fields: Record<string, number>): VerdictBody {
     const lag = this.#lagSeconds('candidate');
     const complete =
       [...this.#sources.values()].length > 0 &&
@@ -350,15 +359,34 @@ export class ComparisonRunner implements ComparisonView {
     });
   }
 
-  /** How far a side's watermark trails live's, in seconds; undefined while live has none. */
-  #lagSeconds(side: Side): number | undefined {
-    const live = this.#watermarks.watermark('live');
+  /**
+   * How far a side's watermark trails live's, in seconds; undefined while live has none. While
+   * backpressure holds another side paused, live's watermark stops too, so a side that does not
+   * advance meanwhile lags by at least the time it has been standing still: a stopped candidate
+   * keeps the verdict INCONCLUSIVE once that passes maxLagSeconds.
+   */
+  #lagSeconds(side: Side, now = Date.now()): number | undefined {
+    const live = this.#watermarks.watermark('live', now);
     if (live === null || side === 'live') return side === 'live' ? 0 : undefined;
-    const mark = this.#watermarks.watermark(side);
+    const mark = this.#watermarks.watermark(side, now);
     if (mark === null) return Number.POSITIVE_INFINITY;
     if (mark === Number.POSITIVE_INFINITY) return 0;
-    const reference = Number.isFinite(live) ? live : Date.now();
-    return Math.max(0, (reference - mark) / 1000);
+    const reference = Number.isFinite(live) ? live : now;
+    const eventLag = Math.max(0, (reference - mark) / 1000);
+    const othersPaused = [...this.#sources].some(([other, source]) => other !== side && source.isPaused());
+    const stalled = othersPaused ? (now - (this.#advancedAt.get(side) ?? now)) / 1000 : 0;
+    return Math.max(eventLag, stalled);
+  }
+
+  /** Remembers when each side's watermark last moved, for the stall part of the lag. */
+  #trackAdvance(now = Date.now()): void {
+    for (const side of this.#sides) {
+      const mark = this.#watermarks.watermark(side, now);
+      if (mark !== this.#lastMarks.get(side)) {
+        this.#lastMarks.set(side, mark);
+        this.#advancedAt.set(side, now);
+      }
+    }
   }
 
   /** Pauses a side whose watermark runs more than two windows ahead of the slowest side, so buffers stay small. */

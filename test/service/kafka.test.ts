@@ -1,0 +1,219 @@
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { Service } from '../../src/service/service.js';
+import type { KafkaAdmin, KafkaClient, KafkaProducer, ProduceMessage } from '../../src/sources/kafka/client.js';
+import { createKafkajsClient } from '../../src/sources/kafka/kafkajs-client.js';
+import { freePort, getJson, startServe } from '../helpers/serve.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** The service against the real broker of test/global-setup.ts. */
+const brokers = inject('kafkaBrokers');
+const files = tempDir();
+let client: KafkaClient;
+let admin: KafkaAdmin;
+let producer: KafkaProducer;
+
+beforeAll(async () => {
+  client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-service-test' });
+  admin = await client.connectAdmin();
+  producer = await client.connectProducer();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await admin?.disconnect();
+  files.remove();
+});
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const WINDOW_MS = 10_000;
+
+async function topics(partitions = 3): Promise<{ live: string; candidate: string }> {
+  const suffix = randomUUID().slice(0, 8);
+  const names = { live: `orders.v1-${suffix}`, candidate: `orders.v2-${suffix}` };
+  await admin.createTopics([
+    { topic: names.live, partitions },
+    { topic: names.candidate, partitions },
+  ]);
+  return names;
+}
+
+interface Ground {
+  live: ProduceMessage[];
+  candidate: ProduceMessage[];
+  expected: { equal: number; different: number; missing: number; extra: number; invalidCandidate: number };
+}
+
+/** 6 windows of 10 s: 3,000 orders; the candidate changes 1 in 25, loses 1 in 100, adds 10, and sends 3 malformed messages. */
+function orders(count = 3000): Ground {
+  const live: ProduceMessage[] = [];
+  const candidate: ProduceMessage[] = [];
+  let different = 0;
+  let missing = 0;
+  for (let i = 0; i < count; i++) {
+    const t = T0 + i * 20;
+    const record = { order_id: `o-${i}`, event_time: new Date(t).toISOString(), amount: i, items: [{ sku: `s${i % 9}` }] };
+    live.push({ key: record.order_id, value: JSON.stringify(record), timestamp: String(t) });
+    if (i % 100 === 50) {
+      missing++;
+      continue;
+    }
+    const changed = i % 25 === 0 ? { ...record, amount: i + 0.5 } : record;
+    if (changed !== record) different++;
+    candidate.push({ key: record.order_id, value: JSON.stringify(changed), timestamp: String(t) });
+  }
+  for (let i = 0; i < 10; i++) {
+    const t = T0 + i * 1000;
+    candidate.push({ key: `new-${i}`, value: JSON.stringify({ order_id: `new-${i}`, event_time: new Date(t).toISOString(), amount: 0 }) });
+  }
+  candidate.push({ key: 'x', value: '{"order_id": ' }, { key: 'y', value: '[1,2]' }, { key: 'z', value: JSON.stringify({ amount: 1 }) });
+  return { live, candidate, expected: { equal: count - different - missing, different, missing, extra: 10, invalidCandidate: 3 } };
+}
+
+/** One record per partition far in event time, so every side's watermark passes the test windows. */
+function flush(partitions: number, at: number): ProduceMessage[] {
+  return Array.from({ length: partitions }, (_, partition) => ({
+    key: `flush-${partition}`,
+    value: JSON.stringify({ order_id: `flush-${partition}`, event_time: new Date(at).toISOString(), amount: 0 }),
+    partition,
+  }));
+}
+
+function config(name: string, t: { live: string; candidate: string }, extra: Record<string, unknown> = {}) {
+  return parseConfig({
+    storage: { path: `${files.dir}/${name}.duckdb` },
+    kafka: { brokers: brokers.split(','), clientId: 'shadowdiff-test' },
+    comparisons: [
+      {
+        id: 'orders-v2',
+        live: { kafka: { topic: t.live } },
+        candidate: { kafka: { topic: t.candidate } },
+        key: ['order_id'],
+        time: { field: 'event_time' },
+        window: { size: '10s', allowedLateness: '1s', idleTimeout: '5m' },
+        verdict: { tolerance: 0.001, minSamples: 100, maxLagSeconds: 60 },
+        ...extra,
+      },
+    ],
+  });
+}
+
+const closedTestWindows = (count: number) => Math.ceil((count * 20) / WINDOW_MS);
+
+describe('service over a real Kafka broker', () => {
+  it('counts exactly, answers the verdict, the gates and the metrics, and counts late records', async () => {
+    const t = await topics();
+    const ground = orders();
+    await producer.send(t.live, ground.live);
+    await producer.send(t.candidate, ground.candidate);
+    await producer.send(t.live, flush(3, T0 + 600_000));
+    await producer.send(t.candidate, flush(3, T0 + 600_000));
+    const service = await Service.start(config('exact', t), pino({ level: 'silent' }));
+    try {
+      const runner = service.get('orders-v2')!;
+      await waitFor(() => runner.runtime().closedWindows >= closedTestWindows(3000), 60_000, 'test windows closed');
+      const summary = await runner.summary();
+      expect(summary.counts).toMatchObject({ ...ground.expected, invalidLive: 0, lateLive: 0, pendingLive: 3, pendingCandidate: 3 });
+      expect(summary.fields.map((f) => [f.path, f.different])).toEqual([['amount', ground.expected.different]]);
+      expect(runner.verdict().verdict).toBe('FAIL');
+      const metrics = await service.promRegistry.metrics();
+      expect(metrics).toContain(`shadowdiff_outcomes_total{comparison="orders-v2",outcome="missing"} ${ground.expected.missing}`);
+      expect(metrics).toContain('shadowdiff_records_total{comparison="orders-v2",side="candidate",status="invalid"} 3');
+      expect(metrics).toContain('shadowdiff_verdict_code{comparison="orders-v2"} -1');
+
+      // A record for a window that closed long ago is late: counted, never buffered.
+      await producer.send(t.live, [{ key: 'late', value: JSON.stringify({ order_id: 'late', event_time: new Date(T0).toISOString() }) }]);
+      await waitFor(async () => (await runner.summary()).counts.lateLive === 1, 20_000, 'late record counted');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('keeps the verdict INCONCLUSIVE while the candidate is down, with its lag reported', async () => {
+    const t = await topics(1);
+    const records = (side: 'live' | 'candidate', from: number, to: number) =>
+      Array.from({ length: to - from }, (_, k) => {
+        const i = from + k;
+        return { key: `o-${i}`, value: JSON.stringify({ order_id: `o-${i}`, event_time: new Date(T0 + i * 100).toISOString(), amount: i }) };
+      });
+    // Both sides agree for 200 s of event time, then only live goes on for 10 more minutes.
+    await producer.send(t.live, records('live', 0, 2000));
+    await producer.send(t.candidate, records('candidate', 0, 2000));
+    await producer.send(t.live, records('live', 2000, 8000));
+    const service = await Service.start(
+      config('down', t, { verdict: { tolerance: 0.01, minSamples: 100, maxLagSeconds: 60 } }),
+      pino({ level: 'silent' }),
+    );
+    try {
+      const runner = service.get('orders-v2')!;
+      await waitFor(() => runner.runtime().closedWindows >= 19, 60_000, 'shared windows closed');
+      await waitFor(() => (runner.runtime().sides.candidate?.lagSeconds ?? 0) > 500, 30_000, 'candidate lag');
+      const verdict = runner.verdict();
+      expect(verdict.verdict).toBe('INCONCLUSIVE');
+      expect(verdict.reason).toMatch(/lags live by/);
+      expect((await runner.summary()).counts.pendingLive).toBeGreaterThan(5000);
+      expect(await service.promRegistry.metrics()).toMatch(/shadowdiff_lag_seconds\{comparison="orders-v2",side="candidate"\} (5\d\d|6\d\d)/);
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('after kill -9 mid-stream and a restart, ends with exactly the counts of an uninterrupted run', async () => {
+    const t = await topics();
+    const ground = orders(20_000);
+    const path = files.write(
+      'kafka.yaml',
+      `server: {host: 127.0.0.1, port: "\${PORT}"}
+storage: {path: ${files.dir}/crash.duckdb}
+kafka: {brokers: [${brokers}], clientId: shadowdiff-crash}
+comparisons:
+  - id: orders-v2
+    live: {kafka: {topic: ${t.live}}}
+    candidate: {kafka: {topic: ${t.candidate}}}
+    key: [order_id]
+    time: {field: event_time}
+    window: {size: 10s, allowedLateness: 1s, idleTimeout: 5m}
+    verdict: {tolerance: 0.001, minSamples: 100}
+`,
+    );
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}/v1/comparisons/orders-v2`;
+    const first = await startServe(path, port);
+    const halves = (list: ProduceMessage[]) => [list.slice(0, list.length / 2), list.slice(list.length / 2)];
+    const [live1, live2] = halves(ground.live);
+    const [candidate1, candidate2] = halves(ground.candidate);
+    await producer.send(t.live, live1!);
+    await producer.send(t.candidate, candidate1!);
+    await waitFor(async () => (await getJson<{ counts: { live: number } }>(`${base}/summary`)).body.counts.live > 2000, 30_000);
+    first.kill('SIGKILL');
+    await once(first, 'exit');
+    await producer.send(t.live, [...live2!, ...flush(3, T0 + 3_600_000)]);
+    await producer.send(t.candidate, [...candidate2!, ...flush(3, T0 + 3_600_000)]);
+    const second = await startServe(path, port);
+    try {
+      await waitFor(
+        async () => (await getJson<{ windows: { closed: number } }>(`${base}/summary`)).body.windows.closed >= closedTestWindows(20_000),
+        90_000,
+        'all test windows closed',
+      );
+      const { body } = await getJson<{ counts: Record<string, number> }>(`${base}/summary`);
+      expect(body.counts).toMatchObject({
+        ...ground.expected,
+        live: 20_003,
+        candidate: ground.candidate.length - 3 + 3,
+        invalidLive: 0,
+        duplicateLive: 0,
+        duplicateCandidate: 0,
+        lateLive: 0,
+        lateCandidate: 0,
+      });
+    } finally {
+      second.kill('SIGTERM');
+      await once(second, 'exit');
+    }
+  });
+});
