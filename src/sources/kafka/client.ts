@@ -59,7 +59,7 @@ export interface ProduceMessage {
 }
 
 export interface KafkaProducer {
-  /** Sends the batch and resolves when every record is acknowledged by all in-sync replicas. */
+  /** Sends the batch; resolves when all in-sync replicas have every record. Retries never duplicate records. */
   send(topic: string, messages: ProduceMessage[]): Promise<void>;
   disconnect(): Promise<void>;
 }

@@ -56,10 +56,15 @@ export function createKafkajsClient(options: KafkaConnectionOptions, logger?: Lo
     },
 
     async connectProducer() {
-      // Naming the partitioner is what silences kafkajs' "switched default partitioner" warning;
-      // DefaultPartitioner hashes keys like the Java client, so keys land where Java producers put them.
       const producer = kafka.producer({
+        // Naming the partitioner is what silences kafkajs' "switched default partitioner" warning;
+        // DefaultPartitioner hashes keys like the Java client, so keys land where Java producers put them.
         createPartitioner: Partitioners.DefaultPartitioner,
+        // kafkajs resends a broker's whole request when one partition in it fails (e.g. "not the
+        // leader" just after a topic is created), which duplicates the partitions that succeeded.
+        // Idempotence lets the broker drop those; kafkajs requires one request in flight for it.
+        idempotent: true,
+        maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
       });
       await producer.connect();

@@ -19,6 +19,7 @@ export class KafkaSource implements RecordSource {
   /** Per partition: the broker's high watermark and the next offset to deliver, for the backlog. */
   readonly #highWatermarks = new Map<number, number>();
   readonly #nextOffsets = new Map<number, number>();
+  #partitions: string[] = [];
 
   constructor(client: KafkaClient, options: KafkaSourceOptions) {
     this.#client = client;
@@ -40,6 +41,9 @@ export class KafkaSource implements RecordSource {
     });
     this.#consumer = consumer;
     await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
+    const ends = await consumer.endOffsets(topic);
+    this.#partitions = ends.map((end) => this.partitionName(end.partition));
+    for (const end of ends) this.#highWatermarks.set(end.partition, Number(end.offset));
     await consumer.run(async (batch, control) => {
       this.#connected = true;
       this.#highWatermarks.set(batch.partition, Number(batch.highWatermark));
@@ -95,6 +99,10 @@ export class KafkaSource implements RecordSource {
 
   hasEnded(): boolean {
     return false;
+  }
+
+  partitions(): string[] {
+    return this.#partitions;
   }
 
   backlog(): number | null {
