@@ -1,7 +1,8 @@
 import type { Side } from '../config/schema.js';
 
 interface PartitionState {
-  maxEventTime: number;
+  /** null until the partition delivers a record with an event time. */
+  maxEventTime: number | null;
   lastSeenAt: number;
 }
 
@@ -27,19 +28,26 @@ export class WatermarkTracker {
     return [...this.#partitions.keys()];
   }
 
+  /** A partition the side reads: it holds the watermark until it delivers or turns idle. */
+  register(side: Side, partition: string, now = Date.now()): void {
+    const partitions = this.#partitions.get(side);
+    if (partitions && !partitions.has(partition)) partitions.set(partition, { maxEventTime: null, lastSeenAt: now });
+  }
+
   observe(side: Side, partition: string, eventTime: number, now = Date.now()): void {
     const partitions = this.#partitions.get(side);
     if (!partitions) return;
     const state = partitions.get(partition);
     if (!state) partitions.set(partition, { maxEventTime: eventTime, lastSeenAt: now });
     else {
-      state.maxEventTime = Math.max(state.maxEventTime, eventTime);
+      state.maxEventTime = Math.max(state.maxEventTime ?? eventTime, eventTime);
       state.lastSeenAt = now;
     }
   }
 
   /** A partition was active, even if none of its records had a usable event time. */
   touch(side: Side, partition: string, now = Date.now()): void {
+    this.register(side, partition, now);
     const state = this.#partitions.get(side)?.get(partition);
     if (state) state.lastSeenAt = now;
   }
@@ -62,8 +70,10 @@ export class WatermarkTracker {
     const active = this.#paused.has(side)
       ? partitions
       : partitions.filter((p) => now - p.lastSeenAt < this.#idleTimeoutMs);
-    if (active.length === 0) return Math.max(...partitions.map((p) => p.maxEventTime));
-    return Math.min(...active.map((p) => p.maxEventTime));
+    const seen = partitions.map((p) => p.maxEventTime).filter((t): t is number => t !== null);
+    if (active.length === 0) return seen.length === 0 ? null : Math.max(...seen);
+    if (active.some((p) => p.maxEventTime === null)) return null;
+    return Math.min(...active.map((p) => p.maxEventTime as number));
   }
 
   /** The watermark every side has passed; null until every side has one. */

@@ -23,7 +23,7 @@ export const LOG_REDACT = [
  */
 export async function runServe(options: ServeOptions): Promise<number> {
   const config = await loadConfig(options.config);
-  const logger = pino({ name: 'shadowdiff', redact: LOG_REDACT });
+  const logger = pino({ name: 'shadowdiff', level: process.env.SHADOWDIFF_LOG_LEVEL ?? 'info', redact: LOG_REDACT });
   const service = await Service.start(config, logger);
   const app = buildServer({
     registry: service,

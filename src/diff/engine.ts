@@ -241,7 +241,10 @@ export async function diffPair(
         FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
       stages.onProgress,
     );
-    const maybes = await queryRows<{ n: bigint }>(connection, `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'maybe'`);
+    const maybes = await queryRows<{ n: bigint }>(
+      connection,
+      `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'maybe'`,
+    );
     if (Number(maybes[0]?.n ?? 0) > 0) {
       await settleEqualHashes(connection, aligned, liveRecords, otherRecords, shape, spec.rules);
     }

@@ -127,6 +127,7 @@ export class ComparisonRunner implements ComparisonView {
         (records, control) => this.#ingest(side, source, records, control),
         this.#durable.get(side) ?? new Map(),
       );
+      for (const partition of source.partitions()) this.#watermarks.register(side, partition);
     }
     this.#state = 'running';
     this.#timer = setInterval(() => void this.#tick(), TICK_MS);
@@ -240,6 +241,16 @@ export class ComparisonRunner implements ComparisonView {
         else this.#watermarks.touch(side, partition);
       }
       await source.commit(new Map([...positions].map(([partition, p]) => [partition, p.position])));
+      this.#deps.logger.debug(
+        {
+          comparison: this.id,
+          side,
+          received: records.length,
+          counts: Object.fromEntries(counts),
+          positions: Object.fromEntries(positions),
+        },
+        'batch durable',
+      );
       const { metrics } = this.#deps;
       for (const status of ['sampled_out', 'invalid', 'late'] as RecordStatus[]) {
         metrics.addRecords(this.id, side, status, counts.get(status) ?? 0);

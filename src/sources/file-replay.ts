@@ -171,6 +171,10 @@ export class FileReplaySource implements RecordSource {
   backlog(): number | null {
     return null;
   }
+
+  partitions(): string[] {
+    return [this.#options.path];
+  }
 }
 
 async function readTail(path: string, start: number): Promise<string> {

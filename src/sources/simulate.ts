@@ -126,4 +126,8 @@ export class SimulateSource implements RecordSource {
   backlog(): number | null {
     return null;
   }
+
+  partitions(): string[] {
+    return [PARTITION];
+  }
 }

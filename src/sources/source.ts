@@ -43,4 +43,10 @@ export interface RecordSource {
   hasEnded(): boolean;
   /** Records not yet delivered, when the source knows (Kafka consumer lag). */
   backlog(): number | null;
+  /**
+   * Every partition this source reads, known once started. Until a partition delivers (or turns
+   * idle), it holds its side's watermark: a partition whose records have not arrived yet must not
+   * let windows close over them.
+   */
+  partitions(): string[];
 }

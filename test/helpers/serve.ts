@@ -20,11 +20,12 @@ export async function freePort(): Promise<number> {
 export async function startServe(configPath: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath], {
     env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', process.env.SHADOWDIFF_TEST_LOGS ? 'inherit' : 'ignore', 'pipe'],
   });
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr += chunk;
+    if (process.env.SHADOWDIFF_TEST_LOGS) process.stderr.write(chunk);
   });
   await waitFor(
     async () => {
