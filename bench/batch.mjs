@@ -91,10 +91,21 @@ for (const size of sizes) {
   writeFileSync(baselineScript, BASELINE);
   const baseline = best('baseline', () => timed(process.execPath, [baselineScript, live, candidate]));
   const ours = best('shadowdiff', () =>
-    timed(process.execPath, [join(root, 'dist/cli/main.js'), 'diff', '--live', live, '--candidate', candidate, '--key', 'order_id', '--json']),
+    timed(process.execPath, [
+      join(root, 'dist/cli/main.js'),
+      'diff',
+      '--live',
+      live,
+      '--candidate',
+      candidate,
+      '--key',
+      'order_id',
+      '--json',
+    ]),
   );
   const counts = JSON.parse(ours.stdout).counts;
-  if (counts.different !== size / 100) throw new Error(`shadowdiff found ${counts.different} differing rows, expected ${size / 100}`);
+  if (counts.different !== size / 100)
+    throw new Error(`shadowdiff found ${counts.different} differing rows, expected ${size / 100}`);
   let datacompy;
   if (size <= Number(values['datacompy-max'])) {
     const python = ensureDatacompy();
@@ -103,12 +114,16 @@ for (const size of sizes) {
     datacompy = best('datacompy', () => timed(python, [script, live, candidate]));
   }
   rows.push({ size, baseline, ours, datacompy });
-  console.error(`${size}: shadowdiff ${ours.seconds}s ${ours.rssMiB.toFixed(0)} MiB, baseline ${baseline.seconds}s, datacompy ${datacompy?.seconds ?? '-'}s`);
+  console.error(
+    `${size}: shadowdiff ${ours.seconds}s ${ours.rssMiB.toFixed(0)} MiB, baseline ${baseline.seconds}s, datacompy ${datacompy?.seconds ?? '-'}s`,
+  );
 }
 
 const cell = (r) => (r ? `${r.seconds.toFixed(2)} s / ${r.rssMiB.toFixed(0)} MiB` : 'not run');
 console.log('| records per side | shadowdiff diff --json | DuckDB baseline | ratio | datacompy (pandas) |');
 console.log('|---:|---:|---:|---:|---:|');
 for (const { size, baseline, ours, datacompy } of rows) {
-  console.log(`| ${size.toLocaleString('en')} | ${cell(ours)} | ${cell(baseline)} | ${(ours.seconds / baseline.seconds).toFixed(2)}× | ${cell(datacompy)} |`);
+  console.log(
+    `| ${size.toLocaleString('en')} | ${cell(ours)} | ${cell(baseline)} | ${(ours.seconds / baseline.seconds).toFixed(2)}× | ${cell(datacompy)} |`,
+  );
 }

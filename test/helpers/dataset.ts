@@ -48,7 +48,8 @@ export function generateGroundTruth(size = 3000, seed = 7): GroundTruth {
   const candidate: string[] = [];
   const fields: GroundTruth['expected']['fields'] = {};
   const bump = (path: string, kind: 'value' | 'type' | 'missing' | 'extra') => {
-    const entry = (fields[path] ??= { different: 0, value: 0, type: 0, missing: 0, extra: 0 });
+    fields[path] ??= { different: 0, value: 0, type: 0, missing: 0, extra: 0 };
+    const entry = fields[path];
     entry.different++;
     entry[kind]++;
   };
