@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { openAvroFile } from '../codec/avro-file.js';
 import { ShadowdiffError } from '../errors.js';
 import { formatFromPath } from './file.js';
-import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from './source.js';
+import { LocalSource } from './local-source.js';
+import type { DurablePositions, RawRecord, RecordHandler } from './source.js';
 
 const BATCH = 5000;
 const FOLLOW_POLL_MS = 500;
@@ -39,15 +40,12 @@ async function* ndjsonRecords(path: string, startByte: { value: number }): Async
 }
 
 /** Replays an NDJSON or Avro file as a stream, optionally at a rate and following appends. */
-export class FileReplaySource implements RecordSource {
+export class FileReplaySource extends LocalSource {
   readonly #options: FileReplayOptions;
-  readonly decoded = true;
-  #running = false;
-  #paused = false;
   #ended = false;
-  #loop: Promise<void> | undefined;
 
   constructor(options: FileReplayOptions) {
+    super();
     const format = options.format ?? formatFromPath(options.path);
     if (format !== 'json' && format !== 'avro') {
       throw new ShadowdiffError(
@@ -68,9 +66,9 @@ export class FileReplaySource implements RecordSource {
         { cause },
       );
     }
-    this.#running = true;
+    this.running = true;
     const skipThrough = durable.get(this.#options.path) ?? 0;
-    this.#loop = this.#replay(handler, skipThrough);
+    this.loop = this.#replay(handler, skipThrough);
   }
 
   async #replay(handler: RecordHandler, skipThrough: number): Promise<void> {
@@ -87,7 +85,7 @@ export class FileReplaySource implements RecordSource {
     const emit = async (value: string | null, error?: string) => {
       ordinal++;
       if (ordinal <= skipThrough) return;
-      while (this.#paused && this.#running) await sleep(50);
+      while (this.paused && this.running) await sleep(50);
       const rate = this.#options.ratePerSecond;
       if (rate) {
         const dueAt = started + ((ordinal - skipThrough) * 1000) / rate;
@@ -109,18 +107,18 @@ export class FileReplaySource implements RecordSource {
     if (this.#options.format === 'avro') {
       const file = await openAvroFile(path);
       for await (const record of file.records()) {
-        if (!this.#running) return;
+        if (!this.running) return;
         await emit(record.json, record.json === null ? (record.reason ?? 'malformed') : undefined);
       }
     } else {
       const offset = { value: 0 };
       for (;;) {
         for await (const text of ndjsonRecords(path, offset)) {
-          if (!this.#running) return;
+          if (!this.running) return;
           await emit(text);
         }
         await flush();
-        if (!this.#options.follow || !this.#running) break;
+        if (!this.#options.follow || !this.running) break;
         await sleep(FOLLOW_POLL_MS);
       }
       if (!this.#options.follow) {
@@ -136,40 +134,13 @@ export class FileReplaySource implements RecordSource {
     if (!this.#options.follow) this.#ended = true;
   }
 
-  async commit(): Promise<void> {}
-
-  pause(): void {
-    this.#paused = true;
-  }
-
-  resume(): void {
-    this.#paused = false;
-  }
-
-  isPaused(): boolean {
-    return this.#paused;
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false;
-    await this.#loop?.catch(() => {});
-  }
-
   /** Resolves when the replay loop is done (end of file, or stopped); rejects with its error. */
   done(): Promise<void> {
-    return this.#loop ?? Promise.resolve();
-  }
-
-  isConnected(): boolean {
-    return this.#running;
+    return this.loop ?? Promise.resolve();
   }
 
   hasEnded(): boolean {
     return this.#ended;
-  }
-
-  backlog(): number | null {
-    return null;
   }
 
   partitions(): string[] {

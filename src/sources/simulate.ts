@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Side, SimulateSourceConfig } from '../config/schema.js';
-import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from './source.js';
+import { LocalSource } from './local-source.js';
+import type { DurablePositions, RawRecord, RecordHandler } from './source.js';
 
 const PARTITION = 'simulate';
 const TICK_MS = 100;
@@ -50,16 +51,13 @@ export function simulatedRecord(
  * The embedded default source: an endless order stream at `ratePerSecond`, with event times on a
  * schedule shared by every side (record i happens at anchor + i/rate), so the sides align.
  */
-export class SimulateSource implements RecordSource {
+export class SimulateSource extends LocalSource {
   readonly #config: SimulateSourceConfig;
   readonly #side: Side;
   readonly #anchorMs: number;
-  readonly decoded = true;
-  #running = false;
-  #paused = false;
-  #loop: Promise<void> | undefined;
 
   constructor(config: SimulateSourceConfig, side: Side, anchorMs: number) {
+    super();
     this.#config = config;
     this.#side = side;
     this.#anchorMs = anchorMs;
@@ -70,16 +68,16 @@ export class SimulateSource implements RecordSource {
   }
 
   async start(handler: RecordHandler, durable: DurablePositions): Promise<void> {
-    this.#running = true;
+    this.running = true;
     let next = (durable.get(PARTITION) ?? -1) + 1;
-    this.#loop = (async () => {
-      while (this.#running) {
+    this.loop = (async () => {
+      while (this.running) {
         // Emit what the schedule says is due by now: the stream keeps pace with the wall clock.
         const due = Math.min(
           next + this.#config.ratePerSecond,
           Math.floor(((Date.now() - this.#anchorMs) * this.#config.ratePerSecond) / 1000),
         );
-        if (this.#paused || due <= next) {
+        if (this.paused || due <= next) {
           await sleep(TICK_MS);
           continue;
         }
@@ -96,35 +94,8 @@ export class SimulateSource implements RecordSource {
     })();
   }
 
-  async commit(): Promise<void> {}
-
-  pause(): void {
-    this.#paused = true;
-  }
-
-  resume(): void {
-    this.#paused = false;
-  }
-
-  isPaused(): boolean {
-    return this.#paused;
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false;
-    await this.#loop;
-  }
-
-  isConnected(): boolean {
-    return this.#running;
-  }
-
   hasEnded(): boolean {
     return false;
-  }
-
-  backlog(): number | null {
-    return null;
   }
 
   partitions(): string[] {

@@ -1,24 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { belowTolerance, exceedsTolerance } from '../../src/verdict/confidence.js';
 import { evaluateVerdict, type Verdict } from '../../src/verdict/verdict.js';
+import { mulberry32 } from '../helpers/tmp.js';
 
 /**
  * SPEC §4: a gate that polls the verdict and promotes on the first PASS must promote a
  * candidate whose true mismatch rate is at the tolerance at most alpha of the time.
  * Seeded Monte-Carlo, so every number below is reproducible.
  */
-
-// mulberry32: tiny, fast, and good enough to draw Bernoulli outcomes.
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Binomial(n, p) by inversion: one uniform per poll instead of n, expected np steps.
 function binomial(random: () => number, n: number, p: number): number {
@@ -98,7 +87,7 @@ function pollUntilDecided(random: () => number, rate: number, scenario: Scenario
 }
 
 function simulate(seed: number, runs: number, rate: number, scenario: Scenario, decider: Decider) {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const all: Run[] = [];
   for (let i = 0; i < runs; i++) all.push(pollUntilDecided(random, rate, scenario, decider));
   const count = (decision: Run['decision']) => all.filter((run) => run.decision === decision).length;

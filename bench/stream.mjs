@@ -1,0 +1,180 @@
+// Streaming benchmark (issue: streaming service), against a local Kafka broker.
+//   (a) raw consumption of both topics with the same Kafka client and no processing
+//   (b) shadowdiff from start until every window is closed and counted, while autocannon polls
+//       GET /verdict at 200 requests/s (p99 latency reported)
+// Records per side are pre-loaded into 6-partition topics. Prints a Markdown summary.
+//
+//   npm run build && node bench/stream.mjs [--records 1000000] [--brokers 127.0.0.1:19092]
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { pino } from 'pino';
+import { buildServer } from '../dist/api/server.js';
+import { parseConfig } from '../dist/config/load.js';
+import { Service } from '../dist/service/service.js';
+import { createKafkajsClient } from '../dist/sources/kafka/kafkajs-client.js';
+
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '' },
+    partitions: { type: 'string', default: '6' },
+  },
+});
+const root = new URL('..', import.meta.url).pathname;
+const count = Number(values.records);
+const partitions = Number(values.partitions);
+let brokers = values.brokers;
+if (!brokers) {
+  execFileSync('bash', [join(root, 'scripts/kafka.sh'), 'start'], {
+    stdio: 'inherit',
+    env: { ...process.env, KAFKA_PORT: '29092' },
+  });
+  brokers = '127.0.0.1:29092';
+}
+const client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-bench' });
+const admin = await client.connectAdmin();
+const suffix = randomUUID().slice(0, 8);
+const topics = { live: `bench.live-${suffix}`, candidate: `bench.candidate-${suffix}` };
+await admin.createTopics(Object.values(topics).map((topic) => ({ topic, partitions })));
+
+const T0 = Date.UTC(2026, 0, 1);
+const STEP_MS = 1; // 1,000 records per second of event time
+const WINDOW = '10s';
+const windows = Math.ceil((count * STEP_MS) / 10_000);
+
+console.error(`producing ${count} records per side…`);
+const producer = await client.connectProducer();
+const started = performance.now();
+for (const side of ['live', 'candidate']) {
+  const chunk = 20_000;
+  for (let from = 0; from < count; from += chunk) {
+    const messages = [];
+    for (let i = from; i < Math.min(count, from + chunk); i++) {
+      const record = {
+        order_id: `o-${i}`,
+        event_time: new Date(T0 + i * STEP_MS).toISOString(),
+        customer: { id: i % 9973, tier: ['gold', 'silver'][i % 2] },
+        amount: side === 'candidate' && i % 100 === 7 ? i + 1 : i,
+        items: [{ sku: `s-${i % 300}`, qty: 1 + (i % 3) }],
+        status: 'paid',
+      };
+      messages.push({ key: record.order_id, value: JSON.stringify(record) });
+    }
+    await producer.send(topics[side], messages);
+  }
+  // One far record per partition moves every partition's watermark past the last window.
+  await producer.send(
+    topics[side],
+    Array.from({ length: partitions }, (_, partition) => ({
+      key: `flush-${partition}`,
+      partition,
+      value: JSON.stringify({ order_id: `flush-${partition}`, event_time: new Date(T0 + 10 * count).toISOString() }),
+    })),
+  );
+}
+await producer.disconnect();
+console.error(`produced in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+const total = 2 * (count + partitions);
+
+// (a) raw consumption, same client, no processing
+async function rawConsume() {
+  const begin = performance.now();
+  let seen = 0;
+  const consumers = [];
+  await new Promise((resolve) => {
+    for (const topic of Object.values(topics)) {
+      (async () => {
+        const consumer = await client.connectConsumer({ groupId: `raw-${topic}`, maxWaitMs: 200 });
+        consumers.push(consumer);
+        await consumer.subscribe([topic], { fromBeginning: true });
+        await consumer.run(async (batch) => {
+          seen += batch.messages.length;
+          if (seen >= total) resolve();
+        });
+      })();
+    }
+  });
+  const seconds = (performance.now() - begin) / 1000;
+  await Promise.all(consumers.map((c) => c.disconnect()));
+  return seconds;
+}
+const rawSeconds = await rawConsume();
+console.error(`raw consumption: ${rawSeconds.toFixed(1)} s`);
+
+// (b) shadowdiff until every window is closed
+const dir = mkdtempSync(join(tmpdir(), 'shadowdiff-bench-'));
+const config = parseConfig({
+  storage: { path: join(dir, 'bench.duckdb'), memoryLimit: '1GB' },
+  kafka: { brokers: brokers.split(','), clientId: 'shadowdiff-bench' },
+  comparisons: [
+    {
+      id: 'bench',
+      live: { kafka: { topic: topics.live } },
+      candidate: { kafka: { topic: topics.candidate } },
+      key: ['order_id'],
+      time: { field: 'event_time' },
+      window: { size: WINDOW, allowedLateness: '1s', idleTimeout: '5m' },
+      verdict: { tolerance: 0.001 },
+    },
+  ],
+});
+let peakRss = process.memoryUsage().rss;
+const rssTimer = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+}, 100);
+const begin = performance.now();
+const service = await Service.start(config, pino({ level: 'silent' }));
+const app = buildServer({
+  registry: service,
+  adminToken: '',
+  metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+  logger: false,
+});
+await app.listen({ host: '127.0.0.1', port: 0 });
+const port = app.server.address().port;
+const load = autocannon({
+  url: `http://127.0.0.1:${port}/v1/comparisons/bench/verdict`,
+  connections: 4,
+  overallRate: 200,
+  duration: 30,
+});
+const runner = service.get('bench');
+await new Promise((resolve) => {
+  const timer = setInterval(() => {
+    if (runner.runtime().closedWindows >= windows) {
+      clearInterval(timer);
+      resolve();
+    }
+  }, 20);
+});
+const shadowSeconds = (performance.now() - begin) / 1000;
+clearInterval(rssTimer);
+const latency = await load;
+const summary = await runner.summary();
+await app.close();
+await service.stop();
+await admin.disconnect();
+rmSync(dir, { recursive: true, force: true });
+if (summary.counts.different !== count / 100)
+  throw new Error(`expected ${count / 100} different, got ${summary.counts.different}`);
+
+const rate = (seconds) => Math.round((2 * count) / seconds).toLocaleString('en');
+console.log(`| measure | value |`);
+console.log(`|---|---:|`);
+console.log(`| records per side / partitions per topic | ${count.toLocaleString('en')} / ${partitions} |`);
+console.log(
+  `| (a) raw consumption of both topics (kafkajs, no processing) | ${rawSeconds.toFixed(1)} s = ${rate(rawSeconds)} records/s |`,
+);
+console.log(
+  `| (b) shadowdiff, start until all ${windows} windows closed | ${shadowSeconds.toFixed(1)} s = ${rate(shadowSeconds)} records/s |`,
+);
+console.log(`| (b) / (a) throughput | ${(rawSeconds / shadowSeconds).toFixed(2)} |`);
+console.log(`| peak RSS during (b) | ${(peakRss / 2 ** 20).toFixed(0)} MiB |`);
+console.log(
+  `| GET /verdict under 200 req/s while ingesting: p50 / p99 | ${latency.latency.p50} ms / ${latency.latency.p99} ms (${latency.requests.total} requests, ${latency.non2xx} non-2xx) |`,
+);
