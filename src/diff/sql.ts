@@ -2,9 +2,12 @@ import { childPath, elementPath } from './paths.js';
 import type { CompareRules } from './rules.js';
 import type { Shape } from './shape.js';
 
-/** SQL string literal. */
+/**
+ * SQL string literal. A NUL cannot stand in DuckDB SQL text, so it becomes U+FFFD: data that
+ * reaches a statement (keys, field names, raw records) never breaks it.
+ */
 export function literal(text: string): string {
-  return `'${text.replaceAll("'", "''")}'`;
+  return `'${text.replaceAll("'", "''").replaceAll('\u0000', '\uFFFD')}'`;
 }
 
 /** SQL quoted identifier. */

@@ -32,6 +32,20 @@ const HEARTBEAT_EVERY = 2000;
 const SAMPLES_PER_WINDOW = 5;
 const DEAD_LETTERS_PER_BATCH = 20;
 const DEAD_LETTER_RAW_CHARS = 1024;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The stored form of an undecodable record: its text, or `base64:` and its bytes when it is not text. */
+function deadLetterText(value: Buffer | string | null): string | null {
+  if (value === null) return null;
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : UTF8.decode(value);
+  } catch {
+    return `base64:${(value as Buffer).subarray(0, DEAD_LETTER_RAW_CHARS).toString('base64')}`;
+  }
+  return text.slice(0, DEAD_LETTER_RAW_CHARS);
+}
+
 /** Stands for +∞ in stored watermarks once every input has ended. */
 const END_OF_TIME = Number.MAX_SAFE_INTEGER;
 
