@@ -216,14 +216,12 @@ export class ComparisonRunner implements ComparisonView {
           count('invalid');
           decodeErrors.set(classified.reason, (decodeErrors.get(classified.reason) ?? 0) + 1);
           if (deadLetters.length < DEAD_LETTERS_PER_BATCH) {
-            const raw =
-              decoded.doc ?? (typeof record.value === 'string' ? record.value : record.value?.toString('utf8'));
             deadLetters.push({
               side,
               source: record.partition,
               position: record.offset,
               reason: classified.reason,
-              raw: raw === undefined || raw === null ? null : raw.slice(0, DEAD_LETTER_RAW_CHARS),
+              raw: deadLetterText(decoded.doc ?? record.value),
             });
           }
         } else if (classified.status === 'accepted') {
