@@ -113,17 +113,28 @@ function validateKeyPaths(spec: DiffSpec): void {
   }
 }
 
+/** Only the members a record's key and event time are read from: one cheap parse per record. */
+function keyShape(spec: DiffSpec): Shape {
+  let shape: Shape = { kind: 'object', members: new Map() };
+  for (const path of spec.key) if (!path.startsWith('$')) shape = withLeafAt(shape, pathSegments(path));
+  if (spec.time && 'field' in spec.time) shape = withLeafAt(shape, pathSegments(spec.time.field));
+  return shape;
+}
+
 /**
  * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
- * window, the hash of its rule-normalized typed form, and the hash of its raw text.
+ * its window and the hash of its raw text. Typed rows are built later, and only for pairs whose
+ * raw texts differ: identical text is equal under any rules.
  */
-function recordsSql(target: string, input: SideInput, shape: Shape, spec: DiffSpec): string {
+function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   let key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
   const time = spec.time;
   let window = '0::BIGINT';
+  let parsed = typedRow(keyShape(spec), 'doc');
   if (input.keyed) {
     key = 'given_k';
     window = 'given_w';
+    parsed = "CASE WHEN starts_with(ltrim(doc), '{') THEN true END";
   } else if (time && 'field' in time) {
     const ms = eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit);
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
@@ -132,14 +143,13 @@ function recordsSql(target: string, input: SideInput, shape: Shape, spec: DiffSp
   const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
-      SELECT doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, ' : ''}${typedRow(shape, 'doc')} AS r
+      SELECT doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, ' : ''}${parsed} AS r
       FROM ${input.relation}
     ), keyed AS (
-      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w,
-        hash(${normalizedExpression(shape, spec.rules)}) AS h, hash(doc) AS rh
+      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh
       FROM parsed
     )
-    SELECT doc, reason, k, w, h, rh,
+    SELECT doc, reason, k, w, rh,
       CASE WHEN malformed THEN 'malformed' WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
       CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
     FROM keyed`;
@@ -155,7 +165,7 @@ function typedRow(shape: Shape, doc: string): string {
 function uniqueSql(target: string, records: string, spec: DiffSpec): string {
   const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
-    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(h, pos) AS h, ${pick}(rh, pos) AS rh, count(*) AS n
+    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(rh, pos) AS rh, count(*) AS n
     FROM (SELECT rowid + 1 AS pos, * FROM ${records}) WHERE sampled GROUP BY w, k`;
 }
 
@@ -213,9 +223,9 @@ export async function diffPair(
     const shape = await inferShape(connection, [live.relation, other.relation], spec);
 
     stages.onStage?.(`reading ${live.side}`);
-    await runWithProgress(connection, recordsSql(liveRecords, live, shape, spec), stages.onProgress);
+    await runWithProgress(connection, recordsSql(liveRecords, live, spec), stages.onProgress);
     stages.onStage?.(`reading ${other.side}`);
-    await runWithProgress(connection, recordsSql(otherRecords, other, shape, spec), stages.onProgress);
+    await runWithProgress(connection, recordsSql(otherRecords, other, spec), stages.onProgress);
 
     stages.onStage?.('aligning keys');
     await connection.run(uniqueSql(liveUnique, liveRecords, spec));
@@ -237,13 +247,13 @@ export async function diffPair(
       `CREATE OR REPLACE TEMP TABLE ${aligned} AS
         SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos,
           CASE WHEN l.k IS NULL THEN 'extra' WHEN o.k IS NULL THEN 'missing'
-               WHEN l.rh = o.rh THEN 'equal' WHEN l.h = o.h THEN 'maybe' ELSE 'check' END AS outcome
+               WHEN l.rh = o.rh THEN 'equal' ELSE 'pending' END AS outcome
         FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
       stages.onProgress,
     );
     const maybes = await queryRows<{ n: bigint }>(
       connection,
-      `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'maybe'`,
+      `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'pending'`,
     );
     if (Number(maybes[0]?.n ?? 0) > 0) {
       await settleEqualHashes(connection, aligned, liveRecords, otherRecords, shape, spec.rules);
@@ -262,7 +272,7 @@ export async function diffPair(
     const checkResult = await connection.stream(
       `SELECT a.k, a.w, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc
        FROM ${aligned} a JOIN ${liveRecords} l ON l.rowid + 1 = a.lpos JOIN ${otherRecords} o ON o.rowid + 1 = a.opos
-       WHERE a.outcome = 'check'`,
+       WHERE a.outcome = 'check' ORDER BY a.lpos`,
     );
     for await (const rows of checkResult.yieldRowsJs()) {
       for (const [k, w, lpos, opos, ldoc, odoc] of rows as [string, bigint, bigint, bigint, string, string][]) {
@@ -333,8 +343,9 @@ export async function diffPair(
 }
 
 /**
- * Pairs whose typed hashes match but whose raw texts differ are equal only if the typed rows hold
- * every member of the raw texts; the others are compared in full.
+ * Pairs whose raw texts differ are equal when their typed rows, normalized by the rules, hash the
+ * same and both typed rows provably hold every member of their raw text; the others are compared
+ * field by field.
  */
 async function settleEqualHashes(
   connection: DuckDBConnection,
@@ -344,14 +355,16 @@ async function settleEqualHashes(
   shape: Shape,
   rules: CompareRules,
 ): Promise<void> {
+  const equal = `hash(${normalizedExpression(shape, rules, 'lrow')}) = hash(${normalizedExpression(shape, rules, 'orow')})
+    AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}`;
   await connection.run(
-    `UPDATE ${aligned} a SET outcome = CASE WHEN s.fits THEN 'equal' ELSE 'check' END
-     FROM (SELECT lpos, opos, ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')} AS fits
+    `UPDATE ${aligned} a SET outcome = CASE WHEN s.same THEN 'equal' ELSE 'check' END
+     FROM (SELECT lpos, opos, coalesce(${equal}, false) AS same
            FROM (SELECT a.lpos, a.opos, l.doc AS ldoc, ${typedRow(shape, 'l.doc')} AS lrow,
                    o.doc AS odoc, ${typedRow(shape, 'o.doc')} AS orow
                  FROM ${aligned} a JOIN ${liveRecords} l ON l.rowid + 1 = a.lpos JOIN ${otherRecords} o ON o.rowid + 1 = a.opos
-                 WHERE a.outcome = 'maybe')) s
-     WHERE a.outcome = 'maybe' AND a.lpos = s.lpos AND a.opos = s.opos`,
+                 WHERE a.outcome = 'pending')) s
+     WHERE a.outcome = 'pending' AND a.lpos = s.lpos AND a.opos = s.opos`,
   );
 }
 
