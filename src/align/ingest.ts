@@ -8,8 +8,6 @@ import { windowStart } from './windows.js';
 /** `key: ["$kafkaKey"]` keys records by their Kafka record key. */
 export const KAFKA_KEY = '$kafkaKey';
 
-export type IngestStatus = 'accepted' | 'sampled_out' | 'invalid' | 'late';
-
 export type Classified =
   | { status: 'accepted'; key: string; window: number; eventTime: number; doc: string }
   | { status: 'sampled_out' | 'late'; eventTime: number }

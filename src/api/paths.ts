@@ -1,6 +1,4 @@
 /** The HTTP routes of SPEC §5, shared by the server, the gate CLI, examples and their tests. */
-export const API_PREFIX = '/v1';
-
 export const routes = {
   healthz: '/healthz',
   readyz: '/readyz',

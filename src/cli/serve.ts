@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { buildServer } from '../api/server.js';
+import { buildServer, REDACTED_LOG_PATHS } from '../api/server.js';
 import { loadConfig } from '../config/load.js';
 import { Service } from '../service/service.js';
 
@@ -7,14 +7,8 @@ export interface ServeOptions {
   config: string;
 }
 
-/** Paths the logger masks wherever they appear: credentials never reach the logs. */
-export const LOG_REDACT = [
-  'req.headers.authorization',
-  'config.server.adminToken',
-  'config.kafka.sasl.password',
-  '*.adminToken',
-  '*.password',
-];
+/** Credentials never reach the logs: request headers (as the API masks them) and config secrets. */
+const LOG_REDACT = [...REDACTED_LOG_PATHS, '*.adminToken', '*.password', '*.sasl.password'];
 
 /**
  * `shadowdiff serve`: starts the service and the HTTP API, and shuts down gracefully on SIGTERM or
