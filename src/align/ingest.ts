@@ -15,7 +15,13 @@ export type Classified =
 
 export interface IngestRules {
   /** Assigns a decoded record its status, key, event time and window. */
-  classify(doc: string, recordKey: Buffer | null, recordTimestamp: number, closedThrough: number | null): Classified;
+  classify(
+    doc: string,
+    recordKey: Buffer | null,
+    recordTimestamp: number,
+    closedThrough: number | null,
+    parsed?: Record<string, unknown>,
+  ): Classified;
   readonly windowMs: number;
   readonly latenessMs: number;
 }
@@ -46,12 +52,14 @@ export function ingestRules(comparison: ComparisonConfig): IngestRules {
   return {
     windowMs,
     latenessMs,
-    classify(doc, recordKey, recordTimestamp, closedThrough) {
-      let record: unknown;
-      try {
-        record = JSON.parse(doc);
-      } catch {
-        return { status: 'invalid', reason: 'malformed' };
+    classify(doc, recordKey, recordTimestamp, closedThrough, parsed) {
+      let record: unknown = parsed;
+      if (record === undefined) {
+        try {
+          record = JSON.parse(doc);
+        } catch {
+          return { status: 'invalid', reason: 'malformed' };
+        }
       }
       if (record === null || typeof record !== 'object' || Array.isArray(record)) {
         return { status: 'invalid', reason: 'not_object' };

@@ -1,11 +1,17 @@
 import type { ComparisonConfig } from '../config/schema.js';
 import { loadAvroSchema } from './avro-schema.js';
 import { decodeConfluent } from './confluent.js';
-import { decodeJsonMessage } from './json.js';
+import { parseJsonMessage } from './json.js';
 import type { SchemaSource } from './registry.js';
 
-/** Turns one Kafka message value into a JSON object text, or throws a DecodeError (counted invalid). */
-export type MessageDecoder = (value: Buffer) => string | Promise<string>;
+/** One decoded message: its JSON object text, and the object itself when decoding parsed it anyway. */
+export interface DecodedMessage {
+  text: string;
+  value?: Record<string, unknown>;
+}
+
+/** Turns one Kafka message value into a JSON object, or throws a DecodeError (counted invalid). */
+export type MessageDecoder = (value: Buffer) => DecodedMessage | Promise<DecodedMessage>;
 
 /** The decoder for a comparison's `format`: JSON, Confluent-framed Avro (registry), or raw Avro with a local schema. */
 export async function createDecoder(
@@ -15,13 +21,13 @@ export async function createDecoder(
   switch (comparison.format) {
     case 'avro': {
       const source = registry();
-      return (value) => decodeConfluent(value, source);
+      return async (value) => ({ text: await decodeConfluent(value, source) });
     }
     case 'avro-schema': {
       const decoder = await loadAvroSchema(comparison.schema as string);
-      return (value) => decoder.decode(value);
+      return (value) => ({ text: decoder.decode(value) });
     }
     default:
-      return (value) => decodeJsonMessage(value, comparison.maxMessageBytes);
+      return (value) => parseJsonMessage(value, comparison.maxMessageBytes);
   }
 }

@@ -9,6 +9,11 @@ const BOM = 0xfeff;
  * as written. Throws DecodeError `oversized`, `malformed` or `not_object`.
  */
 export function decodeJsonMessage(buf: Buffer, maxBytes: number): string {
+  return parseJsonMessage(buf, maxBytes).text;
+}
+
+/** decodeJsonMessage, also handing over the parsed object so that nobody parses the message again. */
+export function parseJsonMessage(buf: Buffer, maxBytes: number): { text: string; value: Record<string, unknown> } {
   if (buf.length > maxBytes) {
     throw new DecodeError('oversized', `message of ${buf.length} bytes exceeds maxMessageBytes ${maxBytes}`);
   }
@@ -25,5 +30,5 @@ export function decodeJsonMessage(buf: Buffer, maxBytes: number): string {
     const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
     throw new DecodeError('not_object', `message is ${kind}, not a JSON object`);
   }
-  return text;
+  return { text, value: value as Record<string, unknown> };
 }

@@ -3,7 +3,7 @@ import { samplingThreshold } from '../align/keys.js';
 import type { Side, TimeConfig } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
-import { compareRecords, type DifferenceKind } from './compare.js';
+import { compareRecords, type DifferenceKind, type FieldDifference } from './compare.js';
 import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
@@ -64,17 +64,69 @@ export interface FieldStats {
   kinds: Record<DifferenceKind, number>;
 }
 
-export interface PairResult {
-  live: SideCounts;
-  other: SideCounts;
+/** Outcomes and field statistics of the aligned keys of one window, or of all windows together. */
+export interface OutcomeStats {
   equal: number;
   different: number;
   missing: number;
   extra: number;
   fields: FieldStats[];
-  samples: DiffSample[];
   /** Per differing row, the fields that differ; used to discount noise fields found with a control side. */
   differingRows: string[][];
+}
+
+export interface PairResult extends OutcomeStats {
+  live: SideCounts;
+  other: SideCounts;
+  samples: DiffSample[];
+  /** The same statistics per window start, for windows of event time (the service closes several at once). */
+  windows: Map<number, OutcomeStats>;
+}
+
+/** Accumulates outcome and field statistics while differing pairs are compared. */
+class OutcomeTally {
+  equal = 0;
+  different = 0;
+  missing = 0;
+  extra = 0;
+  readonly differingRows: string[][] = [];
+  readonly #fields = new Map<string, FieldStats>();
+
+  addDifferences(differences: readonly FieldDifference[]): string[] {
+    const rowFields = new Set<string>();
+    const rowKinds = new Set<string>();
+    for (const difference of differences) {
+      let stats = this.#fields.get(difference.path);
+      if (!stats) {
+        stats = { path: difference.path, different: 0, kinds: { value: 0, type: 0, missing: 0, extra: 0 } };
+        this.#fields.set(difference.path, stats);
+      }
+      if (!rowFields.has(difference.path)) {
+        rowFields.add(difference.path);
+        stats.different++;
+      }
+      const kindKey = `${difference.path}\u0000${difference.kind}`;
+      if (!rowKinds.has(kindKey)) {
+        rowKinds.add(kindKey);
+        stats.kinds[difference.kind]++;
+      }
+    }
+    this.different++;
+    const fields = [...rowFields];
+    this.differingRows.push(fields);
+    return fields;
+  }
+
+  stats(): OutcomeStats {
+    return {
+      equal: this.equal,
+      different: this.different,
+      missing: this.missing,
+      extra: this.extra,
+      fields: [...this.#fields.values()].sort((a, b) => b.different - a.different || a.path.localeCompare(b.path)),
+      differingRows: this.differingRows,
+    };
+  }
 }
 
 export interface DiffStages {
@@ -258,63 +310,57 @@ export async function diffPair(
     if (Number(maybes[0]?.n ?? 0) > 0) {
       await settleEqualHashes(connection, aligned, liveRecords, otherRecords, shape, spec.rules);
     }
-    const outcomeRows = await queryRows<{ outcome: string; n: bigint }>(
+    const outcomeRows = await queryRows<{ w: bigint; outcome: string; n: bigint }>(
       connection,
-      `SELECT outcome, count(*) AS n FROM ${aligned} GROUP BY outcome`,
+      `SELECT w, outcome, count(*) AS n FROM ${aligned} WHERE outcome <> 'check' GROUP BY w, outcome`,
     );
-    const outcomes = Object.fromEntries(outcomeRows.map((r) => [r.outcome, Number(r.n)]));
+    const total = new OutcomeTally();
+    const perWindow = new Map<number, OutcomeTally>();
+    const tallyOf = (w: bigint | number) => {
+      let tally = perWindow.get(Number(w));
+      if (!tally) {
+        tally = new OutcomeTally();
+        perWindow.set(Number(w), tally);
+      }
+      return tally;
+    };
+    for (const row of outcomeRows) {
+      const outcome = row.outcome as 'equal' | 'missing' | 'extra';
+      total[outcome] += Number(row.n);
+      tallyOf(row.w)[outcome] += Number(row.n);
+    }
 
     stages.onStage?.('comparing differing records');
-    const fieldStats = new Map<string, FieldStats>();
-    const differingRows: string[][] = [];
-    let equal = outcomes.equal ?? 0;
-    let different = 0;
     const checkResult = await connection.stream(
       `SELECT a.k, a.w, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc
        FROM ${aligned} a JOIN ${liveRecords} l ON l.rowid + 1 = a.lpos JOIN ${otherRecords} o ON o.rowid + 1 = a.opos
        WHERE a.outcome = 'check' ORDER BY a.lpos`,
     );
+    // In source order, so samples are the earliest differing records: locating their lines reads
+    // only the start of a file.
     for await (const rows of checkResult.yieldRowsJs()) {
       for (const [k, w, lpos, opos, ldoc, odoc] of rows as [string, bigint, bigint, bigint, string, string][]) {
-        const liveRecord = JSON.parse(ldoc);
-        const otherRecord = JSON.parse(odoc);
-        const differences = compareRecords(liveRecord, otherRecord, spec.rules);
+        const differences = compareRecords(JSON.parse(ldoc), JSON.parse(odoc), spec.rules);
         if (differences.length === 0) {
-          equal++;
+          total.equal++;
+          tallyOf(w).equal++;
           continue;
         }
-        different++;
-        const rowFields = new Set<string>();
-        const rowKinds = new Set<string>();
+        total.addDifferences(differences);
+        tallyOf(w).addDifferences(differences);
         for (const difference of differences) {
-          let stats = fieldStats.get(difference.path);
-          if (!stats) {
-            stats = { path: difference.path, different: 0, kinds: { value: 0, type: 0, missing: 0, extra: 0 } };
-            fieldStats.set(difference.path, stats);
-          }
-          if (!rowFields.has(difference.path)) {
-            rowFields.add(difference.path);
-            stats.different++;
-          }
-          const kindKey = `${difference.path}\u0000${difference.kind}`;
-          if (!rowKinds.has(kindKey)) {
-            rowKinds.add(kindKey);
-            stats.kinds[difference.kind]++;
-          }
-          if (collector.wants('different', difference.path)) {
-            collector.add({
-              outcome: 'different',
-              key: k,
-              ...(spec.time ? { window: Number(w) } : {}),
-              field: difference.path,
-              kind: difference.kind,
-              live: redact(difference.live, difference.path),
-              candidate: redact(difference.candidate, difference.path),
-              positions: { live: Number(lpos), [other.side]: Number(opos) },
-            });
-          }
+          if (!collector.wants('different', difference.path)) continue;
+          collector.add({
+            outcome: 'different',
+            key: k,
+            ...(spec.time ? { window: Number(w) } : {}),
+            field: difference.path,
+            kind: difference.kind,
+            live: redact(difference.live, difference.path),
+            candidate: redact(difference.candidate, difference.path),
+            positions: { live: Number(lpos), [other.side]: Number(opos) },
+          });
         }
-        differingRows.push([...rowFields]);
       }
     }
 
@@ -327,13 +373,9 @@ export async function diffPair(
     return {
       live: liveCounts,
       other: otherCounts,
-      equal,
-      different,
-      missing: outcomes.missing ?? 0,
-      extra: outcomes.extra ?? 0,
-      fields: [...fieldStats.values()].sort((a, b) => b.different - a.different || a.path.localeCompare(b.path)),
+      ...total.stats(),
       samples: await locateSamples(collector.all(), [live, other], redact),
-      differingRows,
+      windows: new Map([...perWindow].map(([w, tally]) => [w, tally.stats()])),
     };
   } finally {
     for (const table of [liveRecords, otherRecords, liveUnique, otherUnique, aligned]) {

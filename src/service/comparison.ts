@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { type Classified, type IngestRules, ingestRules } from '../align/ingest.js';
 import { WatermarkTracker } from '../align/watermarks.js';
 import { isDecodeError } from '../codec/decode-error.js';
-import type { MessageDecoder } from '../codec/decoder.js';
+import type { DecodedMessage, MessageDecoder } from '../codec/decoder.js';
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { diffSpecOf } from '../diff/batch.js';
@@ -17,7 +17,7 @@ import { type BufferedRecord, type DeadLetter, IngestWriter } from '../store/ing
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
 import { epochResults, storedSamples, windowPage } from './results.js';
-import { closableWindows, diffWindow, persistWindow } from './window-close.js';
+import { closableWindows, diffWindows, persistWindows } from './window-close.js';
 
 export interface RunnerDependencies {
   instance: DuckDBInstance;
@@ -29,9 +29,16 @@ export interface RunnerDependencies {
 
 const TICK_MS = 250;
 const HEARTBEAT_EVERY = 2000;
+const WINDOWS_PER_PASS = 20;
 const SAMPLES_PER_WINDOW = 5;
 const DEAD_LETTERS_PER_BATCH = 20;
 const DEAD_LETTER_RAW_CHARS = 1024;
+interface Decoded {
+  doc?: string;
+  value?: Record<string, unknown> | undefined;
+  reason?: string;
+}
+
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The stored form of an undecodable record: its text, or `base64:` and its bytes when it is not text. */
@@ -172,16 +179,22 @@ export class ComparisonRunner implements ComparisonView {
     this.#deps.logger.error({ err: error, comparison: this.id }, 'comparison failed');
   }
 
-  async #decode(side: Side, source: RecordSource, record: RawRecord): Promise<{ doc?: string; reason?: string }> {
+  /** Decodes one record; synchronous unless the decoder must ask the schema registry. */
+  #decode(side: Side, source: RecordSource, record: RawRecord): Decoded | Promise<Decoded> {
     if (record.error) return { reason: record.error };
     if (record.value === null) return { reason: 'empty' };
     if (source.decoded) return { doc: typeof record.value === 'string' ? record.value : record.value.toString('utf8') };
     const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
-    try {
-      return { doc: await (this.#decoders.get(side) as MessageDecoder)(value) };
-    } catch (error) {
+    const asDecoded = (decoded: DecodedMessage): Decoded => ({ doc: decoded.text, value: decoded.value });
+    const failed = (error: unknown): Decoded => {
       if (isDecodeError(error)) return { reason: error.reason };
       throw error;
+    };
+    try {
+      const decoded = (this.#decoders.get(side) as MessageDecoder)(value);
+      return decoded instanceof Promise ? decoded.then(asDecoded, failed) : asDecoded(decoded);
+    } catch (error) {
+      return failed(error);
     }
   }
 
@@ -204,11 +217,12 @@ export class ComparisonRunner implements ComparisonView {
         const position = positions.get(record.partition) ?? { position: record.offset, maxEventTime: null };
         position.position = Math.max(position.position, record.offset);
         positions.set(record.partition, position);
-        const decoded = await this.#decode(side, source, record);
+        const pending = this.#decode(side, source, record);
+        const decoded = pending instanceof Promise ? await pending : pending;
         const classified: Classified =
           decoded.doc === undefined
             ? { status: 'invalid', reason: decoded.reason ?? 'malformed' }
-            : this.#rules.classify(decoded.doc, record.key, record.timestamp, this.#closedThrough);
+            : this.#rules.classify(decoded.doc, record.key, record.timestamp, this.#closedThrough, decoded.value);
         if (classified.eventTime !== undefined) {
           position.maxEventTime = Math.max(position.maxEventTime ?? classified.eventTime, classified.eventTime);
         }
@@ -303,10 +317,12 @@ export class ComparisonRunner implements ComparisonView {
     const through = Number.isFinite(combined) ? combined : END_OF_TIME;
     const windows = await closableWindows(connection, this.id, through, this.#rules.windowMs, this.#rules.latenessMs);
     const { metrics } = this.#deps;
-    for (const window of windows) {
-      const closed = await diffWindow(connection, this.id, window, this.#spec, this.#sides.includes('control'));
-      await persistWindow(connection, this.id, this.#epoch, closed, through);
-      metrics.windowClosed(this.id, closed.diffSeconds);
+    // A batch of windows at a time keeps one engine pass from holding ingest back for long.
+    for (let from = 0; from < windows.length; from += WINDOWS_PER_PASS) {
+      const batch = windows.slice(from, from + WINDOWS_PER_PASS);
+      const closed = await diffWindows(connection, this.id, batch, this.#spec, this.#sides.includes('control'));
+      await persistWindows(connection, this.id, this.#epoch, closed, through);
+      for (let i = 0; i < batch.length; i++) metrics.windowClosed(this.id, closed.diffSeconds / batch.length);
       // Rows that differ only in fields known to be noise count as equal, as in the verdict.
       const noiseOnly = closed.candidate.differingRows.filter(
         (fields) => this.#noise.size > 0 && fields.every((field) => this.#noise.has(field)),

@@ -1,19 +1,22 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
-import { type DiffSpec, diffPair, type PairResult, type SideInput } from '../diff/engine.js';
+import { type DiffSpec, diffPair, type OutcomeStats, type PairResult, type SideInput } from '../diff/engine.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
 
-export interface ClosedWindow {
-  window: number;
+/** Windows closed together: one pass of the engine over all of them. */
+export interface ClosedWindows {
+  windows: number[];
   candidate: PairResult;
   control?: PairResult;
   diffSeconds: number;
 }
 
-/** The buffered records of one side in one window, as the diff engine reads them. */
-function bufferInput(connection: DuckDBConnection, comparison: string, side: Side, window: number): SideInput {
-  const where = `comparison = ${literal(comparison)} AND side = ${literal(side)} AND w = ${window}`;
+const EMPTY: OutcomeStats = { equal: 0, different: 0, missing: 0, extra: 0, fields: [], differingRows: [] };
+
+/** The buffered records of one side in some windows, as the diff engine reads them. */
+function bufferInput(connection: DuckDBConnection, comparison: string, side: Side, windows: number[]): SideInput {
+  const where = `comparison = ${literal(comparison)} AND side = ${literal(side)} AND w IN (${windows.join(', ')})`;
   return {
     side,
     keyed: true,
@@ -48,77 +51,88 @@ export async function closableWindows(
   return rows.map((row) => Number(row.w));
 }
 
-/** Diffs one closed window: candidate vs live, and control vs live when there is a control. */
-export async function diffWindow(
+/**
+ * Diffs closed windows together: candidate vs live, and control vs live when there is a control.
+ * Keys align within their window; one engine pass over many windows costs far less than one each.
+ */
+export async function diffWindows(
   connection: DuckDBConnection,
   comparison: string,
-  window: number,
+  windows: number[],
   spec: DiffSpec,
   hasControl: boolean,
-): Promise<ClosedWindow> {
+): Promise<ClosedWindows> {
   const started = performance.now();
-  const live = bufferInput(connection, comparison, 'live', window);
-  const candidate = await diffPair(connection, spec, live, bufferInput(connection, comparison, 'candidate', window));
+  const live = bufferInput(connection, comparison, 'live', windows);
+  const candidate = await diffPair(connection, spec, live, bufferInput(connection, comparison, 'candidate', windows));
   const control = hasControl
     ? await diffPair(
         connection,
         { ...spec, samplesPerGroup: 0 },
         live,
-        bufferInput(connection, comparison, 'control', window),
+        bufferInput(connection, comparison, 'control', windows),
       )
     : undefined;
-  return { window, candidate, ...(control ? { control } : {}), diffSeconds: (performance.now() - started) / 1000 };
+  return { windows, candidate, ...(control ? { control } : {}), diffSeconds: (performance.now() - started) / 1000 };
 }
 
-const kindsOf = (pair: PairResult) => pair.fields;
-
-/**
- * Stores a closed window's results and removes its buffer in one transaction, moving its records'
- * counts from `buffered` to their final status (accepted, duplicate, invalid).
- */
-export async function persistWindow(
-  connection: DuckDBConnection,
-  comparison: string,
-  epoch: number,
-  closed: ClosedWindow,
-  closedThrough: number,
-): Promise<void> {
-  const id = literal(comparison);
-  const { window, candidate, control } = closed;
-  const statements: string[] = [];
-  statements.push(
-    `INSERT OR REPLACE INTO windows VALUES (${id}, ${epoch}, ${window}, now(), ${candidate.equal}, ${candidate.different},
-       ${candidate.missing}, ${candidate.extra}, ${control ? control.equal + control.different : 0}, ${closed.diffSeconds})`,
+function fieldRows(id: string, epoch: number, window: number, pair: string, stats: OutcomeStats): string[] {
+  return stats.fields.map(
+    (f) =>
+      `(${id}, ${epoch}, ${window}, ${literal(pair)}, ${literal(f.path)}, ${f.different}, ${f.kinds.value}, ${f.kinds.type}, ${f.kinds.missing}, ${f.kinds.extra})`,
   );
-  const pairs: [string, PairResult][] = [
-    ['candidate', candidate],
-    ...(control ? ([['control', control]] as [string, PairResult][]) : []),
-  ];
-  for (const [pair, result] of pairs) {
-    const rows = kindsOf(result).map(
-      (f) =>
-        `(${id}, ${epoch}, ${window}, ${literal(pair)}, ${literal(f.path)}, ${f.different}, ${f.kinds.value}, ${f.kinds.type}, ${f.kinds.missing}, ${f.kinds.extra})`,
-    );
-    if (rows.length > 0) statements.push(`INSERT INTO window_fields VALUES ${rows.join(', ')}`);
-  }
+}
+
+function fieldsetRows(id: string, epoch: number, window: number, stats: OutcomeStats): string[] {
   const fieldsets = new Map<string, { fields: string[]; n: number }>();
-  for (const fields of candidate.differingRows) {
+  for (const fields of stats.differingRows) {
     const sorted = [...fields].sort();
     const key = JSON.stringify(sorted);
     const entry = fieldsets.get(key) ?? { fields: sorted, n: 0 };
     entry.n++;
     fieldsets.set(key, entry);
   }
-  if (fieldsets.size > 0) {
-    const rows = [...fieldsets.values()].map(
-      ({ fields, n }) => `(${id}, ${epoch}, ${window}, [${fields.map(literal).join(', ')}]::VARCHAR[], ${n})`,
+  return [...fieldsets.values()].map(
+    ({ fields, n }) => `(${id}, ${epoch}, ${window}, [${fields.map(literal).join(', ')}]::VARCHAR[], ${n})`,
+  );
+}
+
+/**
+ * Stores closed windows' results and removes their buffers in one transaction, moving their
+ * records' counts from `buffered` to their final status (accepted, duplicate, invalid).
+ */
+export async function persistWindows(
+  connection: DuckDBConnection,
+  comparison: string,
+  epoch: number,
+  closed: ClosedWindows,
+  closedThrough: number,
+): Promise<void> {
+  const id = literal(comparison);
+  const { candidate, control } = closed;
+  const statements: string[] = [];
+  const share = closed.diffSeconds / closed.windows.length;
+  const windowRows: string[] = [];
+  const fields: string[] = [];
+  const fieldsets: string[] = [];
+  for (const window of closed.windows) {
+    const stats = candidate.windows.get(window) ?? EMPTY;
+    const controlStats = control?.windows.get(window) ?? EMPTY;
+    windowRows.push(
+      `(${id}, ${epoch}, ${window}, now(), ${stats.equal}, ${stats.different}, ${stats.missing}, ${stats.extra},
+        ${controlStats.equal + controlStats.different}, ${share})`,
     );
-    statements.push(`INSERT INTO window_fieldsets VALUES ${rows.join(', ')}`);
+    fields.push(...fieldRows(id, epoch, window, 'candidate', stats));
+    if (control) fields.push(...fieldRows(id, epoch, window, 'control', controlStats));
+    fieldsets.push(...fieldsetRows(id, epoch, window, stats));
   }
+  statements.push(`INSERT OR REPLACE INTO windows VALUES ${windowRows.join(', ')}`);
+  if (fields.length > 0) statements.push(`INSERT INTO window_fields VALUES ${fields.join(', ')}`);
+  if (fieldsets.length > 0) statements.push(`INSERT INTO window_fieldsets VALUES ${fieldsets.join(', ')}`);
   if (candidate.samples.length > 0) {
     const rows = candidate.samples.map(
       (sample) =>
-        `(${id}, ${epoch}, ${window}, ${literal(sample.outcome)}, ${sample.field === undefined ? 'NULL' : literal(sample.field)}, ${literal(JSON.stringify(sample))}, now())`,
+        `(${id}, ${epoch}, ${sample.window ?? closed.windows[0]}, ${literal(sample.outcome)}, ${sample.field === undefined ? 'NULL' : literal(sample.field)}, ${literal(JSON.stringify(sample))}, now())`,
     );
     statements.push(`INSERT INTO samples VALUES ${rows.join(', ')}`);
   }
@@ -142,7 +156,7 @@ export async function persistWindow(
       );
     }
   }
-  statements.push(`DELETE FROM buffer WHERE comparison = ${id} AND w = ${window}`);
+  statements.push(`DELETE FROM buffer WHERE comparison = ${id} AND w IN (${closed.windows.join(', ')})`);
   statements.push(
     `UPDATE comparisons SET closed_through = greatest(coalesce(closed_through, ${closedThrough}), ${closedThrough}) WHERE id = ${id}`,
   );
