@@ -1,3 +1,4 @@
+import { setImmediate } from 'node:timers/promises';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { type Classified, type IngestRules, ingestRules } from '../align/ingest.js';
@@ -28,7 +29,7 @@ export interface RunnerDependencies {
 }
 
 const TICK_MS = 250;
-const HEARTBEAT_EVERY = 2000;
+const HEARTBEAT_EVERY = 1000;
 const WINDOWS_PER_PASS = 20;
 const SAMPLES_PER_WINDOW = 5;
 const DEAD_LETTERS_PER_BATCH = 20;
@@ -210,8 +211,12 @@ export class ComparisonRunner implements ComparisonView {
       const decodeErrors = new Map<string, number>();
       let handled = 0;
       for (const record of records) {
-        // Large batches (or slow registry lookups) must not cost the consumer its group membership.
-        if (++handled % HEARTBEAT_EVERY === 0) await control.heartbeat();
+        // Large batches must neither cost the consumer its group membership nor keep the event
+        // loop from answering /verdict.
+        if (++handled % HEARTBEAT_EVERY === 0) {
+          await control.heartbeat();
+          await setImmediate();
+        }
         // Redelivered after a restart: already counted.
         if (record.offset <= (durable.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
         const position = positions.get(record.partition) ?? { position: record.offset, maxEventTime: null };

@@ -61,6 +61,9 @@ export class Service implements ComparisonRegistry {
       throw new ShadowdiffError('SD_STORAGE', `cannot open storage ${path}: ${(cause as Error).message}`, { cause });
     }
     const maintenance = await connect(instance);
+    // Buffers churn (appended, then deleted when their window closes): checkpointing them at
+    // every 16 MB of WAL rewrote the same row groups over and over.
+    await maintenance.run("SET checkpoint_threshold = '256MB'");
     await createSchema(maintenance);
     const service = new Service(config, logger, instance, maintenance);
     const fromConfig = new Set(config.comparisons.map((c) => c.id));

@@ -1,6 +1,9 @@
+import { setImmediate } from 'node:timers/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
+
+const YIELD_EVERY = 2000;
 
 export interface BufferedRecord {
   side: Side;
@@ -30,8 +33,6 @@ export interface IngestBatch {
   deadLetters: DeadLetter[];
 }
 
-const STAGING = 'sd_ingest_staging';
-
 /**
  * Makes one ingested batch durable in a single transaction: buffered records (bulk-appended, never
  * one INSERT per record), status counts, source positions and dead letters. Offsets may be
@@ -46,9 +47,6 @@ export class IngestWriter {
   }
 
   static async open(connection: DuckDBConnection): Promise<IngestWriter> {
-    await connection.run(
-      `CREATE TEMP TABLE IF NOT EXISTS ${STAGING} (comparison VARCHAR, side VARCHAR, w BIGINT, k VARCHAR, seq BIGINT, source VARCHAR, position BIGINT, doc VARCHAR)`,
-    );
     const writer = new IngestWriter(connection);
     const reader = await connection.runAndReadAll('SELECT coalesce(max(seq), 0) AS s FROM buffer');
     writer.#seq = Number(reader.getRowObjectsJS()[0]?.s ?? 0);
@@ -57,55 +55,65 @@ export class IngestWriter {
 
   async write(batch: IngestBatch): Promise<void> {
     const connection = this.#connection;
-    if (batch.records.length > 0) {
-      const appender = await connection.createAppender(STAGING, 'main', 'temp');
-      try {
-        for (const record of batch.records) {
-          appender.appendVarchar(batch.comparison);
-          appender.appendVarchar(record.side);
-          appender.appendBigInt(BigInt(record.window));
-          appender.appendVarchar(record.key);
-          appender.appendBigInt(BigInt(++this.#seq));
-          appender.appendVarchar(record.source);
-          appender.appendBigInt(BigInt(record.position));
-          appender.appendVarchar(record.doc);
-          appender.endRow();
-        }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
-      }
-    }
     const id = literal(batch.comparison);
     await connection.run('BEGIN TRANSACTION');
     try {
-      if (batch.records.length > 0) await connection.run(`INSERT INTO buffer SELECT * FROM ${STAGING}`);
-      for (const { side, status, n } of batch.counts) {
-        if (n === 0) continue;
+      // The appender writes inside the open transaction: the records commit with their counts.
+      if (batch.records.length > 0) {
+        const appender = await connection.createAppender('buffer');
+        try {
+          let appended = 0;
+          for (const record of batch.records) {
+            // Long appends yield now and then, so HTTP answers are not held behind them.
+            if (++appended % YIELD_EVERY === 0) await setImmediate();
+            appender.appendVarchar(batch.comparison);
+            appender.appendVarchar(record.side);
+            appender.appendBigInt(BigInt(record.window));
+            appender.appendVarchar(record.key);
+            appender.appendBigInt(BigInt(++this.#seq));
+            appender.appendVarchar(record.source);
+            appender.appendBigInt(BigInt(record.position));
+            appender.appendVarchar(record.doc);
+            appender.endRow();
+          }
+          appender.flushSync();
+        } finally {
+          appender.closeSync();
+        }
+      }
+      const counts = batch.counts.filter(({ n }) => n !== 0);
+      if (counts.length > 0) {
         await connection.run(
-          `INSERT INTO record_counts VALUES (${id}, ${batch.epoch}, ${literal(side)}, ${literal(status)}, ${n})
+          `INSERT INTO record_counts VALUES ${counts
+            .map(({ side, status, n }) => `(${id}, ${batch.epoch}, ${literal(side)}, ${literal(status)}, ${n})`)
+            .join(', ')}
            ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n`,
         );
       }
-      for (const p of batch.positions) {
+      if (batch.positions.length > 0) {
         await connection.run(
-          `INSERT INTO positions VALUES (${id}, ${literal(p.side)}, ${literal(p.source)}, ${p.position}, ${p.maxEventTime ?? 'NULL'})
+          `INSERT INTO positions VALUES ${batch.positions
+            .map((p) => `(${id}, ${literal(p.side)}, ${literal(p.source)}, ${p.position}, ${p.maxEventTime ?? 'NULL'})`)
+            .join(', ')}
            ON CONFLICT DO UPDATE SET position = greatest(position, EXCLUDED.position),
              max_event_time = greatest(max_event_time, EXCLUDED.max_event_time)`,
         );
       }
-      for (const letter of batch.deadLetters) {
+      if (batch.deadLetters.length > 0) {
         await connection.run(
-          `INSERT INTO dead_letters VALUES (${id}, ${literal(letter.side)}, ${literal(letter.source)}, ${letter.position},
-             ${literal(letter.reason)}, ${letter.raw === null ? 'NULL' : literal(letter.raw)}, now())`,
+          `INSERT INTO dead_letters VALUES ${batch.deadLetters
+            .map(
+              (letter) =>
+                `(${id}, ${literal(letter.side)}, ${literal(letter.source)}, ${letter.position}, ${literal(letter.reason)},
+                  ${letter.raw === null ? 'NULL' : literal(letter.raw)}, now())`,
+            )
+            .join(', ')}`,
         );
       }
       await connection.run('COMMIT');
     } catch (error) {
       await connection.run('ROLLBACK');
       throw error;
-    } finally {
-      if (batch.records.length > 0) await connection.run(`DELETE FROM ${STAGING}`);
     }
   }
 }
