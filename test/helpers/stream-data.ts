@@ -68,3 +68,23 @@ export function streamTruth(count = 3000, stepMs = 100): StreamTruth {
     },
   };
 }
+
+/** The summary counts a correct service reports once every window of `truth` is closed. */
+export function finalCounts(truth: StreamTruth): Record<string, number> {
+  const { expected } = truth;
+  return {
+    live: truth.live.length - expected.invalidLive,
+    candidate: truth.candidate.length - expected.invalidCandidate,
+    equal: expected.equal,
+    different: expected.different,
+    missing: expected.missing,
+    extra: expected.extra,
+    invalidLive: expected.invalidLive,
+    invalidCandidate: expected.invalidCandidate,
+    duplicateCandidate: expected.duplicateCandidate,
+    lateLive: 0,
+    lateCandidate: 0,
+    pendingLive: 0,
+    pendingCandidate: 0,
+  };
+}
