@@ -3,11 +3,13 @@ import { samplingThreshold } from '../align/keys.js';
 import type { Side, TimeConfig } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
-import { compareRecords, type DifferenceKind, type FieldDifference } from './compare.js';
+import { compareRecords } from './compare.js';
+import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
-import { type DiffSample, type PendingSample, SampleCollector } from './samples.js';
+import { collectInvalid, collectOneSided, locateSamples } from './sample-queries.js';
+import { type DiffSample, SampleCollector } from './samples.js';
 import { LEAF, type Shape, shapeFromStructure, transformStructure, withLeafAt } from './shape.js';
 import {
   eventTimeExpression,
@@ -58,22 +60,7 @@ export interface SideCounts {
   duplicates: number;
 }
 
-export interface FieldStats {
-  path: string;
-  different: number;
-  kinds: Record<DifferenceKind, number>;
-}
-
-/** Outcomes and field statistics of the aligned keys of one window, or of all windows together. */
-export interface OutcomeStats {
-  equal: number;
-  different: number;
-  missing: number;
-  extra: number;
-  fields: FieldStats[];
-  /** Per differing row, the fields that differ; used to discount noise fields found with a control side. */
-  differingRows: string[][];
-}
+export type { FieldStats, OutcomeStats };
 
 export interface PairResult extends OutcomeStats {
   live: SideCounts;
@@ -83,59 +70,12 @@ export interface PairResult extends OutcomeStats {
   windows: Map<number, OutcomeStats>;
 }
 
-/** Accumulates outcome and field statistics while differing pairs are compared. */
-class OutcomeTally {
-  equal = 0;
-  different = 0;
-  missing = 0;
-  extra = 0;
-  readonly differingRows: string[][] = [];
-  readonly #fields = new Map<string, FieldStats>();
-
-  addDifferences(differences: readonly FieldDifference[]): string[] {
-    const rowFields = new Set<string>();
-    const rowKinds = new Set<string>();
-    for (const difference of differences) {
-      let stats = this.#fields.get(difference.path);
-      if (!stats) {
-        stats = { path: difference.path, different: 0, kinds: { value: 0, type: 0, missing: 0, extra: 0 } };
-        this.#fields.set(difference.path, stats);
-      }
-      if (!rowFields.has(difference.path)) {
-        rowFields.add(difference.path);
-        stats.different++;
-      }
-      const kindKey = `${difference.path}\u0000${difference.kind}`;
-      if (!rowKinds.has(kindKey)) {
-        rowKinds.add(kindKey);
-        stats.kinds[difference.kind]++;
-      }
-    }
-    this.different++;
-    const fields = [...rowFields];
-    this.differingRows.push(fields);
-    return fields;
-  }
-
-  stats(): OutcomeStats {
-    return {
-      equal: this.equal,
-      different: this.different,
-      missing: this.missing,
-      extra: this.extra,
-      fields: [...this.#fields.values()].sort((a, b) => b.different - a.different || a.path.localeCompare(b.path)),
-      differingRows: this.differingRows,
-    };
-  }
-}
-
 export interface DiffStages {
   onStage?: (stage: string) => void;
   onProgress?: ProgressListener;
 }
 
 const SHAPE_SAMPLE_ROWS = 5000;
-const RAW_SAMPLE_CHARS = 1024;
 
 let tableCounter = 0;
 
@@ -235,18 +175,6 @@ async function sideCounts(connection: DuckDBConnection, records: string, unique:
     sampledOut: Number(row?.sampled_out ?? 0),
     duplicates: Number(row?.duplicates ?? 0),
   };
-}
-
-function truncate(text: string): string {
-  return text.length > RAW_SAMPLE_CHARS ? `${text.slice(0, RAW_SAMPLE_CHARS)}…` : text;
-}
-
-function parseOrRaw(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
 
 /**
@@ -408,85 +336,4 @@ async function settleEqualHashes(
                  WHERE a.outcome = 'pending')) s
      WHERE a.outcome = 'pending' AND a.lpos = s.lpos AND a.opos = s.opos`,
   );
-}
-
-async function collectOneSided(
-  connection: DuckDBConnection,
-  aligned: string,
-  outcome: 'missing' | 'extra',
-  side: Side,
-  records: string,
-  posColumn: 'lpos' | 'opos',
-  spec: DiffSpec,
-  collector: SampleCollector,
-  redact: (value: unknown) => unknown,
-): Promise<void> {
-  if (!collector.wants(outcome)) return;
-  const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
-    connection,
-    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON s.rowid + 1 = a.${posColumn}
-     WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
-  );
-  for (const row of rows) {
-    const record = redact(parseOrRaw(row.doc));
-    collector.add({
-      outcome,
-      key: row.k,
-      ...(spec.time ? { window: Number(row.w) } : {}),
-      ...(outcome === 'missing' ? { live: record } : { candidate: record }),
-      positions: { [side]: Number(row.pos) },
-    });
-  }
-}
-
-async function collectInvalid(
-  connection: DuckDBConnection,
-  records: string,
-  input: SideInput,
-  limit: number,
-  collector: SampleCollector,
-): Promise<void> {
-  if (!collector.wants('invalid', input.side)) return;
-  const rows = await queryRows<{ pos: bigint; invalid: string; reason: string | null }>(
-    connection,
-    `SELECT rowid + 1 AS pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
-  );
-  for (const row of rows) {
-    collector.add(
-      {
-        outcome: 'invalid',
-        side: input.side,
-        reason: row.reason ?? row.invalid,
-        positions: { [input.side]: Number(row.pos) },
-      },
-      input.side,
-    );
-  }
-}
-
-/** Turns the engine's positions into source labels, and adds the (redacted) raw text of invalid records. */
-async function locateSamples(
-  pending: PendingSample[],
-  inputs: SideInput[],
-  redact: (value: unknown) => unknown,
-): Promise<DiffSample[]> {
-  const located = new Map<Side, Map<number, { label: string; raw?: string }>>();
-  for (const input of inputs) {
-    const positions = pending.map((s) => s.positions[input.side]).filter((p): p is number => p !== undefined);
-    located.set(input.side, await input.locate([...new Set(positions)]));
-  }
-  return pending.map(({ positions, ...sample }) => {
-    const position: Partial<Record<Side, string>> = {};
-    let raw: string | undefined;
-    for (const [side, pos] of Object.entries(positions) as [Side, number][]) {
-      const found = located.get(side)?.get(pos);
-      position[side] = found?.label ?? String(pos);
-      if (sample.outcome === 'invalid' && found?.raw !== undefined) raw = found.raw;
-    }
-    if (raw !== undefined) {
-      const parsed = parseOrRaw(raw);
-      sample.raw = truncate(typeof parsed === 'string' ? parsed : JSON.stringify(redact(parsed)));
-    }
-    return { ...sample, position };
-  });
 }

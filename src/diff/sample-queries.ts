@@ -1,0 +1,100 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Side } from '../config/schema.js';
+import { queryRows } from '../store/duckdb.js';
+import type { DiffSpec, SideInput } from './engine.js';
+import type { DiffSample, PendingSample, SampleCollector } from './samples.js';
+
+const RAW_SAMPLE_CHARS = 1024;
+
+function truncate(text: string): string {
+  return text.length > RAW_SAMPLE_CHARS ? `${text.slice(0, RAW_SAMPLE_CHARS)}…` : text;
+}
+
+function parseOrRaw(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+export async function collectOneSided(
+  connection: DuckDBConnection,
+  aligned: string,
+  outcome: 'missing' | 'extra',
+  side: Side,
+  records: string,
+  posColumn: 'lpos' | 'opos',
+  spec: DiffSpec,
+  collector: SampleCollector,
+  redact: (value: unknown) => unknown,
+): Promise<void> {
+  if (!collector.wants(outcome)) return;
+  const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
+    connection,
+    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON s.rowid + 1 = a.${posColumn}
+     WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
+  );
+  for (const row of rows) {
+    const record = redact(parseOrRaw(row.doc));
+    collector.add({
+      outcome,
+      key: row.k,
+      ...(spec.time ? { window: Number(row.w) } : {}),
+      ...(outcome === 'missing' ? { live: record } : { candidate: record }),
+      positions: { [side]: Number(row.pos) },
+    });
+  }
+}
+
+export async function collectInvalid(
+  connection: DuckDBConnection,
+  records: string,
+  input: SideInput,
+  limit: number,
+  collector: SampleCollector,
+): Promise<void> {
+  if (!collector.wants('invalid', input.side)) return;
+  const rows = await queryRows<{ pos: bigint; invalid: string; reason: string | null }>(
+    connection,
+    `SELECT rowid + 1 AS pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
+  );
+  for (const row of rows) {
+    collector.add(
+      {
+        outcome: 'invalid',
+        side: input.side,
+        reason: row.reason ?? row.invalid,
+        positions: { [input.side]: Number(row.pos) },
+      },
+      input.side,
+    );
+  }
+}
+
+/** Turns the engine's positions into source labels, and adds the (redacted) raw text of invalid records. */
+export async function locateSamples(
+  pending: PendingSample[],
+  inputs: SideInput[],
+  redact: (value: unknown) => unknown,
+): Promise<DiffSample[]> {
+  const located = new Map<Side, Map<number, { label: string; raw?: string }>>();
+  for (const input of inputs) {
+    const positions = pending.map((s) => s.positions[input.side]).filter((p): p is number => p !== undefined);
+    located.set(input.side, await input.locate([...new Set(positions)]));
+  }
+  return pending.map(({ positions, ...sample }) => {
+    const position: Partial<Record<Side, string>> = {};
+    let raw: string | undefined;
+    for (const [side, pos] of Object.entries(positions) as [Side, number][]) {
+      const found = located.get(side)?.get(pos);
+      position[side] = found?.label ?? String(pos);
+      if (sample.outcome === 'invalid' && found?.raw !== undefined) raw = found.raw;
+    }
+    if (raw !== undefined) {
+      const parsed = parseOrRaw(raw);
+      sample.raw = truncate(typeof parsed === 'string' ? parsed : JSON.stringify(redact(parsed)));
+    }
+    return { ...sample, position };
+  });
+}
