@@ -1,0 +1,99 @@
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server.js';
+import { parseConfig } from '../../src/config/load.js';
+import { Service } from '../../src/service/service.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** Comparisons created, reset and deleted at runtime through the API of a real service. */
+const files = tempDir();
+const TOKEN = 'admin-secret';
+let service: Service;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  service = await Service.start(
+    parseConfig({ storage: { path: `${files.dir}/admin.duckdb` } }),
+    pino({ level: 'silent' }),
+  );
+  app = buildServer({
+    registry: service,
+    adminToken: TOKEN,
+    metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+    logger: false,
+  });
+});
+
+afterAll(async () => {
+  await app?.close();
+  await service?.stop();
+  files.remove();
+});
+
+const simulated = {
+  id: 'runtime-1',
+  live: { simulate: { ratePerSecond: 1000 } },
+  candidate: { simulate: { ratePerSecond: 1000 } },
+  key: ['order_id'],
+  time: { field: 'event_time' },
+  window: { size: '1s', allowedLateness: '100ms' },
+};
+const auth = { authorization: `Bearer ${TOKEN}` };
+
+describe('runtime comparisons', () => {
+  it('creates, resets and deletes a comparison; it survives a restart in between', async () => {
+    expect((await app.inject({ method: 'POST', url: '/v1/comparisons', payload: simulated })).statusCode).toBe(401);
+    const created = await app.inject({ method: 'POST', url: '/v1/comparisons', payload: simulated, headers: auth });
+    expect(created.statusCode).toBe(201);
+    const again = await app.inject({ method: 'POST', url: '/v1/comparisons', payload: simulated, headers: auth });
+    expect(again.statusCode).toBe(409);
+    const runner = service.get('runtime-1')!;
+    await waitFor(() => runner.runtime().closedWindows >= 2, 20_000, 'windows closed');
+    expect((await app.inject({ url: '/v1/comparisons' })).json().items.map((c: { id: string }) => c.id)).toEqual([
+      'runtime-1',
+    ]);
+
+    const reset = await app.inject({ method: 'POST', url: '/v1/comparisons/runtime-1/reset', headers: auth });
+    expect(reset.statusCode).toBe(200);
+    expect(runner.runtime().epoch).toBe(2);
+    // The new epoch's verdict, computed as the reset took effect: nothing sampled yet.
+    expect(reset.json().stats.sampled).toBe(0);
+
+    // A restart brings the runtime comparison back, in its epoch.
+    await app.close();
+    await service.stop();
+    service = await Service.start(
+      parseConfig({ storage: { path: `${files.dir}/admin.duckdb` } }),
+      pino({ level: 'silent' }),
+    );
+    app = buildServer({
+      registry: service,
+      adminToken: TOKEN,
+      metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+      logger: false,
+    });
+    expect(service.get('runtime-1')?.runtime().epoch).toBe(2);
+    expect(await service.promRegistry.metrics()).toContain('shadowdiff_verdict_code{comparison="runtime-1"}');
+
+    const deleted = await app.inject({ method: 'DELETE', url: '/v1/comparisons/runtime-1', headers: auth });
+    expect(deleted.statusCode).toBe(204);
+    expect((await app.inject({ url: '/v1/comparisons/runtime-1/verdict' })).statusCode).toBe(404);
+    expect(await service.promRegistry.metrics()).not.toContain('comparison="runtime-1"');
+  });
+
+  it('rejects a bad comparison with the path of the bad value', async () => {
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/v1/comparisons',
+      payload: { ...simulated, id: 'runtime-2', window: { size: 'soon' } },
+      headers: auth,
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({
+      error: 'SD_CONFIG_INVALID',
+      message: 'window.size: expected a duration like 1m',
+    });
+  });
+});
