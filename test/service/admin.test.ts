@@ -13,7 +13,8 @@ const TOKEN = 'admin-secret';
 let service: Service;
 let app: FastifyInstance;
 
-beforeAll(async () => {
+/** A service on the test's storage, and its API. */
+async function startService(): Promise<void> {
   service = await Service.start(
     parseConfig({ storage: { path: `${files.dir}/admin.duckdb` } }),
     pino({ level: 'silent' }),
@@ -24,7 +25,9 @@ beforeAll(async () => {
     metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
     logger: false,
   });
-});
+}
+
+beforeAll(startService);
 
 afterAll(async () => {
   await app?.close();
@@ -64,16 +67,7 @@ describe('runtime comparisons', () => {
     // A restart brings the runtime comparison back, in its epoch.
     await app.close();
     await service.stop();
-    service = await Service.start(
-      parseConfig({ storage: { path: `${files.dir}/admin.duckdb` } }),
-      pino({ level: 'silent' }),
-    );
-    app = buildServer({
-      registry: service,
-      adminToken: TOKEN,
-      metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
-      logger: false,
-    });
+    await startService();
     expect(service.get('runtime-1')?.runtime().epoch).toBe(2);
     expect(await service.promRegistry.metrics()).toContain('shadowdiff_verdict_code{comparison="runtime-1"}');
 
