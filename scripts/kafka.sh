@@ -121,6 +121,9 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# Tests and benchmarks produce records with event-time timestamps months in the past: time-based
+# retention (7 days by default) would delete them from under a consumer at its first check.
+log.retention.ms=-1
 # The machine has 2 cores shared with everything else.
 num.network.threads=2
 num.io.threads=2

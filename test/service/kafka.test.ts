@@ -193,11 +193,7 @@ describe('service over a real Kafka broker', () => {
     }
   });
 
-  // Known bug, skipped so the rest can land: against a freshly started broker, a partition's first
-  // records are sometimes neither counted nor redelivered after kill -9 (its group offset moved
-  // past them without their batch in DuckDB). The file-source kill -9 test (crash.test.ts) passes.
-  // Root cause still open; see the note on the streaming issue.
-  it.skip('after kill -9 mid-stream and a restart, ends with exactly the counts of an uninterrupted run', async () => {
+  it('after kill -9 mid-stream and a restart, ends with exactly the counts of an uninterrupted run', async () => {
     const t = await topics();
     const ground = orders(20_000);
     const path = files.write(

@@ -33,6 +33,13 @@ export interface PartitionOffset {
   offset: string;
 }
 
+/** A partition's oldest retained offset and its high watermark. */
+export interface PartitionRange {
+  partition: number;
+  low: string;
+  high: string;
+}
+
 export interface CommittedOffset {
   partition: number;
   /** null when the group has committed nothing for this partition. */
@@ -119,8 +126,12 @@ export interface TopicPartitionOffset {
 export interface KafkaConsumer {
   /** fromBeginning: where to start in partitions the group has no committed offset for (default: the end). */
   subscribe(topics: string[], options?: { fromBeginning?: boolean }): Promise<void>;
-  /** Joins the group and starts fetching; resolves once started. Offsets are never committed automatically. */
-  run(handler: BatchHandler): Promise<void>;
+  /**
+   * Joins the group and starts fetching; resolves once started. Offsets are never committed
+   * automatically. `onAssigned` runs on every group join with this member's partitions of each
+   * topic, before they are fetched: a seek() there decides where fetching starts.
+   */
+  run(handler: BatchHandler, onAssigned?: (assigned: Required<TopicPartitions>[]) => void): Promise<void>;
   /** Commits the offset of the next record to read per partition. */
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
   /** Stops fetching these partitions (backpressure); a batch fetched just before may still be delivered. */
@@ -132,6 +143,8 @@ export interface KafkaConsumer {
   committedOffsets(topic: string): Promise<CommittedOffset[]>;
   /** High watermarks of the topic, sorted by partition. */
   endOffsets(topic: string): Promise<PartitionOffset[]>;
+  /** Oldest retained and high watermark offsets of the topic, sorted by partition. */
+  offsetRanges(topic: string): Promise<PartitionRange[]>;
   /** Leaves the group and closes connections; does not commit. */
   disconnect(): Promise<void>;
 }

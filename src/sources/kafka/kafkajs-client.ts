@@ -19,6 +19,7 @@ import type {
   KafkaConsumer,
   KafkaProducer,
   PartitionOffset,
+  PartitionRange,
   ProduceMessage,
   TopicPartitionOffset,
   TopicPartitions,
@@ -139,9 +140,13 @@ function kafkajsLogging(logger: Logger | undefined): {
   };
 }
 
-async function endOffsets(admin: Admin, topic: string): Promise<PartitionOffset[]> {
+async function offsetRanges(admin: Admin, topic: string): Promise<PartitionRange[]> {
   const offsets = await admin.fetchTopicOffsets(topic);
-  return offsets.map(({ partition, high }) => ({ partition, offset: high })).sort(byPartition);
+  return offsets.map(({ partition, low, high }) => ({ partition, low, high })).sort(byPartition);
+}
+
+async function endOffsets(admin: Admin, topic: string): Promise<PartitionOffset[]> {
+  return (await offsetRanges(admin, topic)).map(({ partition, high }) => ({ partition, offset: high }));
 }
 
 async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<CommittedOffset[]> {
@@ -219,7 +224,14 @@ class KafkajsConsumer implements KafkaConsumer {
     return this.#consumer.subscribe({ topics, fromBeginning: options?.fromBeginning ?? false });
   }
 
-  run(handler: BatchHandler): Promise<void> {
+  run(handler: BatchHandler, onAssigned?: (assigned: Required<TopicPartitions>[]) => void): Promise<void> {
+    if (onAssigned) {
+      // kafkajs emits GROUP_JOIN synchronously after the sync and applies seeks at the next fetch,
+      // so a seek made here is in place before the partitions are fetched.
+      this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) =>
+        onAssigned(Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))),
+      );
+    }
     return this.#consumer.run({
       autoCommit: false,
       // Once the handler resolves, the next fetch starts after the batch (see BatchHandler).
@@ -261,6 +273,10 @@ class KafkajsConsumer implements KafkaConsumer {
 
   endOffsets(topic: string): Promise<PartitionOffset[]> {
     return endOffsets(this.#admin, topic);
+  }
+
+  offsetRanges(topic: string): Promise<PartitionRange[]> {
+    return offsetRanges(this.#admin, topic);
   }
 
   async disconnect(): Promise<void> {

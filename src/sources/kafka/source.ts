@@ -1,5 +1,5 @@
 import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from '../source.js';
-import type { KafkaClient, KafkaConsumer } from './client.js';
+import type { KafkaClient, KafkaConsumer, TopicPartitions } from './client.js';
 
 export interface KafkaSourceOptions {
   topic: string;
@@ -30,7 +30,13 @@ export class KafkaSource implements RecordSource {
     return `${this.#options.topic}/${partition}`;
   }
 
-  async start(handler: RecordHandler, _durable: DurablePositions): Promise<void> {
+  /**
+   * Where each partition resumes is decided by the durable positions in DuckDB, not by the group's
+   * committed offsets: commits trail durability and are only a courtesy to lag monitors. A
+   * partition with no durable position starts at its oldest record (fromBeginning) or where the
+   * group left it. So a commit lost in a crash, or offsets reset by hand, never skip a record.
+   */
+  async start(handler: RecordHandler, durable: DurablePositions): Promise<void> {
     const { topic } = this.#options;
     const consumer = await this.#client.connectConsumer({
       groupId: this.#options.groupId,
@@ -41,9 +47,18 @@ export class KafkaSource implements RecordSource {
     });
     this.#consumer = consumer;
     await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
-    const ends = await consumer.endOffsets(topic);
-    this.#partitions = ends.map((end) => this.partitionName(end.partition));
-    for (const end of ends) this.#highWatermarks.set(end.partition, Number(end.offset));
+    const ranges = await consumer.offsetRanges(topic);
+    this.#partitions = ranges.map((range) => this.partitionName(range.partition));
+    for (const range of ranges) this.#highWatermarks.set(range.partition, Number(range.high));
+    const oldest = new Map(ranges.map((range) => [range.partition, range.low]));
+    const seekToDurable = (assigned: Required<TopicPartitions>[]) => {
+      for (const partition of assigned.find((a) => a.topic === topic)?.partitions ?? []) {
+        const last = durable.get(this.partitionName(partition));
+        const next =
+          last !== undefined ? String(last + 1) : this.#options.fromBeginning ? oldest.get(partition) : undefined;
+        if (next !== undefined) consumer.seek({ topic, partition, offset: next });
+      }
+    };
     await consumer.run(async (batch, control) => {
       this.#connected = true;
       this.#highWatermarks.set(batch.partition, Number(batch.highWatermark));
@@ -58,7 +73,7 @@ export class KafkaSource implements RecordSource {
       }));
       await handler(records, control);
       this.#nextOffsets.set(batch.partition, Number(batch.messages.at(-1)?.offset) + 1);
-    });
+    }, seekToDurable);
     this.#connected = true;
   }
 

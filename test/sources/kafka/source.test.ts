@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { KafkaAdmin, KafkaClient, KafkaProducer } from '../../../src/sources/kafka/client.js';
+import { createKafkajsClient } from '../../../src/sources/kafka/kafkajs-client.js';
+import { KafkaSource } from '../../../src/sources/kafka/source.js';
+import type { RawRecord } from '../../../src/sources/source.js';
+import { waitFor } from '../../helpers/wait.js';
+
+/** KafkaSource against the real broker of test/global-setup.ts. */
+const brokers = inject('kafkaBrokers');
+let client: KafkaClient;
+let admin: KafkaAdmin;
+let producer: KafkaProducer;
+
+beforeAll(async () => {
+  client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-source-test' });
+  admin = await client.connectAdmin();
+  producer = await client.connectProducer();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await admin?.disconnect();
+});
+
+/** A 2-partition topic with 10 records in each partition, and a group that committed past all of them. */
+async function consumedTopic(): Promise<{ topic: string; groupId: string }> {
+  const topic = `source-${randomUUID().slice(0, 8)}`;
+  const groupId = `group-${topic}`;
+  await admin.createTopics([{ topic, partitions: 2 }]);
+  for (const partition of [0, 1]) {
+    await producer.send(
+      topic,
+      Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `{"i": ${i}}`, partition })),
+    );
+  }
+  const committer = await client.connectConsumer({ groupId, maxWaitMs: 200 });
+  await committer.subscribe([topic], { fromBeginning: true });
+  await committer.run(async () => {});
+  await committer.commitOffsets([
+    { topic, partition: 0, offset: '10' },
+    { topic, partition: 1, offset: '10' },
+  ]);
+  await committer.disconnect();
+  return { topic, groupId };
+}
+
+async function consume(source: KafkaSource, durable: Map<string, number>, expected: number): Promise<RawRecord[]> {
+  const received: RawRecord[] = [];
+  await source.start(async (records) => {
+    received.push(...records);
+  }, durable);
+  try {
+    await waitFor(() => received.length >= expected, 30_000, `${expected} records`);
+  } finally {
+    await source.stop();
+  }
+  return received;
+}
+
+const positions = (records: RawRecord[]) =>
+  records
+    .map((r) => `${r.partition.split('/')[1]}@${r.offset}`)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+
+describe('KafkaSource', () => {
+  it('resumes every partition after its durable position, not where the group committed', async () => {
+    const { topic, groupId } = await consumedTopic();
+    const source = new KafkaSource(client, { topic, groupId, fromBeginning: true });
+    // Partition 0 durably counted through offset 6; partition 1 nothing yet (a commit that ran ahead of a crash).
+    const received = await consume(source, new Map([[`${topic}/0`, 6]]), 13);
+    expect(positions(received)).toEqual(['0@7', '0@8', '0@9', ...Array.from({ length: 10 }, (_, i) => `1@${i}`)]);
+  });
+
+  it('without a durable position and with fromBeginning: false, starts where the group left off', async () => {
+    const { topic, groupId } = await consumedTopic();
+    await producer.send(topic, [{ key: 'new', value: '{"i": 10}', partition: 1 }]);
+    const source = new KafkaSource(client, { topic, groupId, fromBeginning: false });
+    expect(positions(await consume(source, new Map(), 1))).toEqual(['1@10']);
+  });
+});
