@@ -1,82 +1,93 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig } from '../config/schema.js';
+import { keyShape, typedRow } from '../diff/engine.js';
 import { pathSegments } from '../diff/paths.js';
-import { canonicalKey, isSampled, samplingThreshold } from './keys.js';
-import { eventTimeMs } from './time.js';
-import { windowStart } from './windows.js';
+import { eventTimeExpression, keyExpression, keyPartExpression, leafExpression } from '../diff/sql.js';
+import { samplingThreshold } from './keys.js';
 
 /** `key: ["$kafkaKey"]` keys records by their Kafka record key. */
 export const KAFKA_KEY = '$kafkaKey';
 
-export type Classified =
-  | { status: 'accepted'; key: string; window: number; eventTime: number; doc: string }
-  | { status: 'sampled_out' | 'late'; eventTime: number }
-  | { status: 'invalid'; reason: string; eventTime?: number };
+/**
+ * Separates the records of a batch in the one text that carries them into DuckDB. U+001E never
+ * stands unescaped in JSON text, so a record holding it is malformed and never reaches the text.
+ */
+export const RECORD_SEPARATOR = '\u001e';
 
-export interface IngestRules {
-  /** Assigns a decoded record its status, key, event time and window. */
-  classify(
-    doc: string,
-    recordKey: Buffer | null,
-    recordTimestamp: number,
-    closedThrough: number | null,
-    parsed?: Record<string, unknown>,
-  ): Classified;
+/** Where each record of a batch goes (SPEC §9): an open window's buffer, or a final count. */
+export type IngestStatus = 'buffered' | 'sampled_out' | 'late' | 'invalid';
+
+export interface IngestPlan {
   readonly windowMs: number;
   readonly latenessMs: number;
-}
-
-function valueAt(record: unknown, segments: readonly string[]): unknown {
-  let value = record;
-  for (const segment of segments) {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-    value = (value as Record<string, unknown>)[segment];
-  }
-  return value;
+  /** The batch carries each record's Kafka key (`$kafkaKey`). */
+  readonly recordKeys: boolean;
+  /** The batch carries each record's Kafka timestamp (`time: {source: kafka}`). */
+  readonly recordTimestamps: boolean;
+  /**
+   * A statement creating the temp table `target` (position, doc, k, w, event_time, status, reason)
+   * from one batch in parameters: $1 the docs joined by RECORD_SEPARATOR, $2 their positions joined
+   * by commas, then the record keys joined by RECORD_SEPARATOR (recordKeys) and the timestamps
+   * joined by commas (recordTimestamps).
+   */
+  classifySql(target: string, closedThrough: number | null): string;
 }
 
 /**
- * The streaming side of SPEC §3: keys, event time, sampling before any buffering, windows, and
- * lateness. A record for a window that already closed (its end plus the allowed lateness is at or
- * before `closedThrough`) is late: counted, never buffered.
+ * The streaming side of SPEC §1 and §3, in DuckDB SQL (one vectorized pass per batch, off the JS
+ * thread): keys and event times read as the batch engine reads them, sampling before any buffering
+ * (the same key hash as batch), windows, and lateness. A record for a window that already closed
+ * (its end plus the allowed lateness is at or before `closedThrough`) is late: counted, never buffered.
  */
-export function ingestRules(comparison: ComparisonConfig): IngestRules {
+export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const windowMs = durationMs(comparison.window.size);
   const latenessMs = durationMs(comparison.window.allowedLateness);
-  const keyPaths = comparison.key.map(pathSegments);
-  const byKafkaKey = comparison.key.length === 1 && comparison.key[0] === KAFKA_KEY;
-  const threshold = samplingThreshold(comparison.sampling.rate);
+  const recordKeys = comparison.key.length === 1 && comparison.key[0] === KAFKA_KEY;
   const time = comparison.time;
-  const timePath = time && 'field' in time ? pathSegments(time.field) : undefined;
-  const unit = time && 'field' in time ? time.unit : 'ms';
+  const recordTimestamps = !time || !('field' in time);
+  const fieldKeys = recordKeys ? [] : comparison.key;
+  const shape = keyShape({ key: fieldKeys, time });
+  const parsed =
+    shape.kind === 'object' && shape.members.size > 0
+      ? typedRow(shape, 'doc')
+      : "CASE WHEN starts_with(ltrim(doc), '{') AND json_valid(doc) THEN true END";
+  const key = recordKeys
+    ? "nullif(record_key, '')"
+    : keyExpression(fieldKeys.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
+  const eventTime =
+    time && 'field' in time ? eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit) : 'record_time';
+  const threshold = samplingThreshold(comparison.sampling.rate);
+  const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
+  const columns = [
+    'unnest(string_split($1, chr(30))) AS raw',
+    "unnest(string_split($2, ','))::BIGINT AS position",
+    ...(recordKeys ? ['unnest(string_split($3, chr(30))) AS record_key'] : []),
+    ...(recordTimestamps ? [`unnest(string_split($${recordKeys ? 4 : 3}, ','))::BIGINT AS record_time`] : []),
+  ];
   return {
     windowMs,
     latenessMs,
-    classify(doc, recordKey, recordTimestamp, closedThrough, parsed) {
-      let record: unknown = parsed;
-      if (record === undefined) {
-        try {
-          record = JSON.parse(doc);
-        } catch {
-          return { status: 'invalid', reason: 'malformed' };
-        }
-      }
-      if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-        return { status: 'invalid', reason: 'not_object' };
-      }
-      const key = byKafkaKey
-        ? recordKey && recordKey.length > 0
-          ? recordKey.toString('utf8')
-          : undefined
-        : canonicalKey(keyPaths.map((segments) => valueAt(record, segments)));
-      if (key === undefined) return { status: 'invalid', reason: 'missing_key' };
-      const eventTime = timePath ? eventTimeMs(valueAt(record, timePath), unit) : recordTimestamp;
-      if (eventTime === undefined) return { status: 'invalid', reason: 'missing_time' };
-      if (!isSampled(key, threshold)) return { status: 'sampled_out', eventTime };
-      const window = windowStart(eventTime, windowMs);
-      if (closedThrough !== null && window + windowMs + latenessMs <= closedThrough)
-        return { status: 'late', eventTime };
-      return { status: 'accepted', key, window, eventTime, doc };
+    recordKeys,
+    recordTimestamps,
+    classifySql(target, closedThrough) {
+      const late = closedThrough === null ? 'false' : `w + ${windowMs + latenessMs} <= ${closedThrough}`;
+      return `CREATE OR REPLACE TEMP TABLE ${target} AS
+        WITH batch AS (SELECT ${columns.join(', ')}),
+        parsed AS (
+          SELECT *, ${parsed} AS r
+          FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM batch)
+        ), keyed AS (
+          SELECT position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time FROM parsed
+        ), classified AS (
+          SELECT position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
+            CASE WHEN unparsed THEN CASE WHEN json_valid(doc) THEN 'not_object' ELSE 'malformed' END
+              WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason
+          FROM keyed
+        )
+        SELECT position, doc, k, w, event_time, reason,
+          CASE WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT (${sampled}) THEN 'sampled_out'
+            WHEN ${late} THEN 'late' ELSE 'buffered' END AS status
+        FROM classified`;
     },
   };
 }

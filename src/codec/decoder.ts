@@ -1,17 +1,14 @@
 import type { ComparisonConfig } from '../config/schema.js';
 import { loadAvroSchema } from './avro-schema.js';
 import { decodeConfluent } from './confluent.js';
-import { parseJsonMessage } from './json.js';
+import { checkJsonMessage } from './json.js';
 import type { SchemaSource } from './registry.js';
 
-/** One decoded message: its JSON object text, and the object itself when decoding parsed it anyway. */
-export interface DecodedMessage {
-  text: string;
-  value?: Record<string, unknown>;
-}
-
-/** Turns one Kafka message value into a JSON object, or throws a DecodeError (counted invalid). */
-export type MessageDecoder = (value: Buffer) => DecodedMessage | Promise<DecodedMessage>;
+/**
+ * Turns one Kafka message value into JSON text (as UTF-8 bytes or a string; DuckDB parses it), or
+ * throws a DecodeError (counted invalid).
+ */
+export type MessageDecoder = (value: Buffer) => Buffer | string | Promise<string>;
 
 /** The decoder for a comparison's `format`: JSON, Confluent-framed Avro (registry), or raw Avro with a local schema. */
 export async function createDecoder(
@@ -21,13 +18,13 @@ export async function createDecoder(
   switch (comparison.format) {
     case 'avro': {
       const source = registry();
-      return async (value) => ({ text: await decodeConfluent(value, source) });
+      return (value) => decodeConfluent(value, source);
     }
     case 'avro-schema': {
       const decoder = await loadAvroSchema(comparison.schema as string);
-      return (value) => ({ text: decoder.decode(value) });
+      return (value) => decoder.decode(value);
     }
     default:
-      return (value) => parseJsonMessage(value, comparison.maxMessageBytes);
+      return (value) => checkJsonMessage(value, comparison.maxMessageBytes);
   }
 }

@@ -1,34 +1,20 @@
 import { isUtf8 } from 'node:buffer';
+import { RECORD_SEPARATOR } from '../align/ingest.js';
 import { DecodeError } from './decode-error.js';
 
-const BOM = 0xfeff;
+const SEPARATOR_BYTE = RECORD_SEPARATOR.charCodeAt(0);
 
 /**
- * Checks one Kafka message value: at most `maxBytes`, valid UTF-8, a JSON object. Returns the
- * text unchanged (but for a leading BOM), so numbers beyond 2^53 and key order reach DuckDB
- * as written. Throws DecodeError `oversized`, `malformed` or `not_object`.
+ * Checks one Kafka message value before it goes to DuckDB, which parses it: at most `maxBytes`,
+ * valid UTF-8, and no raw U+001E (never valid in JSON; it separates records on the way to
+ * DuckDB). Returns the bytes unchanged, so numbers beyond 2^53 and key order reach DuckDB as
+ * written and no JS string is made per record. Throws DecodeError `oversized` or `malformed`.
  */
-export function decodeJsonMessage(buf: Buffer, maxBytes: number): string {
-  return parseJsonMessage(buf, maxBytes).text;
-}
-
-/** decodeJsonMessage, also handing over the parsed object so that nobody parses the message again. */
-export function parseJsonMessage(buf: Buffer, maxBytes: number): { text: string; value: Record<string, unknown> } {
+export function checkJsonMessage(buf: Buffer, maxBytes: number): Buffer {
   if (buf.length > maxBytes) {
     throw new DecodeError('oversized', `message of ${buf.length} bytes exceeds maxMessageBytes ${maxBytes}`);
   }
   if (!isUtf8(buf)) throw new DecodeError('malformed', 'message is not valid UTF-8');
-  let text = buf.toString('utf8');
-  if (text.charCodeAt(0) === BOM) text = text.slice(1);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new DecodeError('malformed', `message is not JSON: ${(error as Error).message}`, { cause: error });
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    const kind = value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`;
-    throw new DecodeError('not_object', `message is ${kind}, not a JSON object`);
-  }
-  return { text, value: value as Record<string, unknown> };
+  if (buf.includes(SEPARATOR_BYTE)) throw new DecodeError('malformed', 'message holds a raw U+001E control character');
+  return buf;
 }

@@ -106,7 +106,7 @@ function validateKeyPaths(spec: DiffSpec): void {
 }
 
 /** Only the members a record's key and event time are read from: one cheap parse per record. */
-function keyShape(spec: DiffSpec): Shape {
+export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
   let shape: Shape = { kind: 'object', members: new Map() };
   for (const path of spec.key) if (!path.startsWith('$')) shape = withLeafAt(shape, pathSegments(path));
   if (spec.time && 'field' in spec.time) shape = withLeafAt(shape, pathSegments(spec.time.field));
@@ -148,7 +148,7 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
 }
 
 /** The typed row of a JSON text; NULL when it is not a JSON object. */
-function typedRow(shape: Shape, doc: string): string {
+export function typedRow(shape: Shape, doc: string): string {
   const structure = literal(JSON.stringify(transformStructure(shape)));
   return `CASE WHEN starts_with(ltrim(${doc}), '{') THEN try(json_transform(${doc}, ${structure})) END`;
 }

@@ -1,20 +1,20 @@
 import { setImmediate } from 'node:timers/promises';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { type Classified, type IngestRules, ingestRules } from '../align/ingest.js';
+import { type IngestPlan, ingestPlan, RECORD_SEPARATOR } from '../align/ingest.js';
 import { WatermarkTracker } from '../align/watermarks.js';
 import { isDecodeError } from '../codec/decode-error.js';
-import type { DecodedMessage, MessageDecoder } from '../codec/decoder.js';
+import type { MessageDecoder } from '../codec/decoder.js';
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { diffSpecOf } from '../diff/batch.js';
 import type { DiffSpec } from '../diff/engine.js';
 import type { SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
-import type { RecordStatus, ShadowdiffMetrics } from '../metrics/metrics.js';
+import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { BatchControl, RawRecord, RecordSource } from '../sources/source.js';
 import { connect, queryRows } from '../store/duckdb.js';
-import { type BufferedRecord, type DeadLetter, IngestWriter } from '../store/ingest-writer.js';
+import { type DeadLetter, IngestWriter, type PartitionRecords } from '../store/ingest-writer.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
 import { epochResults, storedSamples, windowPage } from './results.js';
@@ -35,10 +35,11 @@ const SAMPLES_PER_WINDOW = 5;
 const DEAD_LETTERS_PER_BATCH = 20;
 const DEAD_LETTER_RAW_CHARS = 1024;
 interface Decoded {
-  doc?: string;
-  value?: Record<string, unknown> | undefined;
+  doc?: Buffer | string;
   reason?: string;
 }
+
+const RECORD_SEPARATOR_BYTE = RECORD_SEPARATOR.charCodeAt(0);
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -54,6 +55,12 @@ function deadLetterText(value: Buffer | string | null): string | null {
   return text.slice(0, DEAD_LETTER_RAW_CHARS);
 }
 
+/** A Kafka record key as text; one holding the record separator cannot travel with its batch and counts as no key. */
+function recordKeyText(key: Buffer | null): string {
+  const text = key?.toString('utf8') ?? '';
+  return text.includes(RECORD_SEPARATOR) ? '' : text;
+}
+
 /** Stands for +∞ in stored watermarks once every input has ended. */
 const END_OF_TIME = Number.MAX_SAFE_INTEGER;
 
@@ -67,7 +74,7 @@ export class ComparisonRunner implements ComparisonView {
   readonly config: ComparisonConfig;
   readonly #deps: RunnerDependencies;
   readonly #sides: Side[];
-  readonly #rules: IngestRules;
+  readonly #plan: IngestPlan;
   readonly #spec: DiffSpec;
   readonly #watermarks: WatermarkTracker;
   readonly #sources = new Map<Side, RecordSource>();
@@ -100,7 +107,7 @@ export class ComparisonRunner implements ComparisonView {
     this.config = config;
     this.#deps = deps;
     this.#sides = ['live', 'candidate', ...(config.control ? (['control'] as const) : [])];
-    this.#rules = ingestRules(config);
+    this.#plan = ingestPlan(config);
     // Streaming ingest samples before buffering; the engine sees sampled records only.
     this.#spec = { ...diffSpecOf(config, SAMPLES_PER_WINDOW), samplingRate: 1 };
     this.#watermarks = new WatermarkTracker(this.#sides, durationMs(config.window.idleTimeout));
@@ -135,7 +142,7 @@ export class ComparisonRunner implements ComparisonView {
       this.#durable.get(p.side)?.set(p.source, Number(p.position));
       if (p.max_event_time !== null) this.#watermarks.observe(p.side, p.source, Number(p.max_event_time));
     }
-    this.#writer = await IngestWriter.open(this.#write);
+    this.#writer = await IngestWriter.open(this.#write, this.#plan);
     await this.#refresh();
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
     const anchor = Number(row?.created ?? Date.now());
@@ -180,35 +187,42 @@ export class ComparisonRunner implements ComparisonView {
     this.#deps.logger.error({ err: error, comparison: this.id }, 'comparison failed');
   }
 
-  /** Decodes one record; synchronous unless the decoder must ask the schema registry. */
+  /** Decodes one record to JSON text; synchronous unless the decoder must ask the schema registry. */
   #decode(side: Side, source: RecordSource, record: RawRecord): Decoded | Promise<Decoded> {
     if (record.error) return { reason: record.error };
     if (record.value === null) return { reason: 'empty' };
-    if (source.decoded) return { doc: typeof record.value === 'string' ? record.value : record.value.toString('utf8') };
+    if (source.decoded) {
+      const doc = record.value;
+      // The separator of records on their way to DuckDB cannot stand in valid JSON.
+      return (typeof doc === 'string' ? doc.includes(RECORD_SEPARATOR) : doc.includes(RECORD_SEPARATOR_BYTE))
+        ? { reason: 'malformed' }
+        : { doc };
+    }
     const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
-    const asDecoded = (decoded: DecodedMessage): Decoded => ({ doc: decoded.text, value: decoded.value });
     const failed = (error: unknown): Decoded => {
       if (isDecodeError(error)) return { reason: error.reason };
       throw error;
     };
     try {
       const decoded = (this.#decoders.get(side) as MessageDecoder)(value);
-      return decoded instanceof Promise ? decoded.then(asDecoded, failed) : asDecoded(decoded);
+      return decoded instanceof Promise ? decoded.then((doc) => ({ doc }), failed) : { doc: decoded };
     } catch (error) {
       return failed(error);
     }
   }
 
-  /** Counts, buffers and makes durable one batch of one side; then commits its offsets. */
+  /**
+   * Counts, buffers and makes durable one batch of one side; then commits its offsets. JS only
+   * decodes and dedupes; DuckDB reads keys and times, samples, windows and buffers (`IngestWriter`).
+   */
   #ingest(side: Side, source: RecordSource, records: RawRecord[], control: BatchControl): Promise<void> {
     return this.#exclusive(async () => {
       const durable = this.#durable.get(side) as Map<string, number>;
-      const counts = new Map<string, number>();
-      const buffered: BufferedRecord[] = [];
+      const partitions = new Map<string, PartitionRecords>();
+      const invalid = new Map<string, number>();
       const deadLetters: DeadLetter[] = [];
-      const positions = new Map<string, { position: number; maxEventTime: number | null }>();
-      const count = (status: string) => counts.set(status, (counts.get(status) ?? 0) + 1);
-      const decodeErrors = new Map<string, number>();
+      const positions = new Map<string, number>();
+      const { recordKeys, recordTimestamps } = this.#plan;
       let handled = 0;
       for (const record of records) {
         // Large batches must neither cost the consumer its group membership nor keep the event
@@ -219,74 +233,72 @@ export class ComparisonRunner implements ComparisonView {
         }
         // Redelivered after a restart: already counted.
         if (record.offset <= (durable.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
-        const position = positions.get(record.partition) ?? { position: record.offset, maxEventTime: null };
-        position.position = Math.max(position.position, record.offset);
-        positions.set(record.partition, position);
+        positions.set(record.partition, Math.max(positions.get(record.partition) ?? record.offset, record.offset));
         const pending = this.#decode(side, source, record);
         const decoded = pending instanceof Promise ? await pending : pending;
-        const classified: Classified =
-          decoded.doc === undefined
-            ? { status: 'invalid', reason: decoded.reason ?? 'malformed' }
-            : this.#rules.classify(decoded.doc, record.key, record.timestamp, this.#closedThrough, decoded.value);
-        if (classified.eventTime !== undefined) {
-          position.maxEventTime = Math.max(position.maxEventTime ?? classified.eventTime, classified.eventTime);
-        }
-        if (classified.status === 'invalid') {
-          count('invalid');
-          decodeErrors.set(classified.reason, (decodeErrors.get(classified.reason) ?? 0) + 1);
+        if (decoded.doc === undefined) {
+          const reason = decoded.reason ?? 'malformed';
+          invalid.set(reason, (invalid.get(reason) ?? 0) + 1);
           if (deadLetters.length < DEAD_LETTERS_PER_BATCH) {
             deadLetters.push({
-              side,
               source: record.partition,
               position: record.offset,
-              reason: classified.reason,
-              raw: deadLetterText(decoded.doc ?? record.value),
+              reason,
+              raw: deadLetterText(record.value),
             });
           }
-        } else if (classified.status === 'accepted') {
-          count('buffered');
-          buffered.push({
-            side,
-            window: classified.window,
-            key: classified.key,
-            source: record.partition,
-            position: record.offset,
-            doc: classified.doc,
-          });
-        } else {
-          count(classified.status);
+          continue;
         }
+        let partition = partitions.get(record.partition);
+        if (!partition) {
+          partition = {
+            source: record.partition,
+            positions: [],
+            docs: [],
+            ...(recordKeys ? { keys: [] } : {}),
+            ...(recordTimestamps ? { timestamps: [] } : {}),
+          };
+          partitions.set(record.partition, partition);
+        }
+        partition.positions.push(record.offset);
+        partition.docs.push(decoded.doc);
+        if (recordKeys) partition.keys?.push(recordKeyText(record.key));
+        if (recordTimestamps) partition.timestamps?.push(record.timestamp);
       }
       if (positions.size === 0) return;
-      await (this.#writer as IngestWriter).write({
+      const result = await (this.#writer as IngestWriter).write({
         comparison: this.id,
         epoch: this.#epoch,
-        records: buffered,
-        counts: [...counts].map(([status, n]) => ({ side, status, n })),
-        positions: [...positions].map(([partition, p]) => ({ side, source: partition, ...p })),
+        side,
+        closedThrough: this.#closedThrough,
+        partitions: [...partitions.values()],
+        invalid,
         deadLetters,
+        positions,
+        deadLetterLimit: DEAD_LETTERS_PER_BATCH,
       });
-      for (const [partition, p] of positions) {
-        durable.set(partition, p.position);
-        if (p.maxEventTime !== null) this.#watermarks.observe(side, partition, p.maxEventTime);
+      for (const [partition, position] of positions) {
+        durable.set(partition, position);
+        const maxEventTime = result.maxEventTimes.get(partition);
+        if (maxEventTime !== undefined) this.#watermarks.observe(side, partition, maxEventTime);
         else this.#watermarks.touch(side, partition);
       }
-      await source.commit(new Map([...positions].map(([partition, p]) => [partition, p.position])));
+      await source.commit(positions);
       this.#deps.logger.debug(
         {
           comparison: this.id,
           side,
           received: records.length,
-          counts: Object.fromEntries(counts),
+          counts: Object.fromEntries(result.counts),
           positions: Object.fromEntries(positions),
         },
         'batch durable',
       );
       const { metrics } = this.#deps;
-      for (const status of ['sampled_out', 'invalid', 'late'] as RecordStatus[]) {
-        metrics.addRecords(this.id, side, status, counts.get(status) ?? 0);
+      for (const status of ['sampled_out', 'invalid', 'late'] as const) {
+        metrics.addRecords(this.id, side, status, result.counts.get(status) ?? 0);
       }
-      for (const [reason, n] of decodeErrors) metrics.addDecodeErrors(this.id, side, reason, n);
+      for (const [reason, n] of result.invalidReasons) metrics.addDecodeErrors(this.id, side, reason, n);
     }).catch((error) => {
       this.#fail(error);
       throw error;
@@ -320,7 +332,7 @@ export class ComparisonRunner implements ComparisonView {
     const combined = this.#watermarks.combined();
     if (combined === null) return;
     const through = Number.isFinite(combined) ? combined : END_OF_TIME;
-    const windows = await closableWindows(connection, this.id, through, this.#rules.windowMs, this.#rules.latenessMs);
+    const windows = await closableWindows(connection, this.id, through, this.#plan.windowMs, this.#plan.latenessMs);
     const { metrics } = this.#deps;
     // A batch of windows at a time keeps one engine pass from holding ingest back for long.
     for (let from = 0; from < windows.length; from += WINDOWS_PER_PASS) {
@@ -435,7 +447,7 @@ export class ComparisonRunner implements ComparisonView {
 
   /** Pauses a side whose watermark runs more than two windows ahead of the slowest side, so buffers stay small. */
   #applyBackpressure(): void {
-    const maxDrift = 2 * this.#rules.windowMs + this.#rules.latenessMs;
+    const maxDrift = 2 * this.#plan.windowMs + this.#plan.latenessMs;
     const marks = this.#sides.map((side) => this.#watermarks.watermark(side));
     if (marks.some((m) => m === null)) return;
     const slowest = Math.min(...(marks as number[]));
@@ -511,7 +523,7 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   windows(page: { limit: number; offset: number }) {
-    return windowPage(this.#read as DuckDBConnection, this.id, this.#epoch, this.#rules.windowMs, page);
+    return windowPage(this.#read as DuckDBConnection, this.id, this.#epoch, this.#plan.windowMs, page);
   }
 
   samples(filter: { field?: string; outcome?: SampleOutcome; limit: number }) {

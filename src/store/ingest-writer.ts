@@ -1,21 +1,25 @@
-import { setImmediate } from 'node:timers/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { type IngestPlan, type IngestStatus, RECORD_SEPARATOR } from '../align/ingest.js';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
+import { queryRows } from './duckdb.js';
 
-const YIELD_EVERY = 2000;
+const STAGED = 'sd_ingest_staged';
+const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
 
-export interface BufferedRecord {
-  side: Side;
-  window: number;
-  key: string;
+/** The records of one source partition in one batch, as they go to DuckDB, in arrival order. */
+export interface PartitionRecords {
   source: string;
-  position: number;
-  doc: string;
+  positions: number[];
+  /** JSON texts (UTF-8 bytes or strings), none holding RECORD_SEPARATOR. */
+  docs: (Buffer | string)[];
+  /** Kafka record keys, when the plan keys by them. */
+  keys?: string[];
+  /** Kafka record timestamps, when the plan times by them. */
+  timestamps?: number[];
 }
 
 export interface DeadLetter {
-  side: Side;
   source: string;
   position: number;
   reason: string;
@@ -25,75 +29,128 @@ export interface DeadLetter {
 export interface IngestBatch {
   comparison: string;
   epoch: number;
-  records: BufferedRecord[];
-  /** Status counts of this batch per side (`buffered` records get their final status when their window closes). */
-  counts: { side: Side; status: string; n: number }[];
-  /** New durable position and latest event time per source partition. */
-  positions: { side: Side; source: string; position: number; maxEventTime: number | null }[];
+  side: Side;
+  closedThrough: number | null;
+  partitions: PartitionRecords[];
+  /** Records found invalid before DuckDB (undecodable), counted by reason. */
+  invalid: Map<string, number>;
   deadLetters: DeadLetter[];
+  /** New durable position per source partition, for every partition the batch read. */
+  positions: Map<string, number>;
+  /** At most this many dead letters are kept per batch. */
+  deadLetterLimit: number;
+}
+
+export interface IngestResult {
+  /** Records per final or interim status; invalid ones also per reason. */
+  counts: Map<IngestStatus, number>;
+  invalidReasons: Map<string, number>;
+  /** Latest event time per source partition among the records that had one. */
+  maxEventTimes: Map<string, number>;
+}
+
+/** One text for many records: a single native copy instead of a JS string per record. */
+function joinDocs(docs: (Buffer | string)[]): string {
+  if (docs.every((doc) => typeof doc !== 'string')) {
+    const parts: Buffer[] = [];
+    for (const doc of docs) parts.push(doc as Buffer, SEPARATOR);
+    parts.pop();
+    return Buffer.concat(parts).toString('utf8');
+  }
+  return docs.map((doc) => (typeof doc === 'string' ? doc : doc.toString('utf8'))).join(RECORD_SEPARATOR);
 }
 
 /**
- * Makes one ingested batch durable in a single transaction: buffered records (bulk-appended, never
- * one INSERT per record), status counts, source positions and dead letters. Offsets may be
- * committed to Kafka once this resolves.
+ * Makes one ingested batch durable in a single transaction: DuckDB classifies its records
+ * (`align/ingest.ts`), buffers those of open windows, and the status counts, source positions and
+ * dead letters are stored with them. Offsets may be committed to Kafka once this resolves.
  */
 export class IngestWriter {
   readonly #connection: DuckDBConnection;
+  readonly #plan: IngestPlan;
   #seq = 0;
 
-  private constructor(connection: DuckDBConnection) {
+  private constructor(connection: DuckDBConnection, plan: IngestPlan) {
     this.#connection = connection;
+    this.#plan = plan;
   }
 
-  static async open(connection: DuckDBConnection): Promise<IngestWriter> {
-    const writer = new IngestWriter(connection);
-    const reader = await connection.runAndReadAll('SELECT coalesce(max(seq), 0) AS s FROM buffer');
-    writer.#seq = Number(reader.getRowObjectsJS()[0]?.s ?? 0);
+  static async open(connection: DuckDBConnection, plan: IngestPlan): Promise<IngestWriter> {
+    const writer = new IngestWriter(connection, plan);
+    const [row] = await queryRows<{ s: bigint }>(connection, 'SELECT coalesce(max(seq), 0) AS s FROM buffer');
+    writer.#seq = Number(row?.s ?? 0);
     return writer;
   }
 
-  async write(batch: IngestBatch): Promise<void> {
+  async write(batch: IngestBatch): Promise<IngestResult> {
     const connection = this.#connection;
     const id = literal(batch.comparison);
+    const side = literal(batch.side);
+    const result: IngestResult = {
+      counts: new Map(),
+      invalidReasons: new Map(batch.invalid),
+      maxEventTimes: new Map(),
+    };
+    const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
+    for (const n of batch.invalid.values()) add(result.counts, 'invalid', n);
+    let deadLetterRoom = batch.deadLetterLimit - batch.deadLetters.length;
     await connection.run('BEGIN TRANSACTION');
     try {
-      // The appender writes inside the open transaction: the records commit with their counts.
-      if (batch.records.length > 0) {
-        const appender = await connection.createAppender('buffer');
-        try {
-          let appended = 0;
-          for (const record of batch.records) {
-            // Long appends yield now and then, so HTTP answers are not held behind them.
-            if (++appended % YIELD_EVERY === 0) await setImmediate();
-            appender.appendVarchar(batch.comparison);
-            appender.appendVarchar(record.side);
-            appender.appendBigInt(BigInt(record.window));
-            appender.appendVarchar(record.key);
-            appender.appendBigInt(BigInt(++this.#seq));
-            appender.appendVarchar(record.source);
-            appender.appendBigInt(BigInt(record.position));
-            appender.appendVarchar(record.doc);
-            appender.endRow();
+      for (const partition of batch.partitions) {
+        if (partition.docs.length === 0) continue;
+        const values: string[] = [joinDocs(partition.docs), partition.positions.join(',')];
+        if (this.#plan.recordKeys) values.push((partition.keys ?? []).join(RECORD_SEPARATOR));
+        if (this.#plan.recordTimestamps) values.push((partition.timestamps ?? []).join(','));
+        await connection.run(this.#plan.classifySql(STAGED, batch.closedThrough), values);
+        const statuses = await queryRows<{ status: IngestStatus; reason: string | null; n: bigint; t: bigint | null }>(
+          connection,
+          `SELECT status, reason, count(*) AS n, max(event_time) AS t FROM ${STAGED} GROUP BY ALL`,
+        );
+        let buffered = 0;
+        let invalid = 0;
+        for (const row of statuses) {
+          const n = Number(row.n);
+          add(result.counts, row.status, n);
+          if (row.reason !== null) add(result.invalidReasons, row.reason, n);
+          if (row.status === 'buffered') buffered = n;
+          if (row.status === 'invalid') invalid += n;
+          if (row.t !== null) {
+            const t = Number(row.t);
+            result.maxEventTimes.set(partition.source, Math.max(result.maxEventTimes.get(partition.source) ?? t, t));
           }
-          appender.flushSync();
-        } finally {
-          appender.closeSync();
+        }
+        if (buffered > 0) {
+          // Within a partition, positions grow with arrival: they order the buffer for the duplicates rule.
+          await connection.run(
+            `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${this.#seq} + row_number() OVER (ORDER BY position),
+               ${literal(partition.source)}, position, doc FROM ${STAGED} WHERE status = 'buffered'`,
+          );
+          this.#seq += buffered;
+        }
+        if (deadLetterRoom > 0 && invalid > 0) {
+          await connection.run(
+            `INSERT INTO dead_letters SELECT ${id}, ${side}, ${literal(partition.source)}, position, reason, doc[:1024], now()
+             FROM ${STAGED} WHERE status = 'invalid' ORDER BY position LIMIT ${deadLetterRoom}`,
+          );
+          deadLetterRoom -= invalid;
         }
       }
-      const counts = batch.counts.filter(({ n }) => n !== 0);
+      const counts = [...result.counts].filter(([, n]) => n !== 0);
       if (counts.length > 0) {
         await connection.run(
           `INSERT INTO record_counts VALUES ${counts
-            .map(({ side, status, n }) => `(${id}, ${batch.epoch}, ${literal(side)}, ${literal(status)}, ${n})`)
+            .map(([status, n]) => `(${id}, ${batch.epoch}, ${side}, ${literal(status)}, ${n})`)
             .join(', ')}
            ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n`,
         );
       }
-      if (batch.positions.length > 0) {
+      if (batch.positions.size > 0) {
         await connection.run(
-          `INSERT INTO positions VALUES ${batch.positions
-            .map((p) => `(${id}, ${literal(p.side)}, ${literal(p.source)}, ${p.position}, ${p.maxEventTime ?? 'NULL'})`)
+          `INSERT INTO positions VALUES ${[...batch.positions]
+            .map(
+              ([source, position]) =>
+                `(${id}, ${side}, ${literal(source)}, ${position}, ${result.maxEventTimes.get(source) ?? 'NULL'})`,
+            )
             .join(', ')}
            ON CONFLICT DO UPDATE SET position = greatest(position, EXCLUDED.position),
              max_event_time = greatest(max_event_time, EXCLUDED.max_event_time)`,
@@ -104,7 +161,7 @@ export class IngestWriter {
           `INSERT INTO dead_letters VALUES ${batch.deadLetters
             .map(
               (letter) =>
-                `(${id}, ${literal(letter.side)}, ${literal(letter.source)}, ${letter.position}, ${literal(letter.reason)},
+                `(${id}, ${side}, ${literal(letter.source)}, ${letter.position}, ${literal(letter.reason)},
                   ${letter.raw === null ? 'NULL' : literal(letter.raw)}, now())`,
             )
             .join(', ')}`,
@@ -115,5 +172,6 @@ export class IngestWriter {
       await connection.run('ROLLBACK');
       throw error;
     }
+    return result;
   }
 }

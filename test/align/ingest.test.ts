@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { ingestRules } from '../../src/align/ingest.js';
-import { canonicalKey, isSampled, keyHash, samplingThreshold } from '../../src/align/keys.js';
+import { createHash } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
+import { samplingThreshold } from '../../src/align/keys.js';
 import { parseComparison } from '../../src/config/load.js';
 import { literal } from '../../src/diff/sql.js';
 import { connect, openDatabase, queryRows } from '../../src/store/duckdb.js';
@@ -16,73 +17,128 @@ const comparison = (extra: Record<string, unknown> = {}) =>
     ...extra,
   });
 
-describe('ingest rules', () => {
-  const rules = ingestRules(comparison());
+/** The sampling hash of SPEC §3, written out independently of DuckDB. */
+const keyHash = (key: string) => createHash('md5').update(key, 'utf8').digest().readBigUInt64LE(0);
+
+const instance = await openDatabase({ path: ':memory:' });
+const connection = await connect(instance);
+afterAll(() => {
+  connection.closeSync();
+  instance.closeSync();
+});
+
+interface Classified {
+  position: bigint;
+  doc: string;
+  k: string | null;
+  w: bigint | null;
+  event_time: bigint | null;
+  status: string;
+  reason: string | null;
+}
+
+/** Classifies docs (positions 1, 2, …) in DuckDB exactly as the service's ingest does. */
+async function classify(
+  docs: string[],
+  options: {
+    closedThrough?: number | null;
+    extra?: Record<string, unknown>;
+    keys?: string[];
+    timestamps?: number[];
+  } = {},
+): Promise<Classified[]> {
+  const plan = ingestPlan(comparison(options.extra));
+  const values = [docs.join(RECORD_SEPARATOR), docs.map((_, i) => i + 1).join(',')];
+  if (plan.recordKeys) values.push((options.keys ?? []).join(RECORD_SEPARATOR));
+  if (plan.recordTimestamps) values.push((options.timestamps ?? []).join(','));
+  await connection.run(plan.classifySql('staged', options.closedThrough ?? null), values);
+  return queryRows<Classified>(connection, 'SELECT * FROM staged ORDER BY position');
+}
+
+describe('ingest classification in DuckDB', () => {
   const doc = (value: unknown) => JSON.stringify(value);
 
-  it('keys, times and windows a record', () => {
-    const result = rules.classify(
-      doc({ region: 'eu', customer: { id: 7 }, at: '2026-01-01T00:01:30Z' }),
-      null,
-      0,
-      null,
-    );
-    expect(result).toMatchObject({ status: 'accepted', key: 'eu\u001f7', window: Date.UTC(2026, 0, 1, 0, 1) });
+  it('keys, times and windows a record, and keeps its text as written', async () => {
+    const text = '{"region": "eu", "customer": {"id": 7}, "at": "2026-01-01T00:01:30Z", "big": 9007199254740993}';
+    const [row] = await classify([text]);
+    expect(row).toMatchObject({ status: 'buffered', k: 'eu\u001f7', doc: text, reason: null });
+    expect(Number(row?.w)).toBe(Date.UTC(2026, 0, 1, 0, 1));
+    expect(Number(row?.event_time)).toBe(Date.UTC(2026, 0, 1, 0, 1, 30));
   });
 
-  it('counts records without key or time, and non-objects, as invalid with a reason', () => {
-    expect(rules.classify(doc({ region: 'eu', at: 1 }), null, 0, null)).toMatchObject({
-      status: 'invalid',
-      reason: 'missing_key',
-    });
-    expect(rules.classify(doc({ region: 'eu', customer: { id: 1 } }), null, 0, null)).toMatchObject({
-      reason: 'missing_time',
-    });
-    expect(rules.classify('[1]', null, 0, null)).toMatchObject({ reason: 'not_object' });
-    expect(rules.classify('{"a":', null, 0, null)).toMatchObject({ reason: 'malformed' });
+  it('drops a leading byte order mark', async () => {
+    const [row] = await classify(['\ufeff{"region":"eu","customer":{"id":1},"at":0}']);
+    expect(row).toMatchObject({ status: 'buffered', doc: '{"region":"eu","customer":{"id":1},"at":0}' });
   });
 
-  it('marks records for closed windows late', () => {
+  it('counts records without key or time, non-objects and malformed text as invalid with a reason', async () => {
+    const rows = await classify([
+      doc({ region: 'eu', at: 1 }),
+      doc({ region: 'eu', customer: { id: 1 } }),
+      '[1]',
+      'null',
+      '{"a":',
+      '{"a":1}{"b":2}',
+      '',
+      doc({ region: 'eu', customer: { id: null }, at: 1 }),
+    ]);
+    expect(rows.map((r) => [r.status, r.reason])).toEqual([
+      ['invalid', 'missing_key'],
+      ['invalid', 'missing_time'],
+      ['invalid', 'not_object'],
+      ['invalid', 'not_object'],
+      ['invalid', 'malformed'],
+      ['invalid', 'malformed'],
+      ['invalid', 'malformed'],
+      ['invalid', 'missing_key'],
+    ]);
+  });
+
+  it('marks records for closed windows late', async () => {
     const at = Date.UTC(2026, 0, 1, 0, 1, 30);
     const record = doc({ region: 'eu', customer: { id: 1 }, at });
     const windowEnd = Date.UTC(2026, 0, 1, 0, 2);
-    expect(rules.classify(record, null, 0, windowEnd + 9_999).status).toBe('accepted');
-    expect(rules.classify(record, null, 0, windowEnd + 10_000).status).toBe('late');
+    expect((await classify([record], { closedThrough: windowEnd + 9_999 }))[0]?.status).toBe('buffered');
+    expect((await classify([record], { closedThrough: windowEnd + 10_000 }))[0]?.status).toBe('late');
   });
 
-  it('keys by the Kafka record key and times by the record timestamp when told to', () => {
-    const kafka = ingestRules(comparison({ key: ['$kafkaKey'], time: { source: 'kafka' } }));
-    expect(kafka.classify('{}', Buffer.from('k-1'), 1234, null)).toMatchObject({
-      status: 'accepted',
-      key: 'k-1',
-      eventTime: 1234,
+  it('samples the keys whose hash is below the rate, the same keys as batch', async () => {
+    const docs = Array.from({ length: 2000 }, (_, i) => doc({ region: 'eu', customer: { id: i }, at: i }));
+    const rows = await classify(docs, { extra: { sampling: { rate: 0.25 } } });
+    const threshold = samplingThreshold(0.25) as bigint;
+    const expected = rows.map((r) => (keyHash(r.k as string) < threshold ? 'buffered' : 'sampled_out'));
+    expect(rows.map((r) => r.status)).toEqual(expected);
+    const share = expected.filter((s) => s === 'buffered').length / docs.length;
+    expect(share).toBeGreaterThan(0.2);
+    expect(share).toBeLessThan(0.3);
+  });
+
+  it('keys by the Kafka record key and times by the record timestamp when told to', async () => {
+    const rows = await classify(['{}', '{}'], {
+      extra: { key: ['$kafkaKey'], time: { source: 'kafka' } },
+      keys: ['k-1', ''],
+      timestamps: [1234, 1234],
     });
-    expect(kafka.classify('{}', null, 1234, null)).toMatchObject({ reason: 'missing_key' });
+    expect(rows.map((r) => [r.status, r.k, Number(r.event_time), r.reason])).toEqual([
+      ['buffered', 'k-1', 1234, null],
+      ['invalid', null, 1234, 'missing_key'],
+    ]);
   });
 });
 
 describe('key sampling', () => {
-  it('is the same hash in JS and in DuckDB, for every side, across runs', async () => {
+  it('hashes keys as the first 8 bytes of their MD5, little-endian, in DuckDB', async () => {
     const keys = ['o-1', 'o-2', 'Zoë Ångström 東京', 'eu\u001f7', '', '12345678901234567890'];
-    const instance = await openDatabase({ path: ':memory:' });
-    const connection = await connect(instance);
     const rows = await queryRows<{ h: bigint }>(
       connection,
       `SELECT md5_number_upper(k) AS h FROM (VALUES ${keys.map((key) => `(${literal(key)}, ${keys.indexOf(key)})`).join(', ')}) t(k, i) ORDER BY i`,
     );
     expect(rows.map((r) => BigInt(r.h))).toEqual(keys.map(keyHash));
-    connection.closeSync();
-    instance.closeSync();
+    expect(keyHash('o-1')).toBe(2501814100786581163n);
   });
 
-  it('samples about the configured share of keys, stably', () => {
-    const threshold = samplingThreshold(0.1);
-    const sampled = Array.from({ length: 20_000 }, (_, i) => `k-${i}`).filter((key) => isSampled(key, threshold));
-    expect(sampled.length).toBeGreaterThan(1800);
-    expect(sampled.length).toBeLessThan(2200);
-    expect(isSampled('k-1', undefined)).toBe(true);
-    expect(keyHash('o-1')).toBe(2501814100786581163n);
-    expect(canonicalKey(['a', 1, true])).toBe('a\u001f1\u001ftrue');
-    expect(canonicalKey(['a', null])).toBeUndefined();
+  it('has an exact threshold, and none at rate 1', () => {
+    expect(samplingThreshold(1)).toBeUndefined();
+    expect(samplingThreshold(0.5)).toBe(2n ** 63n);
   });
 });
