@@ -1,17 +1,16 @@
 // Streaming benchmark (issue: streaming service), against a local Kafka broker.
 //   (a) raw consumption of both topics with the same Kafka client and no processing
 //   (b) shadowdiff from start until every window is closed and counted, while autocannon polls
-//       GET /verdict at 200 requests/s (p99 latency reported)
+//       GET /verdict at 200 requests/s from its own process, as a gate would (p99 latency reported)
 // Records per side are pre-loaded into 6-partition topics. Prints a Markdown summary.
 //
 //   npm run build && node bench/stream.mjs [--records 1000000] [--brokers 127.0.0.1:19092]
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { pino } from 'pino';
 import { buildServer } from '../dist/api/server.js';
 import { parseConfig } from '../dist/config/load.js';
@@ -137,12 +136,15 @@ const app = buildServer({
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
 const port = app.server.address().port;
-const load = autocannon({
-  url: `http://127.0.0.1:${port}/v1/comparisons/bench/verdict`,
-  connections: 4,
-  overallRate: 200,
-  duration: 30,
-});
+// The load runs in its own process: in this one it would compete with the service for the event loop.
+const load = new Promise((resolve, reject) =>
+  execFile(
+    join(root, 'node_modules/.bin/autocannon'),
+    ['--json', '-c', '4', '-R', '200', '-d', '30', `http://127.0.0.1:${port}/v1/comparisons/bench/verdict`],
+    { maxBuffer: 16 * 2 ** 20 },
+    (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
+  ),
+);
 const runner = service.get('bench');
 await new Promise((resolve) => {
   const timer = setInterval(() => {

@@ -84,6 +84,10 @@ export class ComparisonRunner implements ComparisonView {
   #write: DuckDBConnection | undefined;
   #read: DuckDBConnection | undefined;
   #writer: IngestWriter | undefined;
+  /** One connection per side for ingest: the sides' batches are made durable in parallel. */
+  readonly #ingestConnections = new Map<Side, DuckDBConnection>();
+  /** Ingest batches in flight; exclusive work (window close, reset) waits for them. */
+  readonly #ingesting = new Set<Promise<unknown>>();
   #state: ComparisonState = 'starting';
   #error: string | undefined;
   #epoch = 1;
@@ -143,6 +147,7 @@ export class ComparisonRunner implements ComparisonView {
       if (p.max_event_time !== null) this.#watermarks.observe(p.side, p.source, Number(p.max_event_time));
     }
     this.#writer = await IngestWriter.open(this.#write, this.#plan);
+    for (const side of this.#sides) this.#ingestConnections.set(side, await connect(instance));
     await this.#refresh();
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
     const anchor = Number(row?.created ?? Date.now());
@@ -168,16 +173,30 @@ export class ComparisonRunner implements ComparisonView {
     this.#state = 'stopping';
     clearInterval(this.#timer);
     await Promise.all([...this.#sources.values()].map((source) => source.stop().catch(() => {})));
-    await this.#queue.catch(() => {});
+    await Promise.all([this.#queue, ...this.#ingesting]).catch(() => {});
     this.#write?.closeSync();
+    for (const connection of this.#ingestConnections.values()) connection.closeSync();
     this.#read?.closeSync();
     this.#state = 'stopped';
   }
 
-  /** Runs write work one piece at a time on the write connection. */
+  /**
+   * Runs write work alone: after every ingest batch in flight, and before any that comes later.
+   * Window closes and resets touch every side's rows; ingest batches of different sides touch
+   * different rows (their buffer rows are appended, their counts and positions are per side), so
+   * they run together (`#shared`), each side one batch at a time as its source delivers them.
+   */
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = this.#queue.then(work, work);
+    const run = Promise.all([this.#queue, ...this.#ingesting]).then(work, work);
     this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #shared<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    const tracked = run.catch(() => {});
+    this.#ingesting.add(tracked);
+    void tracked.then(() => this.#ingesting.delete(tracked));
     return run;
   }
 
@@ -216,7 +235,7 @@ export class ComparisonRunner implements ComparisonView {
    * decodes and dedupes; DuckDB reads keys and times, samples, windows and buffers (`IngestWriter`).
    */
   #ingest(side: Side, source: RecordSource, records: RawRecord[], control: BatchControl): Promise<void> {
-    return this.#exclusive(async () => {
+    return this.#shared(async () => {
       const durable = this.#durable.get(side) as Map<string, number>;
       const partitions = new Map<string, PartitionRecords>();
       const invalid = new Map<string, number>();
@@ -266,7 +285,7 @@ export class ComparisonRunner implements ComparisonView {
         if (recordTimestamps) partition.timestamps?.push(record.timestamp);
       }
       if (positions.size === 0) return;
-      const result = await (this.#writer as IngestWriter).write({
+      const result = await (this.#writer as IngestWriter).write(this.#ingestConnections.get(side) as DuckDBConnection, {
         comparison: this.id,
         epoch: this.#epoch,
         side,

@@ -66,24 +66,23 @@ function joinDocs(docs: (Buffer | string)[]): string {
  * dead letters are stored with them. Offsets may be committed to Kafka once this resolves.
  */
 export class IngestWriter {
-  readonly #connection: DuckDBConnection;
   readonly #plan: IngestPlan;
+  /** Arrival order in the buffer, shared by every side's connection. */
   #seq = 0;
 
-  private constructor(connection: DuckDBConnection, plan: IngestPlan) {
-    this.#connection = connection;
+  private constructor(plan: IngestPlan) {
     this.#plan = plan;
   }
 
   static async open(connection: DuckDBConnection, plan: IngestPlan): Promise<IngestWriter> {
-    const writer = new IngestWriter(connection, plan);
+    const writer = new IngestWriter(plan);
     const [row] = await queryRows<{ s: bigint }>(connection, 'SELECT coalesce(max(seq), 0) AS s FROM buffer');
     writer.#seq = Number(row?.s ?? 0);
     return writer;
   }
 
-  async write(batch: IngestBatch): Promise<IngestResult> {
-    const connection = this.#connection;
+  /** Batches of different sides may be written at once, each on a connection of its own. */
+  async write(connection: DuckDBConnection, batch: IngestBatch): Promise<IngestResult> {
     const id = literal(batch.comparison);
     const side = literal(batch.side);
     const result: IngestResult = {
@@ -121,11 +120,12 @@ export class IngestWriter {
         }
         if (buffered > 0) {
           // Within a partition, positions grow with arrival: they order the buffer for the duplicates rule.
+          const base = this.#seq;
+          this.#seq += buffered;
           await connection.run(
-            `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${this.#seq} + row_number() OVER (ORDER BY position),
+            `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${base} + row_number() OVER (ORDER BY position),
                ${literal(partition.source)}, position, doc FROM ${STAGED} WHERE status = 'buffered'`,
           );
-          this.#seq += buffered;
         }
         if (deadLetterRoom > 0 && invalid > 0) {
           await connection.run(
