@@ -6,7 +6,7 @@ import { eventTimeExpression, keyExpression, keyPartExpression, leafExpression }
 import { samplingThreshold } from './keys.js';
 
 /** `key: ["$kafkaKey"]` keys records by their Kafka record key. */
-export const KAFKA_KEY = '$kafkaKey';
+const KAFKA_KEY = '$kafkaKey';
 
 /**
  * Separates the records of a batch in the one text that carries them into DuckDB. U+001E never
