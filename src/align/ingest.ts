@@ -13,6 +13,12 @@ const KAFKA_KEY = '$kafkaKey';
  * stands unescaped in JSON text, so a record holding it is malformed and never reaches the text.
  */
 export const RECORD_SEPARATOR = '\u001e';
+const RECORD_SEPARATOR_BYTE = RECORD_SEPARATOR.charCodeAt(0);
+
+/** True when a text, or its UTF-8 bytes, holds RECORD_SEPARATOR and so cannot travel in a batch. */
+export function holdsRecordSeparator(text: Buffer | string): boolean {
+  return typeof text === 'string' ? text.includes(RECORD_SEPARATOR) : text.includes(RECORD_SEPARATOR_BYTE);
+}
 
 /** Where each record of a batch goes (SPEC §9): an open window's buffer, or a final count. */
 export type IngestStatus = 'buffered' | 'sampled_out' | 'late' | 'invalid';

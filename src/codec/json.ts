@@ -1,8 +1,6 @@
 import { isUtf8 } from 'node:buffer';
-import { RECORD_SEPARATOR } from '../align/ingest.js';
+import { holdsRecordSeparator } from '../align/ingest.js';
 import { DecodeError } from './decode-error.js';
-
-const SEPARATOR_BYTE = RECORD_SEPARATOR.charCodeAt(0);
 
 /**
  * Checks one Kafka message value before it goes to DuckDB, which parses it: at most `maxBytes`,
@@ -15,6 +13,6 @@ export function checkJsonMessage(buf: Buffer, maxBytes: number): Buffer {
     throw new DecodeError('oversized', `message of ${buf.length} bytes exceeds maxMessageBytes ${maxBytes}`);
   }
   if (!isUtf8(buf)) throw new DecodeError('malformed', 'message is not valid UTF-8');
-  if (buf.includes(SEPARATOR_BYTE)) throw new DecodeError('malformed', 'message holds a raw U+001E control character');
+  if (holdsRecordSeparator(buf)) throw new DecodeError('malformed', 'message holds a raw U+001E control character');
   return buf;
 }

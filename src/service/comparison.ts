@@ -1,7 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { type IngestPlan, ingestPlan, RECORD_SEPARATOR } from '../align/ingest.js';
+import { holdsRecordSeparator, type IngestPlan, ingestPlan } from '../align/ingest.js';
 import { WatermarkTracker } from '../align/watermarks.js';
 import { isDecodeError } from '../codec/decode-error.js';
 import type { MessageDecoder } from '../codec/decoder.js';
@@ -39,8 +39,6 @@ interface Decoded {
   reason?: string;
 }
 
-const RECORD_SEPARATOR_BYTE = RECORD_SEPARATOR.charCodeAt(0);
-
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** The stored form of an undecodable record: its text, or `base64:` and its bytes when it is not text. */
@@ -58,7 +56,7 @@ function deadLetterText(value: Buffer | string | null): string | null {
 /** A Kafka record key as text; one holding the record separator cannot travel with its batch and counts as no key. */
 function recordKeyText(key: Buffer | null): string {
   const text = key?.toString('utf8') ?? '';
-  return text.includes(RECORD_SEPARATOR) ? '' : text;
+  return holdsRecordSeparator(text) ? '' : text;
 }
 
 /** Stands for +∞ in stored watermarks once every input has ended. */
@@ -211,11 +209,8 @@ export class ComparisonRunner implements ComparisonView {
     if (record.error) return { reason: record.error };
     if (record.value === null) return { reason: 'empty' };
     if (source.decoded) {
-      const doc = record.value;
       // The separator of records on their way to DuckDB cannot stand in valid JSON.
-      return (typeof doc === 'string' ? doc.includes(RECORD_SEPARATOR) : doc.includes(RECORD_SEPARATOR_BYTE))
-        ? { reason: 'malformed' }
-        : { doc };
+      return holdsRecordSeparator(record.value) ? { reason: 'malformed' } : { doc: record.value };
     }
     const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
     const failed = (error: unknown): Decoded => {
