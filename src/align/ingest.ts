@@ -32,7 +32,7 @@ export interface IngestPlan {
   readonly recordTimestamps: boolean;
   /**
    * A statement creating the temp table `target` (position, doc, k, w, event_time, status, reason)
-   * from one batch in parameters: $1 the docs joined by RECORD_SEPARATOR, $2 their positions joined
+   * from one batch in parameters: $1 the docs joined by RECORD_SEPARATOR (UTF-8, as a BLOB), $2 their positions joined
    * by commas, then the record keys joined by RECORD_SEPARATOR (recordKeys) and the timestamps
    * joined by commas (recordTimestamps).
    */
@@ -65,7 +65,7 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const threshold = samplingThreshold(comparison.sampling.rate);
   const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
   const columns = [
-    'unnest(string_split($1, chr(30))) AS raw',
+    'unnest(string_split(decode($1), chr(30))) AS raw',
     "unnest(string_split($2, ','))::BIGINT AS position",
     ...(recordKeys ? ['unnest(string_split($3, chr(30))) AS record_key'] : []),
     ...(recordTimestamps ? [`unnest(string_split($${recordKeys ? 4 : 3}, ','))::BIGINT AS record_time`] : []),

@@ -34,6 +34,20 @@ const WINDOWS_PER_PASS = 20;
 const SAMPLES_PER_WINDOW = 5;
 const DEAD_LETTERS_PER_BATCH = 20;
 const DEAD_LETTER_RAW_CHARS = 1024;
+/** A side's pending batch stops gathering at this many records until its previous batch is durable. */
+const MAX_PENDING_RECORDS = 50_000;
+
+/** Records of one side decoded and deduped, on their way to DuckDB as one batch. */
+interface PendingBatch {
+  source: RecordSource;
+  partitions: Map<string, PartitionRecords>;
+  invalid: Map<string, number>;
+  deadLetters: DeadLetter[];
+  /** The last offset per partition: the durable position once written. */
+  positions: Map<string, number>;
+  records: number;
+}
+
 interface Decoded {
   doc?: Buffer | string;
   reason?: string;
@@ -77,8 +91,14 @@ export class ComparisonRunner implements ComparisonView {
   readonly #watermarks: WatermarkTracker;
   readonly #sources = new Map<Side, RecordSource>();
   readonly #decoders = new Map<Side, MessageDecoder>();
-  /** Per side and partition: the last durably counted offset, for exactly-once counting on redelivery. */
+  /** Per side and partition: the last durably counted offset; sources resume after it. */
   readonly #durable = new Map<Side, Map<string, number>>();
+  /** Per side and partition: the last offset taken in (durable, being written or pending), for exactly-once counting on redelivery. */
+  readonly #accepted = new Map<Side, Map<string, number>>();
+  /** Per side: records decoded but not yet being written, gathered while the previous batch is written. */
+  readonly #pending = new Map<Side, PendingBatch>();
+  /** Per side: the batch being made durable. */
+  readonly #flushing = new Map<Side, Promise<void>>();
   #write: DuckDBConnection | undefined;
   #read: DuckDBConnection | undefined;
   #writer: IngestWriter | undefined;
@@ -113,7 +133,10 @@ export class ComparisonRunner implements ComparisonView {
     // Streaming ingest samples before buffering; the engine sees sampled records only.
     this.#spec = { ...diffSpecOf(config, SAMPLES_PER_WINDOW), samplingRate: 1 };
     this.#watermarks = new WatermarkTracker(this.#sides, durationMs(config.window.idleTimeout));
-    for (const side of this.#sides) this.#durable.set(side, new Map());
+    for (const side of this.#sides) {
+      this.#durable.set(side, new Map());
+      this.#accepted.set(side, new Map());
+    }
     this.#verdict = this.#judge({ equal: 0, different: 0, missing: 0, extra: 0 }, {});
   }
 
@@ -142,6 +165,7 @@ export class ComparisonRunner implements ComparisonView {
     );
     for (const p of positions) {
       this.#durable.get(p.side)?.set(p.source, Number(p.position));
+      this.#accepted.get(p.side)?.set(p.source, Number(p.position));
       if (p.max_event_time !== null) this.#watermarks.observe(p.side, p.source, Number(p.max_event_time));
     }
     this.#writer = await IngestWriter.open(this.#write, this.#plan);
@@ -171,6 +195,8 @@ export class ComparisonRunner implements ComparisonView {
     this.#state = 'stopping';
     clearInterval(this.#timer);
     await Promise.all([...this.#sources.values()].map((source) => source.stop().catch(() => {})));
+    // What was delivered before the sources stopped is made durable (and committed) first.
+    while (this.#flushing.size > 0) await Promise.all(this.#flushing.values());
     await Promise.all([this.#queue, ...this.#ingesting]).catch(() => {});
     this.#write?.closeSync();
     for (const connection of this.#ingestConnections.values()) connection.closeSync();
@@ -226,97 +252,135 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   /**
-   * Counts, buffers and makes durable one batch of one side; then commits its offsets. JS only
-   * decodes and dedupes; DuckDB reads keys and times, samples, windows and buffers (`IngestWriter`).
+   * Takes one delivered batch of one side: JS only decodes and dedupes, into the side's pending
+   * batch. Each side has one batch being made durable (`#flush`) while the next gathers, so fetching
+   * and decoding go on while DuckDB writes, and DuckDB gets batches larger than one fetch. A side
+   * whose pending batch is full waits for its write: memory stays bounded.
    */
-  #ingest(side: Side, source: RecordSource, records: RawRecord[], control: BatchControl): Promise<void> {
-    return this.#shared(async () => {
-      const durable = this.#durable.get(side) as Map<string, number>;
-      const partitions = new Map<string, PartitionRecords>();
-      const invalid = new Map<string, number>();
-      const deadLetters: DeadLetter[] = [];
-      const positions = new Map<string, number>();
-      const { recordKeys, recordTimestamps } = this.#plan;
-      let handled = 0;
-      for (const record of records) {
-        // Large batches must neither cost the consumer its group membership nor keep the event
-        // loop from answering /verdict.
-        if (++handled % HEARTBEAT_EVERY === 0) {
-          await control.heartbeat();
-          await setImmediate();
-        }
-        // Redelivered after a restart: already counted.
-        if (record.offset <= (durable.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
-        positions.set(record.partition, Math.max(positions.get(record.partition) ?? record.offset, record.offset));
-        const pending = this.#decode(side, source, record);
-        const decoded = pending instanceof Promise ? await pending : pending;
-        if (decoded.doc === undefined) {
-          const reason = decoded.reason ?? 'malformed';
-          invalid.set(reason, (invalid.get(reason) ?? 0) + 1);
-          if (deadLetters.length < DEAD_LETTERS_PER_BATCH) {
-            deadLetters.push({
-              source: record.partition,
-              position: record.offset,
-              reason,
-              raw: deadLetterText(record.value),
-            });
-          }
-          continue;
-        }
-        let partition = partitions.get(record.partition);
-        if (!partition) {
-          partition = {
+  async #ingest(side: Side, source: RecordSource, records: RawRecord[], control: BatchControl): Promise<void> {
+    if (this.#state === 'failed') throw new Error(`comparison ${this.id} failed: ${this.#error}`);
+    const accepted = this.#accepted.get(side) as Map<string, number>;
+    const { recordKeys, recordTimestamps } = this.#plan;
+    let handled = 0;
+    for (const record of records) {
+      // Large batches must neither cost the consumer its group membership nor keep the event
+      // loop from answering /verdict.
+      if (++handled % HEARTBEAT_EVERY === 0) {
+        await control.heartbeat();
+        await setImmediate();
+      }
+      // Delivered again (a restart, a rebalance): already counted, or already on its way.
+      if (record.offset <= (accepted.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
+      accepted.set(record.partition, record.offset);
+      const batch = this.#pendingBatch(side, source);
+      batch.positions.set(record.partition, record.offset);
+      batch.records++;
+      const pending = this.#decode(side, source, record);
+      const decoded = pending instanceof Promise ? await pending : pending;
+      if (decoded.doc === undefined) {
+        const reason = decoded.reason ?? 'malformed';
+        batch.invalid.set(reason, (batch.invalid.get(reason) ?? 0) + 1);
+        if (batch.deadLetters.length < DEAD_LETTERS_PER_BATCH) {
+          batch.deadLetters.push({
             source: record.partition,
-            positions: [],
-            docs: [],
-            ...(recordKeys ? { keys: [] } : {}),
-            ...(recordTimestamps ? { timestamps: [] } : {}),
-          };
-          partitions.set(record.partition, partition);
+            position: record.offset,
+            reason,
+            raw: deadLetterText(record.value),
+          });
         }
-        partition.positions.push(record.offset);
-        partition.docs.push(decoded.doc);
-        if (recordKeys) partition.keys?.push(recordKeyText(record.key));
-        if (recordTimestamps) partition.timestamps?.push(record.timestamp);
+        continue;
       }
-      if (positions.size === 0) return;
-      const result = await (this.#writer as IngestWriter).write(this.#ingestConnections.get(side) as DuckDBConnection, {
-        comparison: this.id,
-        epoch: this.#epoch,
-        side,
-        closedThrough: this.#closedThrough,
-        partitions: [...partitions.values()],
-        invalid,
-        deadLetters,
-        positions,
-        deadLetterLimit: DEAD_LETTERS_PER_BATCH,
-      });
-      for (const [partition, position] of positions) {
-        durable.set(partition, position);
-        const maxEventTime = result.maxEventTimes.get(partition);
-        if (maxEventTime !== undefined) this.#watermarks.observe(side, partition, maxEventTime);
-        else this.#watermarks.touch(side, partition);
+      let partition = batch.partitions.get(record.partition);
+      if (!partition) {
+        partition = {
+          source: record.partition,
+          positions: [],
+          docs: [],
+          ...(recordKeys ? { keys: [] } : {}),
+          ...(recordTimestamps ? { timestamps: [] } : {}),
+        };
+        batch.partitions.set(record.partition, partition);
       }
-      await source.commit(positions);
-      this.#deps.logger.debug(
-        {
-          comparison: this.id,
-          side,
-          received: records.length,
-          counts: Object.fromEntries(result.counts),
-          positions: Object.fromEntries(positions),
-        },
-        'batch durable',
-      );
-      const { metrics } = this.#deps;
-      for (const status of ['sampled_out', 'invalid', 'late'] as const) {
-        metrics.addRecords(this.id, side, status, result.counts.get(status) ?? 0);
-      }
-      for (const [reason, n] of result.invalidReasons) metrics.addDecodeErrors(this.id, side, reason, n);
-    }).catch((error) => {
-      this.#fail(error);
-      throw error;
+      partition.positions.push(record.offset);
+      partition.docs.push(decoded.doc);
+      if (recordKeys) partition.keys?.push(recordKeyText(record.key));
+      if (recordTimestamps) partition.timestamps?.push(record.timestamp);
+    }
+    const writing = this.#flushing.get(side);
+    if (!writing) {
+      if (this.#pending.has(side)) this.#flush(side);
+    } else if ((this.#pending.get(side)?.records ?? 0) >= MAX_PENDING_RECORDS) {
+      await writing;
+    }
+  }
+
+  #pendingBatch(side: Side, source: RecordSource): PendingBatch {
+    let batch = this.#pending.get(side);
+    if (!batch) {
+      batch = { source, partitions: new Map(), invalid: new Map(), deadLetters: [], positions: new Map(), records: 0 };
+      this.#pending.set(side, batch);
+    }
+    return batch;
+  }
+
+  /** Writes the side's pending batch, and the one that gathered meanwhile once it is done. */
+  #flush(side: Side): void {
+    const batch = this.#pending.get(side) as PendingBatch;
+    this.#pending.delete(side);
+    const run = this.#shared(() => this.#makeDurable(side, batch)).then(
+      () => {
+        this.#flushing.delete(side);
+        if (this.#pending.has(side) && this.#state !== 'failed') this.#flush(side);
+      },
+      (error) => {
+        this.#flushing.delete(side);
+        this.#fail(error);
+      },
+    );
+    this.#flushing.set(side, run);
+  }
+
+  /** Makes one batch of one side durable (`IngestWriter`); then commits its offsets. */
+  async #makeDurable(side: Side, batch: PendingBatch): Promise<void> {
+    const durable = this.#durable.get(side) as Map<string, number>;
+    const result = await (this.#writer as IngestWriter).write(this.#ingestConnections.get(side) as DuckDBConnection, {
+      comparison: this.id,
+      epoch: this.#epoch,
+      side,
+      closedThrough: this.#closedThrough,
+      partitions: [...batch.partitions.values()],
+      invalid: batch.invalid,
+      deadLetters: batch.deadLetters,
+      positions: batch.positions,
+      deadLetterLimit: DEAD_LETTERS_PER_BATCH,
     });
+    for (const [partition, position] of batch.positions) {
+      durable.set(partition, position);
+      const maxEventTime = result.maxEventTimes.get(partition);
+      if (maxEventTime !== undefined) this.#watermarks.observe(side, partition, maxEventTime);
+      else this.#watermarks.touch(side, partition);
+    }
+    await batch.source.commit(batch.positions);
+    this.#deps.logger.debug(
+      {
+        comparison: this.id,
+        side,
+        records: batch.records,
+        counts: Object.fromEntries(result.counts),
+        positions: Object.fromEntries(batch.positions),
+      },
+      'batch durable',
+    );
+    const { metrics } = this.#deps;
+    for (const status of ['sampled_out', 'invalid', 'late'] as const) {
+      metrics.addRecords(this.id, side, status, result.counts.get(status) ?? 0);
+    }
+    for (const [reason, n] of result.invalidReasons) metrics.addDecodeErrors(this.id, side, reason, n);
+  }
+
+  /** A side's input has ended and all of it is durable: its watermark may move to +∞. */
+  #drained(side: Side, source: RecordSource): boolean {
+    return source.hasEnded() && !this.#pending.has(side) && !this.#flushing.has(side);
   }
 
   async #tick(): Promise<void> {
@@ -324,7 +388,7 @@ export class ComparisonRunner implements ComparisonView {
     this.#ticking = true;
     try {
       for (const [side, source] of this.#sources) {
-        this.#watermarks.setEnded(side, source.hasEnded());
+        this.#watermarks.setEnded(side, this.#drained(side, source));
         this.#watermarks.setPaused(side, source.isPaused());
       }
       this.#trackAdvance();
@@ -417,7 +481,7 @@ export class ComparisonRunner implements ComparisonView {
     const lag = this.#lagSeconds('candidate');
     const complete =
       [...this.#sources.values()].length > 0 &&
-      [...this.#sources.values()].every((s) => s.hasEnded()) &&
+      [...this.#sources].every(([side, source]) => this.#drained(side, source)) &&
       this.#openWindows === 0;
     return evaluateVerdict({
       comparison: this.id,

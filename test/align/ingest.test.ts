@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { blobValue, type DuckDBBlobValue } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
 import { samplingThreshold } from '../../src/align/keys.js';
@@ -48,7 +49,10 @@ async function classify(
   } = {},
 ): Promise<Classified[]> {
   const plan = ingestPlan(comparison(options.extra));
-  const values = [docs.join(RECORD_SEPARATOR), docs.map((_, i) => i + 1).join(',')];
+  const values: (DuckDBBlobValue | string)[] = [
+    blobValue(Buffer.from(docs.join(RECORD_SEPARATOR))),
+    docs.map((_, i) => i + 1).join(','),
+  ];
   if (plan.recordKeys) values.push((options.keys ?? []).join(RECORD_SEPARATOR));
   if (plan.recordTimestamps) values.push((options.timestamps ?? []).join(','));
   await connection.run(plan.classifySql('staged', options.closedThrough ?? null), values);

@@ -78,8 +78,8 @@ export function createKafkajsClient(options: KafkaConnectionOptions, logger?: Lo
         maxWaitTimeInMs: consumerOptions.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
         // Larger batches mean fewer durable commits per record downstream (each batch is one
         // DuckDB transaction before its offsets are committed).
-        maxBytesPerPartition: 2 * 1024 * 1024,
-        maxBytes: 4 * 1024 * 1024,
+        maxBytesPerPartition: 1024 * 1024,
+        maxBytes: 1024 * 1024,
         allowAutoTopicCreation: false,
         retry: RETRY,
       });
