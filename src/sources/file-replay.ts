@@ -76,6 +76,10 @@ export class FileReplaySource extends LocalSource {
     let ordinal = 0;
     let batch: RawRecord[] = [];
     const started = Date.now();
+    // A file read to its end with no \`time\` is one window, as in batch diffs: processing time would
+    // put the same key of two sides in different windows whenever their reads straddle a boundary.
+    // A followed file never ends, so its records take the time they are read.
+    const recordTime = () => (this.#options.follow ? Date.now() : 0);
     const flush = async () => {
       if (batch.length === 0) return;
       const records = batch;
@@ -99,7 +103,7 @@ export class FileReplaySource extends LocalSource {
         offset: ordinal,
         key: null,
         value,
-        timestamp: Date.now(),
+        timestamp: recordTime(),
         ...(error ? { error } : {}),
       });
       if (batch.length >= BATCH) await flush();
