@@ -127,6 +127,7 @@ const rssTimer = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss);
 }, 100);
 const begin = performance.now();
+const cpuBefore = process.cpuUsage();
 const service = await Service.start(config, pino({ level: 'silent' }));
 const app = buildServer({
   registry: service,
@@ -155,6 +156,7 @@ await new Promise((resolve) => {
   }, 20);
 });
 const shadowSeconds = (performance.now() - begin) / 1000;
+const cpu = process.cpuUsage(cpuBefore);
 clearInterval(rssTimer);
 const latency = await load;
 const summary = await runner.summary();
@@ -176,6 +178,7 @@ console.log(
   `| (b) shadowdiff, start until all ${windows} windows closed | ${shadowSeconds.toFixed(1)} s = ${rate(shadowSeconds)} records/s |`,
 );
 console.log(`| (b) / (a) throughput | ${(rawSeconds / shadowSeconds).toFixed(2)} |`);
+console.log(`| CPU of this process during (b) | ${((cpu.user + cpu.system) / 1e6 / shadowSeconds).toFixed(2)} cores |`);
 console.log(`| peak RSS during (b) | ${(peakRss / 2 ** 20).toFixed(0)} MiB |`);
 console.log(
   `| GET /verdict under 200 req/s while ingesting: p50 / p99 | ${latency.latency.p50} ms / ${latency.latency.p99} ms (${latency.requests.total} requests, ${latency.non2xx} non-2xx) |`,

@@ -8,7 +8,7 @@ import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js'
 import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
-import { collectInvalid, collectOneSided, locateSamples } from './sample-queries.js';
+import { collectInvalid, collectOneSided, locateSamples, positionOf } from './sample-queries.js';
 import { type DiffSample, SampleCollector } from './samples.js';
 import { LEAF, type Shape, shapeFromStructure, transformStructure, withLeafAt } from './shape.js';
 import {
@@ -44,8 +44,9 @@ export interface SideInput {
   side: Side;
   relation: string;
   /**
-   * True when the relation also has `k VARCHAR` (canonical key) and `w BIGINT` (window start),
-   * computed by the streaming ingest; the engine then uses them instead of reading them from `doc`.
+   * True when the relation also has `k VARCHAR` (canonical key), `w BIGINT` (window start) and
+   * `pos BIGINT` (the record's position, growing with arrival), computed by the streaming ingest;
+   * the engine then uses them instead of reading them from `doc` and the row order.
    */
   keyed?: boolean;
   /** Labels of source positions for samples (`live.ndjson:12`), and raw text of undecodable records. */
@@ -79,17 +80,17 @@ const SHAPE_SAMPLE_ROWS = 5000;
 
 let tableCounter = 0;
 
-/** Infers the record shape from the first records of each side (and forces the key and time paths in). */
-async function inferShape(connection: DuckDBConnection, relations: string[], spec: DiffSpec): Promise<Shape> {
-  const union = relations
-    .map(
-      (relation) =>
-        `(SELECT doc FROM ${relation} WHERE doc IS NOT NULL AND starts_with(ltrim(doc), '{') AND json_valid(doc) LIMIT ${SHAPE_SAMPLE_ROWS})`,
-    )
-    .join(' UNION ALL ');
+/**
+ * Infers the record shape from the pairs whose raw texts differ (the only ones typed rows are built
+ * for), and forces the key and time paths in. A shape that misses members costs no correctness:
+ * pairs whose typed rows do not hold their whole text are compared field by field.
+ */
+async function inferShape(connection: DuckDBConnection, pairJoin: string, spec: DiffSpec): Promise<Shape> {
   const [row] = await queryRows<{ s: string | null }>(
     connection,
-    `SELECT json_group_structure(doc::JSON)::VARCHAR AS s FROM (${union})`,
+    `SELECT json_group_structure(doc::JSON)::VARCHAR AS s FROM (
+       (SELECT l.doc FROM ${pairJoin} WHERE a.outcome = 'pending' LIMIT ${SHAPE_SAMPLE_ROWS})
+       UNION ALL (SELECT o.doc FROM ${pairJoin} WHERE a.outcome = 'pending' LIMIT ${SHAPE_SAMPLE_ROWS}))`,
   );
   let shape = row?.s ? shapeFromStructure(JSON.parse(row.s)) : LEAF;
   for (const path of spec.key) if (!path.startsWith('$')) shape = withLeafAt(shape, pathSegments(path));
@@ -135,13 +136,13 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
-      SELECT doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, ' : ''}${parsed} AS r
+      SELECT doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, pos AS given_pos, ' : ''}${parsed} AS r
       FROM ${input.relation}
     ), keyed AS (
-      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh
+      SELECT ${input.keyed ? 'given_pos, ' : ''}doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh
       FROM parsed
     )
-    SELECT doc, reason, k, w, rh,
+    SELECT ${input.keyed ? 'given_pos, ' : ''}doc, reason, k, w, rh,
       CASE WHEN malformed THEN 'malformed' WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
       CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
     FROM keyed`;
@@ -154,11 +155,11 @@ export function typedRow(shape: Shape, doc: string): string {
 }
 
 /** One record per (window, key) and side after the duplicates rule, with the duplicate count. */
-function uniqueSql(target: string, records: string, spec: DiffSpec): string {
+function uniqueSql(target: string, records: string, input: SideInput, spec: DiffSpec): string {
   const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(rh, pos) AS rh, count(*) AS n
-    FROM (SELECT rowid + 1 AS pos, * FROM ${records}) WHERE sampled GROUP BY w, k`;
+    FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
 }
 
 async function sideCounts(connection: DuckDBConnection, records: string, unique: string): Promise<SideCounts> {
@@ -199,17 +200,14 @@ export async function diffPair(
   const redact = redactor(spec.redact);
   const collector = new SampleCollector(spec.samplesPerGroup);
   try {
-    stages.onStage?.('inferring record shape');
-    const shape = await inferShape(connection, [live.relation, other.relation], spec);
-
     stages.onStage?.(`reading ${live.side}`);
     await runWithProgress(connection, recordsSql(liveRecords, live, spec), stages.onProgress);
     stages.onStage?.(`reading ${other.side}`);
     await runWithProgress(connection, recordsSql(otherRecords, other, spec), stages.onProgress);
 
     stages.onStage?.('aligning keys');
-    await connection.run(uniqueSql(liveUnique, liveRecords, spec));
-    await connection.run(uniqueSql(otherUnique, otherRecords, spec));
+    await connection.run(uniqueSql(liveUnique, liveRecords, live, spec));
+    await connection.run(uniqueSql(otherUnique, otherRecords, other, spec));
     const liveCounts = await sideCounts(connection, liveRecords, liveUnique);
     const otherCounts = await sideCounts(connection, otherRecords, otherUnique);
     if (spec.duplicates === 'error' && liveCounts.duplicates + otherCounts.duplicates > 0) {
@@ -231,12 +229,17 @@ export async function diffPair(
         FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
       stages.onProgress,
     );
+    // The aligned pairs with both records of each.
+    const pairJoin = `${aligned} a JOIN ${liveRecords} l ON ${positionOf(live, 'l')} = a.lpos
+      JOIN ${otherRecords} o ON ${positionOf(other, 'o')} = a.opos`;
     const maybes = await queryRows<{ n: bigint }>(
       connection,
       `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'pending'`,
     );
     if (Number(maybes[0]?.n ?? 0) > 0) {
-      await settleEqualHashes(connection, aligned, liveRecords, otherRecords, shape, spec.rules);
+      stages.onStage?.('inferring record shape');
+      const shape = await inferShape(connection, pairJoin, spec);
+      await settleEqualHashes(connection, aligned, pairJoin, shape, spec.rules);
     }
     const outcomeRows = await queryRows<{ w: bigint; outcome: string; n: bigint }>(
       connection,
@@ -261,8 +264,7 @@ export async function diffPair(
     stages.onStage?.('comparing differing records');
     const checkResult = await connection.stream(
       `SELECT a.k, a.w, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc
-       FROM ${aligned} a JOIN ${liveRecords} l ON l.rowid + 1 = a.lpos JOIN ${otherRecords} o ON o.rowid + 1 = a.opos
-       WHERE a.outcome = 'check' ORDER BY a.lpos`,
+       FROM ${pairJoin} WHERE a.outcome = 'check' ORDER BY a.lpos`,
     );
     // In source order, so samples are the earliest differing records: locating their lines reads
     // only the start of a file.
@@ -293,8 +295,8 @@ export async function diffPair(
     }
 
     stages.onStage?.('collecting samples');
-    await collectOneSided(connection, aligned, 'missing', live.side, liveRecords, 'lpos', spec, collector, redact);
-    await collectOneSided(connection, aligned, 'extra', other.side, otherRecords, 'opos', spec, collector, redact);
+    await collectOneSided(connection, aligned, 'missing', live, liveRecords, 'lpos', spec, collector, redact);
+    await collectOneSided(connection, aligned, 'extra', other, otherRecords, 'opos', spec, collector, redact);
     await collectInvalid(connection, liveRecords, live, spec.samplesPerGroup, collector);
     await collectInvalid(connection, otherRecords, other, spec.samplesPerGroup, collector);
 
@@ -320,8 +322,7 @@ export async function diffPair(
 async function settleEqualHashes(
   connection: DuckDBConnection,
   aligned: string,
-  liveRecords: string,
-  otherRecords: string,
+  pairJoin: string,
   shape: Shape,
   rules: CompareRules,
 ): Promise<void> {
@@ -332,8 +333,7 @@ async function settleEqualHashes(
      FROM (SELECT lpos, opos, coalesce(${equal}, false) AS same
            FROM (SELECT a.lpos, a.opos, l.doc AS ldoc, ${typedRow(shape, 'l.doc')} AS lrow,
                    o.doc AS odoc, ${typedRow(shape, 'o.doc')} AS orow
-                 FROM ${aligned} a JOIN ${liveRecords} l ON l.rowid + 1 = a.lpos JOIN ${otherRecords} o ON o.rowid + 1 = a.opos
-                 WHERE a.outcome = 'pending')) s
+                 FROM ${pairJoin} WHERE a.outcome = 'pending')) s
      WHERE a.outcome = 'pending' AND a.lpos = s.lpos AND a.opos = s.opos`,
   );
 }

@@ -18,11 +18,20 @@ function parseOrRaw(text: string): unknown {
   }
 }
 
+/**
+ * A record's position in a side's records table: the one the ingest gave it, or else its 1-based
+ * row in input order.
+ */
+export function positionOf(input: SideInput, alias?: string): string {
+  const prefix = alias ? `${alias}.` : '';
+  return input.keyed ? `${prefix}given_pos` : `(${prefix}rowid + 1)`;
+}
+
 export async function collectOneSided(
   connection: DuckDBConnection,
   aligned: string,
   outcome: 'missing' | 'extra',
-  side: Side,
+  input: SideInput,
   records: string,
   posColumn: 'lpos' | 'opos',
   spec: DiffSpec,
@@ -32,7 +41,7 @@ export async function collectOneSided(
   if (!collector.wants(outcome)) return;
   const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
     connection,
-    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON s.rowid + 1 = a.${posColumn}
+    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON ${positionOf(input, 's')} = a.${posColumn}
      WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
   );
   for (const row of rows) {
@@ -42,7 +51,7 @@ export async function collectOneSided(
       key: row.k,
       ...(spec.time ? { window: Number(row.w) } : {}),
       ...(outcome === 'missing' ? { live: record } : { candidate: record }),
-      positions: { [side]: Number(row.pos) },
+      positions: { [input.side]: Number(row.pos) },
     });
   }
 }
@@ -57,7 +66,7 @@ export async function collectInvalid(
   if (!collector.wants('invalid', input.side)) return;
   const rows = await queryRows<{ pos: bigint; invalid: string; reason: string | null }>(
     connection,
-    `SELECT rowid + 1 AS pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
+    `SELECT ${positionOf(input)} AS pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
   );
   for (const row of rows) {
     collector.add(

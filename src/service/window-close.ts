@@ -14,22 +14,21 @@ export interface ClosedWindows {
 
 const EMPTY: OutcomeStats = { equal: 0, different: 0, missing: 0, extra: 0, fields: [], differingRows: [] };
 
-/** The buffered records of one side in some windows, as the diff engine reads them. */
+/** The buffered records of one side in some windows, as the diff engine reads them; `seq` is their position. */
 function bufferInput(connection: DuckDBConnection, comparison: string, side: Side, windows: number[]): SideInput {
   const where = `comparison = ${literal(comparison)} AND side = ${literal(side)} AND w IN (${windows.join(', ')})`;
   return {
     side,
     keyed: true,
-    relation: `(SELECT doc, CAST(NULL AS VARCHAR) AS reason, k, w FROM buffer WHERE ${where} ORDER BY seq)`,
+    relation: `(SELECT doc, CAST(NULL AS VARCHAR) AS reason, k, w, seq AS pos FROM buffer WHERE ${where})`,
     async locate(positions) {
       const located = new Map<number, { label: string }>();
       if (positions.length === 0) return located;
-      const rows = await queryRows<{ pos: bigint; source: string; position: bigint }>(
+      const rows = await queryRows<{ seq: bigint; source: string; position: bigint }>(
         connection,
-        `SELECT pos, source, position FROM (SELECT row_number() OVER (ORDER BY seq) AS pos, source, position
-           FROM buffer WHERE ${where}) WHERE pos IN (${positions.join(', ')})`,
+        `SELECT seq, source, position FROM buffer WHERE ${where} AND seq IN (${positions.join(', ')})`,
       );
-      for (const row of rows) located.set(Number(row.pos), { label: `${row.source}@${row.position}` });
+      for (const row of rows) located.set(Number(row.seq), { label: `${row.source}@${row.position}` });
       return located;
     },
   };
