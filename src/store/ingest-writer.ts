@@ -105,47 +105,61 @@ export class IngestWriter {
     };
     const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
     for (const n of batch.invalid.values()) add(result.counts, 'invalid', n);
-    let deadLetterRoom = batch.deadLetterLimit - batch.deadLetters.length;
+    const partitions = batch.partitions.filter((partition) => partition.docs.length > 0);
+    const sources = `[${partitions.map((partition) => literal(partition.source)).join(', ')}]`;
     await connection.run('BEGIN TRANSACTION');
     try {
-      for (const partition of batch.partitions) {
-        if (partition.docs.length === 0) continue;
-        const values: (DuckDBBlobValue | string)[] = [await joinDocs(partition.docs), partition.positions.join(',')];
-        if (this.#plan.recordKeys) values.push((partition.keys ?? []).join(RECORD_SEPARATOR));
-        if (this.#plan.recordTimestamps) values.push((partition.timestamps ?? []).join(','));
-        await connection.run(this.#plan.classifySql(STAGED, batch.closedThrough), values);
-        const statuses = await queryRows<{ status: IngestStatus; reason: string | null; n: bigint; t: bigint | null }>(
-          connection,
-          `SELECT status, reason, count(*) AS n, max(event_time) AS t FROM ${STAGED} GROUP BY ALL`,
-        );
-        let buffered = 0;
+      if (partitions.length > 0) {
+        // One statement for the whole batch: DuckDB's cost per statement outweighs its cost per record.
+        const docs = partitions.flatMap((partition) => partition.docs);
+        const values: (DuckDBBlobValue | string)[] = [
+          await joinDocs(docs),
+          partitions.map((partition) => partition.positions.join(',')).join(','),
+          partitions.map((partition, index) => `${index},`.repeat(partition.docs.length).slice(0, -1)).join(','),
+        ];
+        if (this.#plan.recordKeys) {
+          values.push(
+            partitions.map((partition) => (partition.keys ?? []).join(RECORD_SEPARATOR)).join(RECORD_SEPARATOR),
+          );
+        }
+        if (this.#plan.recordTimestamps) {
+          values.push(partitions.map((partition) => (partition.timestamps ?? []).join(',')).join(','));
+        }
+        await connection.run(this.#plan.classifySql(STAGED, batch.closedThrough, docs.length), values);
+        const statuses = await queryRows<{
+          part: number;
+          status: IngestStatus;
+          reason: string | null;
+          n: bigint;
+          t: bigint | null;
+        }>(connection, `SELECT part, status, reason, count(*) AS n, max(event_time) AS t FROM ${STAGED} GROUP BY ALL`);
         let invalid = 0;
         for (const row of statuses) {
           const n = Number(row.n);
           add(result.counts, row.status, n);
           if (row.reason !== null) add(result.invalidReasons, row.reason, n);
-          if (row.status === 'buffered') buffered = n;
           if (row.status === 'invalid') invalid += n;
           if (row.t !== null) {
+            const source = (partitions[row.part] as PartitionRecords).source;
             const t = Number(row.t);
-            result.maxEventTimes.set(partition.source, Math.max(result.maxEventTimes.get(partition.source) ?? t, t));
+            result.maxEventTimes.set(source, Math.max(result.maxEventTimes.get(source) ?? t, t));
           }
         }
-        if (buffered > 0) {
-          // Within a partition, positions grow with arrival: they order the buffer for the duplicates rule.
+        if ((result.counts.get('buffered') ?? 0) > 0) {
+          // Rows stand in arrival order, and positions grow with it: seq orders the buffer for the duplicates rule.
           const base = this.#seq;
-          this.#seq += buffered;
+          this.#seq += docs.length;
           await connection.run(
-            `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${base} + row_number() OVER (ORDER BY position),
-               ${literal(partition.source)}, position, doc FROM ${STAGED} WHERE status = 'buffered'`,
+            `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${base} + ordinal, ${sources}[part + 1], position, doc
+             FROM ${STAGED} WHERE status = 'buffered'`,
           );
         }
+        const deadLetterRoom = batch.deadLetterLimit - batch.deadLetters.length;
         if (deadLetterRoom > 0 && invalid > 0) {
           await connection.run(
-            `INSERT INTO dead_letters SELECT ${id}, ${side}, ${literal(partition.source)}, position, reason, doc[:1024], now()
-             FROM ${STAGED} WHERE status = 'invalid' ORDER BY position LIMIT ${deadLetterRoom}`,
+            `INSERT INTO dead_letters SELECT ${id}, ${side}, ${sources}[part + 1], position, reason, doc[:1024], now()
+             FROM ${STAGED} WHERE status = 'invalid' ORDER BY ordinal LIMIT ${deadLetterRoom}`,
           );
-          deadLetterRoom -= invalid;
         }
       }
       const counts = [...result.counts].filter(([, n]) => n !== 0);

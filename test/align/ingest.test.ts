@@ -52,10 +52,11 @@ async function classify(
   const values: (DuckDBBlobValue | string)[] = [
     blobValue(Buffer.from(docs.join(RECORD_SEPARATOR))),
     docs.map((_, i) => i + 1).join(','),
+    docs.map(() => 0).join(','),
   ];
   if (plan.recordKeys) values.push((options.keys ?? []).join(RECORD_SEPARATOR));
   if (plan.recordTimestamps) values.push((options.timestamps ?? []).join(','));
-  await connection.run(plan.classifySql('staged', options.closedThrough ?? null), values);
+  await connection.run(plan.classifySql('staged', options.closedThrough ?? null, docs.length), values);
   return queryRows<Classified>(connection, 'SELECT * FROM staged ORDER BY position');
 }
 
