@@ -100,6 +100,8 @@ export class ComparisonRunner implements ComparisonView {
   /** Per side: the batch being made durable. */
   readonly #flushing = new Map<Side, Promise<void>>();
   #write: DuckDBConnection | undefined;
+  /** Diffs closing windows while the sides' batches are written on theirs. */
+  #closer: DuckDBConnection | undefined;
   #read: DuckDBConnection | undefined;
   #writer: IngestWriter | undefined;
   /** One connection per side for ingest: the sides' batches are made durable in parallel. */
@@ -116,7 +118,8 @@ export class ComparisonRunner implements ComparisonView {
   #verdict: VerdictBody;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
-  #ticking = false;
+  /** The tick at work, if any: ticks never overlap, and stop() waits for this one. */
+  #ticking: Promise<void> | undefined;
   readonly #lastMarks = new Map<Side, number | null>();
   #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
   #lastFields: Record<string, number> = {};
@@ -144,6 +147,7 @@ export class ComparisonRunner implements ComparisonView {
   async start(): Promise<void> {
     const { instance, metrics } = this.#deps;
     this.#write = await connect(instance);
+    this.#closer = await connect(instance);
     this.#read = await connect(instance);
     metrics.registerComparison(this.id, this.#sides);
     metrics.setSampleRate(this.id, this.config.sampling.rate);
@@ -170,7 +174,7 @@ export class ComparisonRunner implements ComparisonView {
     }
     this.#writer = await IngestWriter.open(this.#write, this.#plan);
     for (const side of this.#sides) this.#ingestConnections.set(side, await connect(instance));
-    await this.#refresh();
+    await this.#refresh(this.#write);
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
     const anchor = Number(row?.created ?? Date.now());
     for (const side of this.#sides) {
@@ -186,7 +190,12 @@ export class ComparisonRunner implements ComparisonView {
       for (const partition of source.partitions()) this.#watermarks.register(side, partition);
     }
     this.#state = 'running';
-    this.#timer = setInterval(() => void this.#tick(), TICK_MS);
+    this.#timer = setInterval(() => {
+      if (this.#ticking || this.#state !== 'running') return;
+      this.#ticking = this.#tick().finally(() => {
+        this.#ticking = undefined;
+      });
+    }, TICK_MS);
   }
 
   /** Stops consuming, lets the batch in flight finish (and commit), and closes connections. */
@@ -194,11 +203,13 @@ export class ComparisonRunner implements ComparisonView {
     if (this.#state === 'stopped') return;
     this.#state = 'stopping';
     clearInterval(this.#timer);
+    await this.#ticking;
     await Promise.all([...this.#sources.values()].map((source) => source.stop().catch(() => {})));
     // What was delivered before the sources stopped is made durable (and committed) first.
     while (this.#flushing.size > 0) await Promise.all(this.#flushing.values());
     await Promise.all([this.#queue, ...this.#ingesting]).catch(() => {});
     this.#write?.closeSync();
+    this.#closer?.closeSync();
     for (const connection of this.#ingestConnections.values()) connection.closeSync();
     this.#read?.closeSync();
     this.#state = 'stopped';
@@ -384,15 +395,13 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   async #tick(): Promise<void> {
-    if (this.#ticking || this.#state !== 'running') return;
-    this.#ticking = true;
     try {
       for (const [side, source] of this.#sources) {
         this.#watermarks.setEnded(side, this.#drained(side, source));
         this.#watermarks.setPaused(side, source.isPaused());
       }
       this.#trackAdvance();
-      await this.#exclusive(() => this.#closeWindows());
+      await this.#closeWindows();
       this.#applyBackpressure();
       // The lag can change without a window closing: the verdict must follow it.
       this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
@@ -400,23 +409,35 @@ export class ComparisonRunner implements ComparisonView {
       this.#publishRuntime();
     } catch (error) {
       this.#fail(error);
-    } finally {
-      this.#ticking = false;
     }
   }
 
+  /**
+   * Closes the windows the watermarks have passed. Batches written from here on count records of
+   * those windows late; once the batches already being written are durable, no record can join
+   * them, so their diff runs on its own connection while ingest goes on. Storing results runs
+   * alone (it moves the sides' counts). A closer more than one pass behind diffs alone too, so the
+   * buffer cannot outgrow it.
+   */
   async #closeWindows(): Promise<void> {
-    const connection = this.#write as DuckDBConnection;
     const combined = this.#watermarks.combined();
     if (combined === null) return;
     const through = Number.isFinite(combined) ? combined : END_OF_TIME;
-    const windows = await closableWindows(connection, this.id, through, this.#plan.windowMs, this.#plan.latenessMs);
+    const advanced = this.#closedThrough === null || through > this.#closedThrough;
+    if (advanced) this.#closedThrough = through;
+    await Promise.all(this.#ingesting);
+    const closer = this.#closer as DuckDBConnection;
+    const windows = await closableWindows(closer, this.id, through, this.#plan.windowMs, this.#plan.latenessMs);
+    const behind = windows.length > WINDOWS_PER_PASS;
     const { metrics } = this.#deps;
     // A batch of windows at a time keeps one engine pass from holding ingest back for long.
     for (let from = 0; from < windows.length; from += WINDOWS_PER_PASS) {
       const batch = windows.slice(from, from + WINDOWS_PER_PASS);
-      const closed = await diffWindows(connection, this.id, batch, this.#spec, this.#sides.includes('control'));
-      await persistWindows(connection, this.id, this.#epoch, closed, through);
+      const diff = () => diffWindows(closer, this.id, batch, this.#spec, this.#sides.includes('control'));
+      const closed = behind ? await this.#exclusive(diff) : await diff();
+      await this.#exclusive(() =>
+        persistWindows(this.#write as DuckDBConnection, this.id, this.#epoch, closed, through),
+      );
       for (let i = 0; i < batch.length; i++) metrics.windowClosed(this.id, closed.diffSeconds / batch.length);
       // Rows that differ only in fields known to be noise count as equal, as in the verdict.
       const noiseOnly = closed.candidate.differingRows.filter(
@@ -439,32 +460,35 @@ export class ComparisonRunner implements ComparisonView {
         metrics.addRecords(this.id, side, 'invalid', counts.invalid);
       }
     }
-    if (this.#closedThrough === null || through > this.#closedThrough) {
-      this.#closedThrough = through;
-      await connection.run(`UPDATE comparisons SET closed_through = ${through} WHERE id = ${literal(this.id)}`);
+    if (advanced && windows.length === 0) {
+      await this.#exclusive(() =>
+        (this.#write as DuckDBConnection).run(
+          `UPDATE comparisons SET closed_through = ${through} WHERE id = ${literal(this.id)}`,
+        ),
+      );
     }
-    if (windows.length > 0) await this.#refresh();
-    else await this.#countOpenWindows();
+    if (windows.length > 0) await this.#refresh(closer);
+    else await this.#countOpenWindows(closer);
   }
 
-  async #countOpenWindows(): Promise<void> {
+  async #countOpenWindows(connection: DuckDBConnection): Promise<void> {
     const [row] = await queryRows<{ n: bigint }>(
-      this.#write as DuckDBConnection,
+      connection,
       `SELECT count(DISTINCT w) AS n FROM buffer WHERE comparison = ${literal(this.id)}`,
     );
     this.#openWindows = Number(row?.n ?? 0);
   }
 
   /** Recomputes the verdict and the gauges from what is durable. */
-  async #refresh(): Promise<void> {
+  async #refresh(connection: DuckDBConnection): Promise<void> {
     const results = await epochResults(
-      this.#write as DuckDBConnection,
+      connection,
       this.id,
       this.#epoch,
       this.#sides.includes('control'),
       this.config.verdict.alpha,
     );
-    await this.#countOpenWindows();
+    await this.#countOpenWindows(connection);
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#noise = noise;
@@ -631,7 +655,7 @@ export class ComparisonRunner implements ComparisonView {
       }
       this.#epoch = next;
       this.#epochStartedAt = new Date();
-      await this.#refresh();
+      await this.#refresh(connection);
     });
   }
 
