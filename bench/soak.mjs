@@ -25,6 +25,8 @@ const { values } = parseArgs({
 });
 const rate = Number(values.rate);
 const brokers = values.brokers.split(',');
+const WINDOW_MS = 10_000;
+const LATENESS_MS = 2_000;
 
 if (values.produce) {
   // Producer child: `rate` records per second per side, event time = now, until killed.
@@ -63,7 +65,7 @@ const service = await Service.start(
         candidate: { kafka: { topic: topics.candidate } },
         key: ['order_id'],
         time: { field: 'event_time' },
-        window: { size: '10s', allowedLateness: '2s', idleTimeout: '1m' },
+        window: { size: `${WINDOW_MS / 1000}s`, allowedLateness: `${LATENESS_MS / 1000}s`, idleTimeout: '1m' },
       },
     ],
   }),
@@ -77,6 +79,17 @@ const producer = fork(new URL(import.meta.url).pathname, [
   '--brokers',
   values.brokers,
 ]);
+// Verdict freshness: event time is wall time here, so a window [s, s + 10 s) may close once the clock
+// passes s + 10 s + 2 s (its end plus the allowed lateness). When the count of closed windows (which
+// moves with the verdict, in the same step) goes up, the newest window's close was due
+// (now − 2 s) mod 10 s ago: that delay covers consuming its last records, the diff and the verdict.
+const freshness = [];
+let closedSeen = 0;
+const freshnessTimer = setInterval(() => {
+  const closed = service.get('soak').runtime().closedWindows;
+  if (closed > closedSeen && closedSeen > 0) freshness.push((Date.now() - LATENESS_MS) % WINDOW_MS);
+  closedSeen = closed;
+}, 20);
 const samples = [];
 const end = Date.now() + Number(values.minutes) * 60_000;
 while (Date.now() < end) {
@@ -93,6 +106,7 @@ while (Date.now() < end) {
   });
   console.error(JSON.stringify(samples.at(-1)));
 }
+clearInterval(freshnessTimer);
 producer.kill();
 await service.stop();
 rmSync(dir, { recursive: true, force: true });
@@ -107,5 +121,10 @@ console.log(
   `| RSS after warm-up: min / mean / max | ${Math.min(...rss).toFixed(0)} / ${mean.toFixed(0)} / ${Math.max(...rss).toFixed(0)} MiB (max ${(((Math.max(...rss) - mean) / mean) * 100).toFixed(1)}% above mean) |`,
 );
 console.log(`| first / last RSS sample after warm-up | ${rss[0].toFixed(0)} / ${rss.at(-1).toFixed(0)} MiB |`);
+const sorted = [...freshness].sort((a, b) => a - b);
+const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+console.log(
+  `| verdict freshness (window close due → verdict updated): p50 / p99 / max | ${at(0.5)} / ${at(0.99)} / ${sorted.at(-1)} ms over ${sorted.length} closes |`,
+);
 console.log(`| candidate consumer lag at the end | ${samples.at(-1).lag} messages |`);
 process.exit(0);

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { buildServer } from '../dist/api/server.js';
@@ -128,6 +129,17 @@ const rssTimer = setInterval(() => {
 }, 100);
 const begin = performance.now();
 const cpuBefore = process.cpuUsage();
+// What keeps the event loop from answering /verdict: garbage collection pauses and other stalls.
+const gc = { total: 0, max: 0 };
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.total += entry.duration;
+    gc.max = Math.max(gc.max, entry.duration);
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 const service = await Service.start(config, pino({ level: 'silent' }));
 const app = buildServer({
   registry: service,
@@ -157,6 +169,8 @@ await new Promise((resolve) => {
 });
 const shadowSeconds = (performance.now() - begin) / 1000;
 const cpu = process.cpuUsage(cpuBefore);
+gcObserver.disconnect();
+loopDelay.disable();
 clearInterval(rssTimer);
 const latency = await load;
 const summary = await runner.summary();
@@ -179,6 +193,9 @@ console.log(
 );
 console.log(`| (b) / (a) throughput | ${(rawSeconds / shadowSeconds).toFixed(2)} |`);
 console.log(`| CPU of this process during (b) | ${((cpu.user + cpu.system) / 1e6 / shadowSeconds).toFixed(2)} cores |`);
+console.log(
+  `| event loop during (b): delay p99 / max; GC total / longest pause | ${(loopDelay.percentile(99) / 1e6).toFixed(0)} / ${(loopDelay.max / 1e6).toFixed(0)} ms; ${(gc.total / 1000).toFixed(1)} s / ${gc.max.toFixed(0)} ms |`,
+);
 console.log(`| peak RSS during (b) | ${(peakRss / 2 ** 20).toFixed(0)} MiB |`);
 console.log(
   `| GET /verdict under 200 req/s while ingesting: p50 / p99 | ${latency.latency.p50} ms / ${latency.latency.p99} ms (${latency.requests.total} requests, ${latency.non2xx} non-2xx) |`,
