@@ -120,7 +120,7 @@ export class ComparisonRunner implements ComparisonView {
   #timer: NodeJS.Timeout | undefined;
   /** The tick at work, if any: ticks never overlap, and stop() waits for this one. */
   #ticking: Promise<void> | undefined;
-  /** A tick was asked for while one was at work: run another right after it. */
+  /** An early close was asked for while a tick was at work: run another right after it. */
   #tickAgain = false;
   readonly #lastMarks = new Map<Side, number | null>();
   #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
@@ -195,10 +195,11 @@ export class ComparisonRunner implements ComparisonView {
     this.#timer = setInterval(() => this.#startTick(), TICK_MS);
   }
 
-  #startTick(): void {
+  /** `soon`: a tick at work when asked is followed by another at once (the interval's ticks just skip). */
+  #startTick(soon = false): void {
     if (this.#state !== 'running') return;
     if (this.#ticking) {
-      this.#tickAgain = true;
+      if (soon) this.#tickAgain = true;
       return;
     }
     this.#ticking = this.#tick().finally(() => {
@@ -222,7 +223,7 @@ export class ComparisonRunner implements ComparisonView {
     const { windowMs, latenessMs } = this.#plan;
     const lastClosable = (through: number) => Math.floor((through - windowMs - latenessMs) / windowMs);
     if (this.#closedThrough === null || lastClosable(combined) > lastClosable(this.#closedThrough)) {
-      this.#startTick();
+      this.#startTick(true);
     }
   }
 
