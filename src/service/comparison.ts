@@ -246,7 +246,7 @@ export class ComparisonRunner implements ComparisonView {
 
   /**
    * Runs write work alone: after every ingest batch in flight, and before any that comes later.
-   * Window closes and resets touch every side's rows; ingest batches of different sides touch
+   * Storing closed windows and resets touch every side's rows; ingest batches of different sides touch
    * different rows (their buffer rows are appended, their counts and positions are per side), so
    * they run together (`#shared`), each side one batch at a time as its source delivers them.
    */

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan } from '../../src/align/ingest.js';
 import { parseComparison } from '../../src/config/load.js';
-import { connect, openDatabase, queryRows } from '../../src/store/duckdb.js';
+import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { type IngestBatch, IngestWriter, type PartitionRecords } from '../../src/store/ingest-writer.js';
 import { createSchema } from '../../src/store/schema.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -64,11 +64,10 @@ describe('ingest writer', () => {
     );
     expect(Object.fromEntries(late.counts)).toEqual({ buffered: 1, late: 1 });
 
-    const buffered = await queryRows<{ seq: bigint; source: string; position: bigint; k: string }>(
-      connection,
-      'SELECT seq, source, position, k FROM buffer ORDER BY seq',
-    );
-    expect(buffered.map((r) => [r.source, Number(r.position), r.k])).toEqual([
+    // Rows as arrays; the queries cast BIGINTs to INTEGER, so they read as JS numbers.
+    const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowsJS();
+    const buffered = await rows('SELECT source, position::INTEGER, k, seq::INTEGER FROM buffer ORDER BY seq');
+    expect(buffered.map(([source, position, k]) => [source, position, k])).toEqual([
       ['t/0', 10, 'a'],
       ['t/0', 11, 'b'],
       ['t/1', 5, 'a'],
@@ -76,41 +75,26 @@ describe('ingest writer', () => {
       ['t/1', 8, 'e'],
     ]);
     // Small, exact numbers (JS reads them as numbers), growing with arrival across batches.
-    expect(buffered.every((r) => Number(r.seq) < 100)).toBe(true);
-    const counts = await queryRows<{ status: string; n: bigint }>(
-      connection,
-      'SELECT status, n FROM record_counts ORDER BY status',
-    );
-    expect(counts.map((r) => [r.status, Number(r.n)])).toEqual([
+    expect(buffered.every(([, , , seq]) => Number(seq) < 100)).toBe(true);
+    expect(await rows('SELECT status, n::INTEGER FROM record_counts ORDER BY status')).toEqual([
       ['buffered', 5],
       ['invalid', 1],
       ['late', 1],
     ]);
-    const positions = await queryRows<{ source: string; position: bigint }>(
-      connection,
-      'SELECT source, position FROM positions ORDER BY source',
-    );
-    expect(positions.map((r) => [r.source, Number(r.position)])).toEqual([
+    expect(await rows('SELECT source, position::INTEGER FROM positions ORDER BY source')).toEqual([
       ['t/0', 12],
       ['t/1', 8],
     ]);
-    const letters = await queryRows<{ source: string; position: bigint; reason: string; raw: string }>(
-      connection,
-      'SELECT source, position, reason, raw FROM dead_letters',
-    );
-    expect(letters.map((r) => [r.source, Number(r.position), r.reason, r.raw])).toEqual([
+    expect(await rows('SELECT source, position::INTEGER, reason, raw FROM dead_letters')).toEqual([
       ['t/0', 12, 'malformed', '{"id":'],
     ]);
 
     // Reopened (a restart), the writer numbers new records after the buffered ones.
     const reopened = await IngestWriter.open(connection, plan);
     await reopened.write(connection, batch([partition('t/0', 13, [doc('f', T0 + 61_001)])], T0 + 60_000));
-    const [last] = await queryRows<{ k: string; seq: bigint }>(
-      connection,
-      'SELECT k, seq FROM buffer ORDER BY seq DESC LIMIT 1',
-    );
-    expect(last?.k).toBe('f');
-    expect(Number(last?.seq)).toBeGreaterThan(Number(buffered.at(-1)?.seq));
+    const [last] = await rows('SELECT k, seq::INTEGER FROM buffer ORDER BY seq DESC LIMIT 1');
+    expect(last?.[0]).toBe('f');
+    expect(Number(last?.[1])).toBeGreaterThan(Number(buffered.at(-1)?.[3]));
     connection.closeSync();
     instance.closeSync();
   });
