@@ -27,17 +27,23 @@ export async function startServe(configPath: string, port: number, env: NodeJS.P
     stderr += chunk;
     if (process.env.SHADOWDIFF_TEST_LOGS) process.stderr.write(chunk);
   });
-  await waitFor(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${stderr}`);
-      return fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-    },
-    30_000,
-    'shadowdiff serve to answer /healthz',
-  );
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}: ${stderr}`);
+        return fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      },
+      30_000,
+      'shadowdiff serve to answer /healthz',
+    );
+  } catch (error) {
+    // A serve left running would hold its consumer groups and ports for the tests after this one.
+    child.kill('SIGKILL');
+    throw error;
+  }
   return child;
 }
 

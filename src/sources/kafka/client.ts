@@ -128,10 +128,12 @@ export interface KafkaConsumer {
   subscribe(topics: string[], options?: { fromBeginning?: boolean }): Promise<void>;
   /**
    * Joins the group and starts fetching; resolves once started. Offsets are never committed
-   * automatically. `onAssigned` runs on every group join with this member's partitions of each
-   * topic, before they are fetched: a seek() there decides where fetching starts.
+   * automatically. On every group join, each assigned partition starts at the offset last
+   * committed through this consumer, else at its `startAt` offset, else where the group left it:
+   * the consumer itself decides, before the partition is fetched (no callback could do so in time
+   * when the client runs on another thread).
    */
-  run(handler: BatchHandler, onAssigned?: (assigned: Required<TopicPartitions>[]) => void): Promise<void>;
+  run(handler: BatchHandler, startAt?: TopicPartitionOffset[]): Promise<void>;
   /** Commits the offset of the next record to read per partition. */
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void>;
   /** Stops fetching these partitions (backpressure); a batch fetched just before may still be delivered. */

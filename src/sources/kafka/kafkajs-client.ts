@@ -157,6 +157,10 @@ async function committedOffsets(admin: Admin, groupId: string, topic: string): P
     .sort(byPartition);
 }
 
+function partitionKey(target: { topic: string; partition: number }): string {
+  return `${target.topic}/${target.partition}`;
+}
+
 function byPartition(a: { partition: number }, b: { partition: number }): number {
   return a.partition - b.partition;
 }
@@ -213,6 +217,8 @@ class KafkajsConsumer implements KafkaConsumer {
   readonly #consumer: Consumer;
   readonly #admin: Admin;
   readonly #groupId: string;
+  /** Per `topic/partition`: where fetching starts after a group join (see KafkaConsumer.run). */
+  readonly #resumeAt = new Map<string, string>();
 
   constructor(consumer: Consumer, admin: Admin, groupId: string) {
     this.#consumer = consumer;
@@ -224,14 +230,18 @@ class KafkajsConsumer implements KafkaConsumer {
     return this.#consumer.subscribe({ topics, fromBeginning: options?.fromBeginning ?? false });
   }
 
-  run(handler: BatchHandler, onAssigned?: (assigned: Required<TopicPartitions>[]) => void): Promise<void> {
-    if (onAssigned) {
-      // kafkajs emits GROUP_JOIN synchronously after the sync and applies seeks at the next fetch,
-      // so a seek made here is in place before the partitions are fetched.
-      this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) =>
-        onAssigned(Object.entries(payload.memberAssignment).map(([topic, partitions]) => ({ topic, partitions }))),
-      );
-    }
+  run(handler: BatchHandler, startAt: TopicPartitionOffset[] = []): Promise<void> {
+    for (const target of startAt) this.#resumeAt.set(partitionKey(target), target.offset);
+    // kafkajs emits GROUP_JOIN synchronously after the sync and applies seeks at the next fetch,
+    // so a seek made here is in place before the partitions are fetched.
+    this.#consumer.on(this.#consumer.events.GROUP_JOIN, ({ payload }) => {
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) {
+          const offset = this.#resumeAt.get(partitionKey({ topic, partition }));
+          if (offset !== undefined) this.#consumer.seek({ topic, partition, offset });
+        }
+      }
+    });
     return this.#consumer.run({
       autoCommit: false,
       // Once the handler resolves, the next fetch starts after the batch (see BatchHandler).
@@ -252,6 +262,8 @@ class KafkajsConsumer implements KafkaConsumer {
   }
 
   commitOffsets(offsets: TopicPartitionOffset[]): Promise<void> {
+    // Committed offsets cover durable work: a later group join resumes there even if the commit fails.
+    for (const target of offsets) this.#resumeAt.set(partitionKey(target), target.offset);
     return this.#consumer.commitOffsets(offsets);
   }
 

@@ -1,5 +1,5 @@
 import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from '../source.js';
-import type { KafkaClient, KafkaConsumer, TopicPartitions } from './client.js';
+import type { KafkaClient, KafkaConsumer } from './client.js';
 
 export interface KafkaSourceOptions {
   topic: string;
@@ -50,31 +50,35 @@ export class KafkaSource implements RecordSource {
     const ranges = await consumer.offsetRanges(topic);
     this.#partitions = ranges.map((range) => this.partitionName(range.partition));
     for (const range of ranges) this.#highWatermarks.set(range.partition, Number(range.high));
-    const oldest = new Map(ranges.map((range) => [range.partition, range.low]));
-    const seekToDurable = (assigned: Required<TopicPartitions>[]) => {
-      for (const partition of assigned.find((a) => a.topic === topic)?.partitions ?? []) {
-        const last = durable.get(this.partitionName(partition));
-        const next =
-          last !== undefined ? String(last + 1) : this.#options.fromBeginning ? oldest.get(partition) : undefined;
-        if (next !== undefined) consumer.seek({ topic, partition, offset: next });
-      }
-    };
-    await consumer.run(async (batch, control) => {
-      this.#connected = true;
-      this.#highWatermarks.set(batch.partition, Number(batch.highWatermark));
-      if (batch.messages.length === 0) return;
-      const partition = this.partitionName(batch.partition);
-      const records: RawRecord[] = batch.messages.map((message) => ({
-        partition,
-        offset: Number(message.offset),
-        key: message.key,
-        value: message.value,
-        timestamp: Number(message.timestamp),
-      }));
-      await handler(records, control);
-      this.#nextOffsets.set(batch.partition, Number(batch.messages.at(-1)?.offset) + 1);
-    }, seekToDurable);
-    this.#connected = true;
+    const startAt = ranges.flatMap(({ partition, low }) => {
+      const last = durable.get(this.partitionName(partition));
+      const next = last !== undefined ? String(last + 1) : this.#options.fromBeginning ? low : undefined;
+      return next === undefined ? [] : [{ topic, partition, offset: next }];
+    });
+    // Joining the group can take a session timeout (30 s) after a crash, until the broker drops
+    // the dead member: start() does not wait for it, so the service is up meanwhile (and not ready).
+    consumer
+      .run(async (batch, control) => {
+        this.#connected = true;
+        this.#highWatermarks.set(batch.partition, Number(batch.highWatermark));
+        if (batch.messages.length === 0) return;
+        const partition = this.partitionName(batch.partition);
+        const records: RawRecord[] = batch.messages.map((message) => ({
+          partition,
+          offset: Number(message.offset),
+          key: message.key,
+          value: message.value,
+          timestamp: Number(message.timestamp),
+        }));
+        await handler(records, control);
+        this.#nextOffsets.set(batch.partition, Number(batch.messages.at(-1)?.offset) + 1);
+      }, startAt)
+      .then(
+        () => {
+          this.#connected = true;
+        },
+        (error: Error) => this.#options.onCrash?.(error),
+      );
   }
 
   async commit(positions: DurablePositions): Promise<void> {
