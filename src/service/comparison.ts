@@ -1,10 +1,8 @@
-import { setImmediate } from 'node:timers/promises';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { holdsRecordSeparator, type IngestPlan, ingestPlan } from '../align/ingest.js';
+import { type IngestPlan, ingestPlan } from '../align/ingest.js';
+import type { DeadLetter, PackedPartition, PreparedBatch, PrepareOptions } from '../align/prepare.js';
 import { WatermarkTracker } from '../align/watermarks.js';
-import { isDecodeError } from '../codec/decode-error.js';
-import type { MessageDecoder } from '../codec/decoder.js';
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { diffSpecOf } from '../diff/batch.js';
@@ -12,9 +10,9 @@ import type { DiffSpec } from '../diff/engine.js';
 import type { SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
-import type { BatchControl, RawRecord, RecordSource } from '../sources/source.js';
+import type { PreparedSource } from '../sources/source.js';
 import { connect, queryRows } from '../store/duckdb.js';
-import { type DeadLetter, IngestWriter, type PartitionRecords } from '../store/ingest-writer.js';
+import { IngestWriter } from '../store/ingest-writer.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
 import { epochResults, storedSamples, windowPage } from './results.js';
@@ -24,53 +22,26 @@ export interface RunnerDependencies {
   instance: DuckDBInstance;
   metrics: ShadowdiffMetrics;
   logger: Logger;
-  createSource(side: Side, comparison: ComparisonConfig, anchorMs: number): RecordSource;
-  createDecoder(comparison: ComparisonConfig): Promise<MessageDecoder>;
+  /** `prepare`: how the source decodes and packs what it delivers. */
+  createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource;
 }
 
 const TICK_MS = 250;
-const HEARTBEAT_EVERY = 1000;
 const WINDOWS_PER_PASS = 20;
 const SAMPLES_PER_WINDOW = 5;
 const DEAD_LETTERS_PER_BATCH = 20;
-const DEAD_LETTER_RAW_CHARS = 1024;
 /** A side's pending batch stops gathering at this many records until its previous batch is durable. */
 const MAX_PENDING_RECORDS = 50_000;
 
-/** Records of one side decoded and deduped, on their way to DuckDB as one batch. */
+/** Deliveries of one side gathered while its previous batch is written, on their way to DuckDB as one batch. */
 interface PendingBatch {
-  source: RecordSource;
-  partitions: Map<string, PartitionRecords>;
+  source: PreparedSource;
+  partitions: PackedPartition[];
   invalid: Map<string, number>;
   deadLetters: DeadLetter[];
   /** The last offset per partition: the durable position once written. */
   positions: Map<string, number>;
   records: number;
-}
-
-interface Decoded {
-  doc?: Buffer | string;
-  reason?: string;
-}
-
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
-
-/** The stored form of an undecodable record: its text, or `base64:` and its bytes when it is not text. */
-function deadLetterText(value: Buffer | string | null): string | null {
-  if (value === null) return null;
-  let text: string;
-  try {
-    text = typeof value === 'string' ? value : UTF8.decode(value);
-  } catch {
-    return `base64:${(value as Buffer).subarray(0, DEAD_LETTER_RAW_CHARS).toString('base64')}`;
-  }
-  return text.slice(0, DEAD_LETTER_RAW_CHARS);
-}
-
-/** A Kafka record key as text; one holding the record separator cannot travel with its batch and counts as no key. */
-function recordKeyText(key: Buffer | null): string {
-  const text = key?.toString('utf8') ?? '';
-  return holdsRecordSeparator(text) ? '' : text;
 }
 
 /** Stands for +∞ in stored watermarks once every input has ended. */
@@ -89,12 +60,9 @@ export class ComparisonRunner implements ComparisonView {
   readonly #plan: IngestPlan;
   readonly #spec: DiffSpec;
   readonly #watermarks: WatermarkTracker;
-  readonly #sources = new Map<Side, RecordSource>();
-  readonly #decoders = new Map<Side, MessageDecoder>();
+  readonly #sources = new Map<Side, PreparedSource>();
   /** Per side and partition: the last durably counted offset; sources resume after it. */
   readonly #durable = new Map<Side, Map<string, number>>();
-  /** Per side and partition: the last offset taken in (durable, being written or pending), for exactly-once counting on redelivery. */
-  readonly #accepted = new Map<Side, Map<string, number>>();
   /** Per side: records decoded but not yet being written, gathered while the previous batch is written. */
   readonly #pending = new Map<Side, PendingBatch>();
   /** Per side: the batch being made durable. */
@@ -138,10 +106,7 @@ export class ComparisonRunner implements ComparisonView {
     // Streaming ingest samples before buffering; the engine sees sampled records only.
     this.#spec = { ...diffSpecOf(config, SAMPLES_PER_WINDOW), samplingRate: 1 };
     this.#watermarks = new WatermarkTracker(this.#sides, durationMs(config.window.idleTimeout));
-    for (const side of this.#sides) {
-      this.#durable.set(side, new Map());
-      this.#accepted.set(side, new Map());
-    }
+    for (const side of this.#sides) this.#durable.set(side, new Map());
     this.#verdict = this.#judge({ equal: 0, different: 0, missing: 0, extra: 0 }, {});
   }
 
@@ -171,7 +136,6 @@ export class ComparisonRunner implements ComparisonView {
     );
     for (const p of positions) {
       this.#durable.get(p.side)?.set(p.source, Number(p.position));
-      this.#accepted.get(p.side)?.set(p.source, Number(p.position));
       if (p.max_event_time !== null) this.#watermarks.observe(p.side, p.source, Number(p.max_event_time));
     }
     this.#writer = await IngestWriter.open(this.#write, this.#plan);
@@ -179,16 +143,15 @@ export class ComparisonRunner implements ComparisonView {
     await this.#refresh(this.#write);
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
     const anchor = Number(row?.created ?? Date.now());
-    for (const side of this.#sides) {
-      this.#decoders.set(side, await this.#deps.createDecoder(this.config));
-      const source = this.#deps.createSource(side, this.config, anchor);
-      this.#sources.set(side, source);
-    }
+    const prepare = {
+      recordKeys: this.#plan.recordKeys,
+      recordTimestamps: this.#plan.recordTimestamps,
+      deadLetterLimit: DEAD_LETTERS_PER_BATCH,
+    };
+    for (const side of this.#sides)
+      this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, prepare));
     for (const [side, source] of this.#sources) {
-      await source.start(
-        (records, control) => this.#ingest(side, source, records, control),
-        this.#durable.get(side) ?? new Map(),
-      );
+      await source.start((batch) => this.#ingest(side, source, batch), this.#durable.get(side) ?? new Map());
       for (const partition of source.partitions()) this.#watermarks.register(side, partition);
     }
     this.#state = 'running';
@@ -270,81 +233,27 @@ export class ComparisonRunner implements ComparisonView {
     this.#deps.logger.error({ err: error, comparison: this.id }, 'comparison failed');
   }
 
-  /** Decodes one record to JSON text; synchronous unless the decoder must ask the schema registry. */
-  #decode(side: Side, source: RecordSource, record: RawRecord): Decoded | Promise<Decoded> {
-    if (record.error) return { reason: record.error };
-    if (record.value === null) return { reason: 'empty' };
-    if (source.decoded) {
-      // The separator of records on their way to DuckDB cannot stand in valid JSON.
-      return holdsRecordSeparator(record.value) ? { reason: 'malformed' } : { doc: record.value };
-    }
-    const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
-    const failed = (error: unknown): Decoded => {
-      if (isDecodeError(error)) return { reason: error.reason };
-      throw error;
-    };
-    try {
-      const decoded = (this.#decoders.get(side) as MessageDecoder)(value);
-      return decoded instanceof Promise ? decoded.then((doc) => ({ doc }), failed) : { doc: decoded };
-    } catch (error) {
-      return failed(error);
-    }
-  }
-
   /**
-   * Takes one delivered batch of one side: JS only decodes and dedupes, into the side's pending
-   * batch. Each side has one batch being made durable (`#flush`) while the next gathers, so fetching
-   * and decoding go on while DuckDB writes, and DuckDB gets batches larger than one fetch. A side
-   * whose pending batch is full waits for its write: memory stays bounded.
+   * Takes one prepared delivery of one side (decoded, deduped and packed by its source) into the
+   * side's pending batch: no work per record here. Each side has one batch being made durable
+   * (`#flush`) while the next gathers, so fetching and decoding go on while DuckDB writes, and
+   * DuckDB gets batches larger than one fetch. A side whose pending batch is full waits for its
+   * write: memory stays bounded.
    */
-  async #ingest(side: Side, source: RecordSource, records: RawRecord[], control: BatchControl): Promise<void> {
+  async #ingest(side: Side, source: PreparedSource, prepared: PreparedBatch): Promise<void> {
     if (this.#state === 'failed') throw new Error(`comparison ${this.id} failed: ${this.#error}`);
-    const accepted = this.#accepted.get(side) as Map<string, number>;
-    const { recordKeys, recordTimestamps } = this.#plan;
-    let handled = 0;
-    for (const record of records) {
-      // Large batches must neither cost the consumer its group membership nor keep the event
-      // loop from answering /verdict.
-      if (++handled % HEARTBEAT_EVERY === 0) {
-        await control.heartbeat();
-        await setImmediate();
+    if (prepared.records > 0) {
+      let batch = this.#pending.get(side);
+      if (!batch) {
+        batch = { source, partitions: [], invalid: new Map(), deadLetters: [], positions: new Map(), records: 0 };
+        this.#pending.set(side, batch);
       }
-      // Delivered again (a restart, a rebalance): already counted, or already on its way.
-      if (record.offset <= (accepted.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
-      accepted.set(record.partition, record.offset);
-      const batch = this.#pendingBatch(side, source);
-      batch.positions.set(record.partition, record.offset);
-      batch.records++;
-      const pending = this.#decode(side, source, record);
-      const decoded = pending instanceof Promise ? await pending : pending;
-      if (decoded.doc === undefined) {
-        const reason = decoded.reason ?? 'malformed';
-        batch.invalid.set(reason, (batch.invalid.get(reason) ?? 0) + 1);
-        if (batch.deadLetters.length < DEAD_LETTERS_PER_BATCH) {
-          batch.deadLetters.push({
-            source: record.partition,
-            position: record.offset,
-            reason,
-            raw: deadLetterText(record.value),
-          });
-        }
-        continue;
-      }
-      let partition = batch.partitions.get(record.partition);
-      if (!partition) {
-        partition = {
-          source: record.partition,
-          positions: [],
-          docs: [],
-          ...(recordKeys ? { keys: [] } : {}),
-          ...(recordTimestamps ? { timestamps: [] } : {}),
-        };
-        batch.partitions.set(record.partition, partition);
-      }
-      partition.positions.push(record.offset);
-      partition.docs.push(decoded.doc);
-      if (recordKeys) partition.keys?.push(recordKeyText(record.key));
-      if (recordTimestamps) partition.timestamps?.push(record.timestamp);
+      batch.partitions.push(...prepared.partitions);
+      for (const [reason, n] of prepared.invalid) batch.invalid.set(reason, (batch.invalid.get(reason) ?? 0) + n);
+      const room = DEAD_LETTERS_PER_BATCH - batch.deadLetters.length;
+      if (room > 0) batch.deadLetters.push(...prepared.deadLetters.slice(0, room));
+      for (const [partition, position] of prepared.positions) batch.positions.set(partition, position);
+      batch.records += prepared.records;
     }
     const writing = this.#flushing.get(side);
     if (!writing) {
@@ -352,15 +261,6 @@ export class ComparisonRunner implements ComparisonView {
     } else if ((this.#pending.get(side)?.records ?? 0) >= MAX_PENDING_RECORDS) {
       await writing;
     }
-  }
-
-  #pendingBatch(side: Side, source: RecordSource): PendingBatch {
-    let batch = this.#pending.get(side);
-    if (!batch) {
-      batch = { source, partitions: new Map(), invalid: new Map(), deadLetters: [], positions: new Map(), records: 0 };
-      this.#pending.set(side, batch);
-    }
-    return batch;
   }
 
   /** Writes the side's pending batch, and the one that gathered meanwhile once it is done. */
@@ -389,7 +289,7 @@ export class ComparisonRunner implements ComparisonView {
       epoch: this.#epoch,
       side,
       closedThrough: this.#closedThrough,
-      partitions: [...batch.partitions.values()],
+      partitions: batch.partitions,
       invalid: batch.invalid,
       deadLetters: batch.deadLetters,
       positions: batch.positions,
@@ -420,7 +320,7 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   /** A side's input has ended and all of it is durable: its watermark may move to +∞. */
-  #drained(side: Side, source: RecordSource): boolean {
+  #drained(side: Side, source: PreparedSource): boolean {
     return source.hasEnded() && !this.#pending.has(side) && !this.#flushing.has(side);
   }
 

@@ -3,19 +3,17 @@ import { dirname } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { createDecoder } from '../codec/decoder.js';
-import { SchemaRegistryClient } from '../codec/registry.js';
+import type { PrepareOptions } from '../align/prepare.js';
 import { durationMs } from '../config/duration.js';
 import { parseComparison } from '../config/load.js';
 import type { ComparisonConfig, Config, Side } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { ShadowdiffMetrics } from '../metrics/metrics.js';
 import { FileReplaySource } from '../sources/file-replay.js';
-import type { KafkaClient } from '../sources/kafka/client.js';
-import { createKafkajsClient } from '../sources/kafka/kafkajs-client.js';
-import { KafkaSource } from '../sources/kafka/source.js';
+import { LocalSource } from '../sources/local.js';
 import { SimulateSource } from '../sources/simulate.js';
-import type { RecordSource } from '../sources/source.js';
+import type { PreparedSource } from '../sources/source.js';
+import { ThreadedSource } from '../sources/thread/threaded-source.js';
 import { connect, openDatabase, queryRows } from '../store/duckdb.js';
 import { applyRetention } from '../store/retention.js';
 import { COMPARISON_TABLES, createSchema } from '../store/schema.js';
@@ -36,8 +34,6 @@ export class Service implements ComparisonRegistry {
   readonly #instance: DuckDBInstance;
   readonly #maintenance: DuckDBConnection;
   readonly #runners = new Map<string, ComparisonRunner>();
-  #kafka: KafkaClient | undefined;
-  #schemaRegistry: SchemaRegistryClient | undefined;
   #retentionTimer: NodeJS.Timeout | undefined;
   #storageOpen = true;
   #stopping = false;
@@ -81,25 +77,36 @@ export class Service implements ComparisonRegistry {
     return service;
   }
 
-  #kafkaClient(): KafkaClient {
-    this.#kafka ??= createKafkajsClient(this.#config.kafka, this.#logger.child({ component: 'kafka' }));
-    return this.#kafka;
-  }
-
-  #createSource(side: Side, comparison: ComparisonConfig, anchorMs: number): RecordSource {
+  #createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource {
     const source = comparison[side];
     if (!source) throw new ShadowdiffError('SD_CONFIG_INVALID', `comparison ${comparison.id} has no ${side} source`);
     if ('kafka' in source) {
-      return new KafkaSource(this.#kafkaClient(), {
-        topic: source.kafka.topic,
-        groupId: source.kafka.groupId ?? `shadowdiff.${comparison.id}.${side}`,
-        fromBeginning: source.kafka.fromBeginning,
-        onCrash: (error) =>
-          this.#logger.warn({ err: error, comparison: comparison.id, side }, 'kafka consumer crashed'),
-      });
+      return new ThreadedSource(
+        {
+          connection: this.#config.kafka,
+          source: {
+            topic: source.kafka.topic,
+            groupId: source.kafka.groupId ?? `shadowdiff.${comparison.id}.${side}`,
+            fromBeginning: source.kafka.fromBeginning,
+          },
+          decode: {
+            format: comparison.format,
+            schema: comparison.schema,
+            maxMessageBytes: comparison.maxMessageBytes,
+            registryUrl: this.#config.schemaRegistry.url,
+          },
+          prepare,
+          logLevel: this.#logger.level,
+        },
+        {
+          logger: this.#logger,
+          onCrash: (error) =>
+            this.#logger.warn({ err: error, comparison: comparison.id, side }, 'kafka consumer crashed'),
+        },
+      );
     }
-    if ('file' in source) return new FileReplaySource(source.file);
-    return new SimulateSource(source.simulate, side, anchorMs);
+    if ('file' in source) return new LocalSource(new FileReplaySource(source.file), prepare);
+    return new LocalSource(new SimulateSource(source.simulate, side, anchorMs), prepare);
   }
 
   async #launch(comparison: ComparisonConfig): Promise<ComparisonRunner> {
@@ -107,12 +114,7 @@ export class Service implements ComparisonRegistry {
       instance: this.#instance,
       metrics: this.metrics,
       logger: this.#logger,
-      createSource: (side, config, anchor) => this.#createSource(side, config, anchor),
-      createDecoder: (config) =>
-        createDecoder(config, () => {
-          this.#schemaRegistry ??= new SchemaRegistryClient({ url: this.#config.schemaRegistry.url });
-          return this.#schemaRegistry;
-        }),
+      createSource: (side, config, anchor, prepare) => this.#createSource(side, config, anchor, prepare),
     });
     this.#runners.set(comparison.id, runner);
     try {

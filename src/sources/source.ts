@@ -1,3 +1,5 @@
+import type { PreparedBatch } from '../align/prepare.js';
+
 /**
  * One record as a source delivers it, before decoding. `partition` and `offset` are its source
  * position: offsets grow within a partition, so (partition, offset) identifies a record and lets
@@ -25,12 +27,8 @@ export type RecordHandler = (records: RawRecord[], control: BatchControl) => Pro
 /** Where to resume: for each partition, the offset of the last record already durably counted. */
 export type DurablePositions = ReadonlyMap<string, number>;
 
-/** One side's input. Kafka, file replay and the simulator implement it. */
-export interface RecordSource {
-  /** True when values are JSON texts already (files, simulator); Kafka values are bytes in the comparison's format. */
-  readonly decoded: boolean;
-  /** Starts delivering records after the durable positions; resolves once started. */
-  start(handler: RecordHandler, durable: DurablePositions): Promise<void>;
+/** What the runner asks of a side's input, whatever it delivers. */
+export interface SourceControl {
   /** Records up to these offsets are durable: a Kafka source commits them. */
   commit(positions: DurablePositions): Promise<void>;
   /** Backpressure: stop and restart delivering (this side runs ahead of the others). */
@@ -49,4 +47,23 @@ export interface RecordSource {
    * let windows close over them.
    */
   partitions(): string[];
+}
+
+/** One side's input as records. Kafka, file replay and the simulator implement it. */
+export interface RecordSource extends SourceControl {
+  /** True when values are JSON texts already (files, simulator); Kafka values are bytes in the comparison's format. */
+  readonly decoded: boolean;
+  /** Starts delivering records after the durable positions; resolves once started. */
+  start(handler: RecordHandler, durable: DurablePositions): Promise<void>;
+}
+
+export type PreparedHandler = (batch: PreparedBatch) => Promise<void>;
+
+/**
+ * One side's input as the runner takes it: decoded, deduped and packed (`align/prepare.ts`), on
+ * this thread (`LocalSource`) or on a thread of its own (`ThreadedSource`).
+ */
+export interface PreparedSource extends SourceControl {
+  /** Starts delivering after the durable positions; resolves once started. */
+  start(handler: PreparedHandler, durable: DurablePositions): Promise<void>;
 }

@@ -1,6 +1,6 @@
-import { setImmediate } from 'node:timers/promises';
 import { blobValue, type DuckDBBlobValue, type DuckDBConnection } from '@duckdb/node-api';
 import { type IngestPlan, type IngestStatus, RECORD_SEPARATOR } from '../align/ingest.js';
+import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from './duckdb.js';
@@ -8,31 +8,12 @@ import { queryRows } from './duckdb.js';
 const STAGED = 'sd_ingest_staged';
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
 
-/** The records of one source partition in one batch, as they go to DuckDB, in arrival order. */
-export interface PartitionRecords {
-  source: string;
-  positions: number[];
-  /** JSON texts (UTF-8 bytes or strings), none holding RECORD_SEPARATOR. */
-  docs: (Buffer | string)[];
-  /** Kafka record keys, when the plan keys by them. */
-  keys?: string[];
-  /** Kafka record timestamps, when the plan times by them. */
-  timestamps?: number[];
-}
-
-export interface DeadLetter {
-  source: string;
-  position: number;
-  reason: string;
-  raw: string | null;
-}
-
 export interface IngestBatch {
   comparison: string;
   epoch: number;
   side: Side;
   closedThrough: number | null;
-  partitions: PartitionRecords[];
+  partitions: PackedPartition[];
   /** Records found invalid before DuckDB (undecodable), counted by reason. */
   invalid: Map<string, number>;
   deadLetters: DeadLetter[];
@@ -50,29 +31,16 @@ export interface IngestResult {
   maxEventTimes: Map<string, number>;
 }
 
-/** Docs copied per slice, with a turn of the event loop between slices. */
-const JOIN_SLICE = 2000;
-
 /**
- * One blob for many records: native copies instead of a JS string per record, and DuckDB turns it
- * into text on its own threads. One allocation and one copy of each text (fewer, smaller external
- * allocations mean fewer full garbage collections), a slice at a time, yielding in between: a batch
- * of 10k records joined in one go held the event loop (and /verdict) for 5 to 20 ms.
+ * The blobs of a batch's packs joined into one: DuckDB turns it into text on its own threads. A
+ * copy of a few large buffers, not of each record.
  */
-async function joinDocs(docs: (Buffer | string)[]): Promise<DuckDBBlobValue> {
-  let size = Math.max(0, docs.length - 1) * SEPARATOR.length;
-  for (const doc of docs) size += typeof doc === 'string' ? Buffer.byteLength(doc) : doc.length;
-  const joined = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < docs.length; i++) {
-    if (i > 0) {
-      if (i % JOIN_SLICE === 0) await setImmediate();
-      at += SEPARATOR.copy(joined, at);
-    }
-    const doc = docs[i] as Buffer | string;
-    at += typeof doc === 'string' ? joined.write(doc, at) : doc.copy(joined, at);
-  }
-  return blobValue(joined);
+function joinPacks(partitions: PackedPartition[]): DuckDBBlobValue {
+  return blobValue(
+    Buffer.concat(
+      partitions.flatMap((partition, index) => (index === 0 ? [partition.docs] : [SEPARATOR, partition.docs])),
+    ),
+  );
 }
 
 /**
@@ -107,27 +75,23 @@ export class IngestWriter {
     };
     const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
     for (const n of batch.invalid.values()) add(result.counts, 'invalid', n);
-    const partitions = batch.partitions.filter((partition) => partition.docs.length > 0);
+    const partitions = batch.partitions.filter((partition) => partition.count > 0);
     const sources = `[${partitions.map((partition) => literal(partition.source)).join(', ')}]`;
     await connection.run('BEGIN TRANSACTION');
     try {
       if (partitions.length > 0) {
         // One statement for the whole batch: DuckDB's cost per statement outweighs its cost per record.
-        const docs = partitions.flatMap((partition) => partition.docs);
+        const records = partitions.reduce((sum, partition) => sum + partition.count, 0);
         const values: (DuckDBBlobValue | string)[] = [
-          await joinDocs(docs),
-          partitions.map((partition) => partition.positions.join(',')).join(','),
-          partitions.map((partition, index) => `${index},`.repeat(partition.docs.length).slice(0, -1)).join(','),
+          joinPacks(partitions),
+          partitions.map((partition) => partition.positions).join(','),
+          partitions.map((partition, index) => `${index},`.repeat(partition.count).slice(0, -1)).join(','),
         ];
-        if (this.#plan.recordKeys) {
-          values.push(
-            partitions.map((partition) => (partition.keys ?? []).join(RECORD_SEPARATOR)).join(RECORD_SEPARATOR),
-          );
-        }
-        if (this.#plan.recordTimestamps) {
-          values.push(partitions.map((partition) => (partition.timestamps ?? []).join(',')).join(','));
-        }
-        await connection.run(this.#plan.classifySql(STAGED, batch.closedThrough, docs.length), values);
+        if (this.#plan.recordKeys)
+          values.push(partitions.map((partition) => partition.keys ?? '').join(RECORD_SEPARATOR));
+        if (this.#plan.recordTimestamps)
+          values.push(partitions.map((partition) => partition.timestamps ?? '').join(','));
+        await connection.run(this.#plan.classifySql(STAGED, batch.closedThrough, records), values);
         const statuses = await queryRows<{
           part: number;
           status: IngestStatus;
@@ -142,7 +106,7 @@ export class IngestWriter {
           if (row.reason !== null) add(result.invalidReasons, row.reason, n);
           if (row.status === 'invalid') invalid += n;
           if (row.t !== null) {
-            const source = (partitions[row.part] as PartitionRecords).source;
+            const source = (partitions[row.part] as PackedPartition).source;
             const t = Number(row.t);
             result.maxEventTimes.set(source, Math.max(result.maxEventTimes.get(source) ?? t, t));
           }
@@ -150,7 +114,7 @@ export class IngestWriter {
         if ((result.counts.get('buffered') ?? 0) > 0) {
           // Rows stand in arrival order, and positions grow with it: seq orders the buffer for the duplicates rule.
           const base = this.#seq;
-          this.#seq += docs.length;
+          this.#seq += records;
           await connection.run(
             `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${base} + ordinal, ${sources}[part + 1], position, doc
              FROM ${STAGED} WHERE status = 'buffered'`,

@@ -1,8 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan } from '../../src/align/ingest.js';
+import { type PackedPartition, packPartition } from '../../src/align/prepare.js';
 import { parseComparison } from '../../src/config/load.js';
 import { connect, openDatabase } from '../../src/store/duckdb.js';
-import { type IngestBatch, IngestWriter, type PartitionRecords } from '../../src/store/ingest-writer.js';
+import { type IngestBatch, IngestWriter } from '../../src/store/ingest-writer.js';
 import { createSchema } from '../../src/store/schema.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -23,11 +24,18 @@ const plan = ingestPlan(
 const T0 = Date.UTC(2026, 0, 1);
 const doc = (id: string, at: number) => JSON.stringify({ id, at });
 
-function partition(source: string, from: number, docs: string[]): PartitionRecords {
-  return { source, positions: docs.map((_, i) => from + i), docs };
+function partition(source: string, from: number, docs: string[]): PackedPartition & { last: number } {
+  return {
+    ...packPartition(
+      source,
+      docs.map((_, i) => from + i),
+      docs,
+    ),
+    last: from + docs.length - 1,
+  };
 }
 
-function batch(partitions: PartitionRecords[], closedThrough: number | null = null): IngestBatch {
+function batch(partitions: (PackedPartition & { last: number })[], closedThrough: number | null = null): IngestBatch {
   return {
     comparison: 'x',
     epoch: 1,
@@ -36,7 +44,7 @@ function batch(partitions: PartitionRecords[], closedThrough: number | null = nu
     partitions,
     invalid: new Map(),
     deadLetters: [],
-    positions: new Map(partitions.map((p) => [p.source, p.positions.at(-1) as number])),
+    positions: new Map(partitions.map((p) => [p.source, p.last])),
     deadLetterLimit: 20,
   };
 }

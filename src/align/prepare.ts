@@ -1,0 +1,221 @@
+import { setImmediate } from 'node:timers/promises';
+import { isDecodeError } from '../codec/decode-error.js';
+import type { MessageDecoder } from '../codec/decoder.js';
+import type { BatchControl, DurablePositions, RawRecord } from '../sources/source.js';
+import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
+
+/**
+ * The records of one source partition in one delivery, packed as DuckDB takes them (one
+ * statement per batch, `align/ingest.ts`): the texts as one UTF-8 blob joined by U+001E, the
+ * positions (and Kafka keys and timestamps, when the plan uses them) as joined text. Native
+ * copies and joins instead of a JS value per record downstream, and a form that crosses threads
+ * as one transferred buffer and a few strings.
+ */
+export interface PackedPartition {
+  source: string;
+  /** Records in the pack. */
+  count: number;
+  /** Every record's JSON text, none holding U+001E, joined by U+001E. */
+  docs: Uint8Array;
+  /** Source positions, comma-joined, in arrival order. */
+  positions: string;
+  /** Kafka record keys joined by U+001E, when the plan keys by them. */
+  keys?: string;
+  /** Kafka record timestamps, comma-joined, when the plan times by them. */
+  timestamps?: string;
+}
+
+export interface DeadLetter {
+  source: string;
+  position: number;
+  reason: string;
+  raw: string | null;
+}
+
+/** One delivery of one side, decoded and deduped, on its way to DuckDB. */
+export interface PreparedBatch {
+  partitions: PackedPartition[];
+  /** Records found invalid before DuckDB (undecodable), counted by reason. */
+  invalid: [string, number][];
+  /** The first of them, as stored samples. */
+  deadLetters: DeadLetter[];
+  /** The last position taken per source partition (valid or not): the durable position once written. */
+  positions: [string, number][];
+  /** Records taken: packed plus invalid. */
+  records: number;
+}
+
+export interface PrepareOptions {
+  /** For sources whose values are message bytes (Kafka); sources of JSON texts need none. */
+  decoder?: MessageDecoder;
+  recordKeys: boolean;
+  recordTimestamps: boolean;
+  /** Dead letters kept per delivery. */
+  deadLetterLimit: number;
+}
+
+const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
+/** Records handled between heartbeats and turns of the event loop. */
+const HEARTBEAT_EVERY = 1000;
+const DEAD_LETTER_RAW_CHARS = 1024;
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Packs texts, positions and optional keys and timestamps of one partition. The blob has a buffer
+ * of its own (never Node's shared pool), so it can be transferred to another thread.
+ */
+export function packPartition(
+  source: string,
+  positions: number[],
+  docs: (Buffer | string)[],
+  keys?: string[],
+  timestamps?: number[],
+): PackedPartition {
+  let size = Math.max(0, docs.length - 1) * SEPARATOR.length;
+  for (const doc of docs) size += typeof doc === 'string' ? Buffer.byteLength(doc) : doc.length;
+  const joined = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (let i = 0; i < docs.length; i++) {
+    if (i > 0) at += SEPARATOR.copy(joined, at);
+    const doc = docs[i] as Buffer | string;
+    at += typeof doc === 'string' ? joined.write(doc, at) : doc.copy(joined, at);
+  }
+  return {
+    source,
+    count: docs.length,
+    docs: joined,
+    positions: positions.join(','),
+    ...(keys ? { keys: keys.join(RECORD_SEPARATOR) } : {}),
+    ...(timestamps ? { timestamps: timestamps.join(',') } : {}),
+  };
+}
+
+/** The stored form of an undecodable record: its text, or `base64:` and its bytes when it is not text. */
+function deadLetterText(value: Buffer | string | null): string | null {
+  if (value === null) return null;
+  let text: string;
+  try {
+    text = typeof value === 'string' ? value : UTF8.decode(value);
+  } catch {
+    return `base64:${(value as Buffer).subarray(0, DEAD_LETTER_RAW_CHARS).toString('base64')}`;
+  }
+  return text.slice(0, DEAD_LETTER_RAW_CHARS);
+}
+
+/** A Kafka record key as text; one holding the record separator cannot travel with its batch and counts as no key. */
+function recordKeyText(key: Buffer | null): string {
+  const text = key?.toString('utf8') ?? '';
+  return holdsRecordSeparator(text) ? '' : text;
+}
+
+interface Decoded {
+  doc?: Buffer | string;
+  reason?: string;
+}
+
+interface Gathered {
+  positions: number[];
+  docs: (Buffer | string)[];
+  keys?: string[];
+  timestamps?: number[];
+}
+
+/**
+ * Turns one side's deliveries into prepared batches: skips records at or below the last position
+ * already taken from their partition (a redelivery after a restart or a rebalance is counted once),
+ * decodes each to JSON text or counts it invalid with a dead letter, and packs the rest. A record
+ * is taken once prepared: whoever cannot use a batch starts over with a new preparer from the
+ * durable positions (the runner refuses batches only once its comparison has failed).
+ */
+export class RecordPreparer {
+  readonly #options: PrepareOptions;
+  /** Per partition: the last position taken in (durable, being written or on its way). */
+  readonly #taken: Map<string, number>;
+
+  /** `durable`: where the side's durable state ends; records up to there are never taken again. */
+  constructor(options: PrepareOptions, durable: DurablePositions) {
+    this.#options = options;
+    this.#taken = new Map(durable);
+  }
+
+  /** `decoded`: the values are JSON texts already (files, simulator). */
+  async prepare(records: RawRecord[], control: BatchControl, decoded: boolean): Promise<PreparedBatch> {
+    const { recordKeys, recordTimestamps, deadLetterLimit } = this.#options;
+    const gathered = new Map<string, Gathered>();
+    const invalid = new Map<string, number>();
+    const deadLetters: DeadLetter[] = [];
+    const positions = new Map<string, number>();
+    let taken = 0;
+    let handled = 0;
+    for (const record of records) {
+      // Large deliveries must neither cost a consumer its group membership nor hold the event loop.
+      if (++handled % HEARTBEAT_EVERY === 0) {
+        await control.heartbeat();
+        await setImmediate();
+      }
+      if (record.offset <= (this.#taken.get(record.partition) ?? Number.NEGATIVE_INFINITY)) continue;
+      this.#taken.set(record.partition, record.offset);
+      positions.set(record.partition, record.offset);
+      taken++;
+      const pending = this.#decode(record, decoded);
+      const result = pending instanceof Promise ? await pending : pending;
+      if (result.doc === undefined) {
+        const reason = result.reason ?? 'malformed';
+        invalid.set(reason, (invalid.get(reason) ?? 0) + 1);
+        if (deadLetters.length < deadLetterLimit) {
+          deadLetters.push({
+            source: record.partition,
+            position: record.offset,
+            reason,
+            raw: deadLetterText(record.value),
+          });
+        }
+        continue;
+      }
+      let partition = gathered.get(record.partition);
+      if (!partition) {
+        partition = {
+          positions: [],
+          docs: [],
+          ...(recordKeys ? { keys: [] } : {}),
+          ...(recordTimestamps ? { timestamps: [] } : {}),
+        };
+        gathered.set(record.partition, partition);
+      }
+      partition.positions.push(record.offset);
+      partition.docs.push(result.doc);
+      partition.keys?.push(recordKeyText(record.key));
+      partition.timestamps?.push(record.timestamp);
+    }
+    return {
+      partitions: [...gathered].map(([source, g]) => packPartition(source, g.positions, g.docs, g.keys, g.timestamps)),
+      invalid: [...invalid],
+      deadLetters,
+      positions: [...positions],
+      records: taken,
+    };
+  }
+
+  /** Decodes one record to JSON text; synchronous unless the decoder must ask the schema registry. */
+  #decode(record: RawRecord, decoded: boolean): Decoded | Promise<Decoded> {
+    if (record.error) return { reason: record.error };
+    if (record.value === null) return { reason: 'empty' };
+    if (decoded) {
+      // The separator of records on their way to DuckDB cannot stand in valid JSON.
+      return holdsRecordSeparator(record.value) ? { reason: 'malformed' } : { doc: record.value };
+    }
+    const { decoder } = this.#options;
+    if (!decoder) throw new Error('a source of message bytes needs a decoder');
+    const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
+    const failed = (error: unknown): Decoded => {
+      if (isDecodeError(error)) return { reason: error.reason };
+      throw error;
+    };
+    try {
+      const result = decoder(value);
+      return result instanceof Promise ? result.then((doc) => ({ doc }), failed) : { doc: result };
+    } catch (error) {
+      return failed(error);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { type PrepareOptions, RecordPreparer } from '../align/prepare.js';
+import type { DurablePositions, PreparedHandler, PreparedSource, RecordSource } from './source.js';
+
+/** A record source prepared on this thread: files and the simulator, whose values are JSON texts already. */
+export class LocalSource implements PreparedSource {
+  readonly #source: RecordSource;
+  readonly #options: PrepareOptions;
+
+  constructor(source: RecordSource, options: PrepareOptions) {
+    this.#source = source;
+    this.#options = options;
+  }
+
+  start(handler: PreparedHandler, durable: DurablePositions): Promise<void> {
+    const preparer = new RecordPreparer(this.#options, durable);
+    return this.#source.start(
+      async (records, control) => handler(await preparer.prepare(records, control, this.#source.decoded)),
+      durable,
+    );
+  }
+
+  commit(positions: DurablePositions): Promise<void> {
+    return this.#source.commit(positions);
+  }
+
+  pause(): void {
+    this.#source.pause();
+  }
+
+  resume(): void {
+    this.#source.resume();
+  }
+
+  isPaused(): boolean {
+    return this.#source.isPaused();
+  }
+
+  stop(): Promise<void> {
+    return this.#source.stop();
+  }
+
+  isConnected(): boolean {
+    return this.#source.isConnected();
+  }
+
+  hasEnded(): boolean {
+    return this.#source.hasEnded();
+  }
+
+  backlog(): number | null {
+    return this.#source.backlog();
+  }
+
+  partitions(): string[] {
+    return this.#source.partitions();
+  }
+}

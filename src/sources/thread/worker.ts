@@ -1,0 +1,120 @@
+/**
+ * A source thread: one side's Kafka consumer, decoding and packing (`align/prepare.ts`), driven by
+ * `ThreadedSource` on the main thread. kafkajs' wire decoding, the per-record checks and their
+ * garbage cost this thread, so the main thread's event loop stays free for ingest and HTTP.
+ */
+import { setPriority } from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { RecordPreparer } from '../../align/prepare.js';
+import { createDecoder } from '../../codec/decoder.js';
+import { SchemaRegistryClient } from '../../codec/registry.js';
+import { createKafkajsClient } from '../kafka/kafkajs-client.js';
+import { KafkaSource } from '../kafka/source.js';
+import type { FromSourceThread, SourceState, SourceThreadSpec, ThreadError, ToSourceThread } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('the source thread runs as a worker thread');
+// On Linux a nice value is per thread (pid 0 is this thread): when the cores are busy, the main
+// thread answering HTTP and closing windows goes first; fetching ahead can wait a few milliseconds.
+try {
+  setPriority(0, 10);
+} catch {
+  // Where a sandbox refuses it, the thread runs at the default priority.
+}
+const spec = workerData as SourceThreadSpec;
+const post = (message: FromSourceThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+const errorOf = (error: unknown): ThreadError => ({
+  message: (error as Error)?.message ?? String(error),
+  name: (error as Error)?.name ?? 'Error',
+});
+
+// Log lines go to the main thread's logger, which owns the destination.
+const logger =
+  spec.logLevel === null
+    ? undefined
+    : pino({ level: spec.logLevel }, { write: (line: string) => post({ type: 'log', line }) });
+const source = new KafkaSource(createKafkajsClient(spec.connection, logger?.child({ component: 'kafka' })), {
+  ...spec.source,
+  onCrash: (error) => {
+    post({ type: 'crash', error: errorOf(error) });
+    postState();
+  },
+});
+const decoder = await createDecoder(spec.decode, () => new SchemaRegistryClient({ url: spec.decode.registryUrl }));
+/** Batches handed to the main thread, by id, until it has taken them. */
+const inFlight = new Map<number, (error?: string) => void>();
+let batches = 0;
+let lastState = '';
+/** As often as the runner looks (its tick). */
+const STATE_EVERY_MS = 250;
+
+function postState(): void {
+  const state: SourceState = {
+    connected: source.isConnected(),
+    ended: source.hasEnded(),
+    backlog: source.backlog(),
+    partitions: source.partitions(),
+  };
+  const text = JSON.stringify(state);
+  if (text !== lastState) post({ type: 'state', state });
+  lastState = text;
+}
+
+// Empty fetches move the high watermark, and a group join connects, without a batch to report them.
+setInterval(postState, STATE_EVERY_MS);
+
+async function reply(id: number, work: () => Promise<unknown>): Promise<void> {
+  try {
+    await work();
+    post({ type: 'reply', id });
+  } catch (error) {
+    post({ type: 'reply', id, error: errorOf(error) });
+  }
+}
+
+async function start(durable: Map<string, number>): Promise<void> {
+  const preparer = new RecordPreparer({ ...spec.prepare, decoder }, durable);
+  await source.start(async (records, control) => {
+    const batch = await preparer.prepare(records, control, source.decoded);
+    const id = ++batches;
+    const taken = new Promise<void>((resolve, reject) =>
+      inFlight.set(id, (error) => (error === undefined ? resolve() : reject(new Error(error)))),
+    );
+    post(
+      { type: 'batch', id, batch },
+      batch.partitions.map((partition) => partition.docs.buffer as ArrayBuffer),
+    );
+    try {
+      await taken;
+    } finally {
+      inFlight.delete(id);
+      postState();
+    }
+  }, durable);
+  postState();
+}
+
+port.on('message', (message: ToSourceThread) => {
+  switch (message.type) {
+    case 'start':
+      void reply(message.id, () => start(new Map(message.durable)));
+      return;
+    case 'handled':
+      inFlight.get(message.id)?.(message.error);
+      return;
+    case 'commit':
+      void reply(message.id, () => source.commit(new Map(message.positions)));
+      return;
+    case 'pause':
+      source.pause();
+      return;
+    case 'resume':
+      source.resume();
+      return;
+    case 'stop':
+      // The main thread ends this thread once it has the answer.
+      void reply(message.id, () => source.stop());
+      return;
+  }
+});

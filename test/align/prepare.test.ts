@@ -1,0 +1,119 @@
+import { describe, expect, it } from 'vitest';
+import { RECORD_SEPARATOR } from '../../src/align/ingest.js';
+import { packPartition, RecordPreparer } from '../../src/align/prepare.js';
+import { DecodeError } from '../../src/codec/decode-error.js';
+import { checkJsonMessage } from '../../src/codec/json.js';
+import type { RawRecord } from '../../src/sources/source.js';
+
+const control = { heartbeat: async () => {} };
+const options = { recordKeys: false, recordTimestamps: false, deadLetterLimit: 2 };
+
+function record(partition: string, offset: number, value: string | Buffer | null, extra: Partial<RawRecord> = {}) {
+  return { partition, offset, key: null, value, timestamp: 1_000 + offset, ...extra } satisfies RawRecord;
+}
+
+const texts = (docs: Uint8Array) => Buffer.from(docs).toString('utf8').split(RECORD_SEPARATOR);
+
+describe('record preparer', () => {
+  it('packs the texts, positions, keys and timestamps of each partition in arrival order', async () => {
+    const preparer = new RecordPreparer({ ...options, recordKeys: true, recordTimestamps: true }, new Map());
+    const batch = await preparer.prepare(
+      [
+        record('t/0', 5, '{"a":1}', { key: Buffer.from('k5') }),
+        record('t/1', 0, '{"é":"ü"}', { key: null }),
+        record('t/0', 6, '{"a":2}', { key: Buffer.from(`bad${RECORD_SEPARATOR}key`) }),
+      ],
+      control,
+      true,
+    );
+    expect(batch.records).toBe(3);
+    expect(batch.positions).toEqual([
+      ['t/0', 6],
+      ['t/1', 0],
+    ]);
+    const [first, second] = batch.partitions;
+    expect(first).toMatchObject({ source: 't/0', count: 2, positions: '5,6', timestamps: '1005,1006' });
+    expect(texts(first!.docs)).toEqual(['{"a":1}', '{"a":2}']);
+    // A key holding the separator cannot travel with its batch: it counts as no key.
+    expect(first!.keys?.split(RECORD_SEPARATOR)).toEqual(['k5', '']);
+    expect(second).toMatchObject({ source: 't/1', count: 1, positions: '0', keys: '' });
+    expect(texts(second!.docs)).toEqual(['{"é":"ü"}']);
+  });
+
+  it('takes every record once: at or below the durable position, or delivered again, it is skipped', async () => {
+    const preparer = new RecordPreparer(options, new Map([['t/0', 9]]));
+    const first = await preparer.prepare(
+      [8, 9, 10, 11].map((offset) => record('t/0', offset, `{"i":${offset}}`)),
+      control,
+      true,
+    );
+    expect(first.records).toBe(2);
+    expect(first.partitions[0]?.positions).toBe('10,11');
+    const again = await preparer.prepare(
+      [10, 11, 12].map((offset) => record('t/0', offset, `{"i":${offset}}`)),
+      control,
+      true,
+    );
+    expect(again.records).toBe(1);
+    expect(again.partitions[0]?.positions).toBe('12');
+    expect(again.positions).toEqual([['t/0', 12]]);
+    const nothing = await preparer.prepare([record('t/0', 12, '{}')], control, true);
+    expect(nothing).toMatchObject({ records: 0, partitions: [], positions: [] });
+  });
+
+  it('counts undecodable records invalid by reason, keeps the first as dead letters, and moves the position past them', async () => {
+    const decoder = (value: Buffer) => {
+      if (value[0] === 0) return Promise.reject(new DecodeError('unknown_schema', 'no such schema id'));
+      return checkJsonMessage(value, 64);
+    };
+    const preparer = new RecordPreparer({ ...options, decoder }, new Map());
+    const batch = await preparer.prepare(
+      [
+        record('t/0', 0, Buffer.from('{"ok":1}')),
+        record('t/0', 1, Buffer.from([0xff, 0xfe])),
+        record('t/0', 2, null),
+        record('t/0', 3, Buffer.from([0, 1, 2])),
+        record('t/0', 4, Buffer.from(`{"pad":"${'x'.repeat(80)}"}`)),
+        record('t/0', 5, null, { error: 'truncated' }),
+      ],
+      control,
+      false,
+    );
+    expect(batch.records).toBe(6);
+    expect(batch.partitions).toHaveLength(1);
+    expect(batch.partitions[0]?.positions).toBe('0');
+    expect(Object.fromEntries(batch.invalid)).toEqual({
+      malformed: 1,
+      empty: 1,
+      unknown_schema: 1,
+      oversized: 1,
+      truncated: 1,
+    });
+    // Bytes that are not text are kept as base64.
+    expect(batch.deadLetters).toEqual([
+      { source: 't/0', position: 1, reason: 'malformed', raw: 'base64://4=' },
+      { source: 't/0', position: 2, reason: 'empty', raw: null },
+    ]);
+    expect(batch.positions).toEqual([['t/0', 5]]);
+  });
+
+  it('counts a text holding the record separator malformed, and needs a decoder for message bytes', async () => {
+    const preparer = new RecordPreparer(options, new Map());
+    const batch = await preparer.prepare([record('f', 1, `{"a":"${RECORD_SEPARATOR}"}`)], control, true);
+    expect(Object.fromEntries(batch.invalid)).toEqual({ malformed: 1 });
+    await expect(preparer.prepare([record('f', 2, Buffer.from('{}'))], control, false)).rejects.toThrow(
+      /needs a decoder/,
+    );
+  });
+
+  it('packs into a buffer of its own, which can be transferred to another thread', () => {
+    const pack = packPartition('t/0', [1], ['{}']);
+    expect(pack.docs.byteOffset).toBe(0);
+    expect(pack.docs.buffer.byteLength).toBe(pack.docs.byteLength);
+    const { port1, port2 } = new MessageChannel();
+    port1.postMessage(pack.docs, [pack.docs.buffer as ArrayBuffer]);
+    expect(pack.docs.byteLength).toBe(0);
+    port1.close();
+    port2.close();
+  });
+});
