@@ -180,14 +180,18 @@ export class ComparisonRunner implements ComparisonView {
    * while a side catches up on a backlog: there, windows gathered over a tick diff in fewer passes.
    */
   #closeSoon(): void {
-    const caughtUp = [...this.#sources.values()].every((source) => (source.backlog() ?? 0) < MAX_PENDING_RECORDS);
     const combined = this.#watermarks.combined();
-    if (combined === null || !caughtUp) return;
+    if (combined === null || this.catchingUp()) return;
     const { windowMs, latenessMs } = this.#plan;
     const lastClosable = (through: number) => Math.floor((through - windowMs - latenessMs) / windowMs);
     if (this.#closedThrough === null || lastClosable(combined) > lastClosable(this.#closedThrough)) {
       this.#startTick(true);
     }
+  }
+
+  /** True while a side has more records waiting at its source than one pending batch holds. */
+  catchingUp(): boolean {
+    return [...this.#sources.values()].some((source) => (source.backlog() ?? 0) >= MAX_PENDING_RECORDS);
   }
 
   /** Stops consuming, lets the batch in flight finish (and commit), and closes connections. */

@@ -10,7 +10,7 @@ import type { ComparisonConfig, Config, Side } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { ShadowdiffMetrics } from '../metrics/metrics.js';
 import { FileReplaySource } from '../sources/file-replay.js';
-import { LocalSource } from '../sources/local.js';
+import { PreparingSource } from '../sources/preparing.js';
 import { SimulateSource } from '../sources/simulate.js';
 import type { PreparedSource } from '../sources/source.js';
 import { ThreadedSource } from '../sources/thread/threaded-source.js';
@@ -21,6 +21,16 @@ import { ComparisonRunner } from './comparison.js';
 import type { ComparisonRegistry, Readiness } from './contracts.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
+/**
+ * Buffers churn: appended, then deleted when their window closes, and every checkpoint rewrites
+ * the buffers still open. Checkpointing at every 16 MB of WAL rewrote the same row groups over and
+ * over; at 256 MB, deleted buffers stayed in memory for half a minute at 20k records/s per side
+ * and RSS swung by ±35%, while 64 MB keeps it within ±10% (bench/soak.mjs). Catching up on a
+ * backlog, 256 MB is a third faster (bench/stream.mjs): memory is traded for time only then.
+ */
+const CHECKPOINT_STEADY = '64MB';
+const CHECKPOINT_CATCHING_UP = '256MB';
+const CHECKPOINT_POLICY_EVERY_MS = 1_000;
 
 /**
  * The long-running service: one DuckDB file, one metrics registry, and a runner per comparison,
@@ -33,16 +43,28 @@ export class Service implements ComparisonRegistry {
   readonly #logger: Logger;
   readonly #instance: DuckDBInstance;
   readonly #maintenance: DuckDBConnection;
+  /** Changes settings while retention may hold the maintenance connection. */
+  readonly #settings: DuckDBConnection;
   readonly #runners = new Map<string, ComparisonRunner>();
   #retentionTimer: NodeJS.Timeout | undefined;
+  #checkpointTimer: NodeJS.Timeout | undefined;
+  /** Whether checkpoints are spaced for catching up (CHECKPOINT_CATCHING_UP). */
+  #catchingUp = false;
   #storageOpen = true;
   #stopping = false;
 
-  private constructor(config: Config, logger: Logger, instance: DuckDBInstance, maintenance: DuckDBConnection) {
+  private constructor(
+    config: Config,
+    logger: Logger,
+    instance: DuckDBInstance,
+    maintenance: DuckDBConnection,
+    settings: DuckDBConnection,
+  ) {
     this.#config = config;
     this.#logger = logger;
     this.#instance = instance;
     this.#maintenance = maintenance;
+    this.#settings = settings;
     this.promRegistry = new Registry();
     this.metrics = new ShadowdiffMetrics(this.promRegistry, { maxFieldLabels: config.metrics.maxFieldLabels });
   }
@@ -57,13 +79,9 @@ export class Service implements ComparisonRegistry {
       throw new ShadowdiffError('SD_STORAGE', `cannot open storage ${path}: ${(cause as Error).message}`, { cause });
     }
     const maintenance = await connect(instance);
-    // Buffers churn (appended, then deleted when their window closes). Checkpointing at every 16 MB
-    // of WAL rewrote the same row groups over and over; at 256 MB, deleted buffers stayed in memory
-    // for half a minute at 20k records/s per side and RSS swung by ±35%. 64 MB keeps it within ±10%
-    // (bench/soak.mjs) for about a tenth of the catch-up rate (bench/stream.mjs).
-    await maintenance.run("SET checkpoint_threshold = '64MB'");
+    await maintenance.run(`SET checkpoint_threshold = '${CHECKPOINT_STEADY}'`);
     await createSchema(maintenance);
-    const service = new Service(config, logger, instance, maintenance);
+    const service = new Service(config, logger, instance, maintenance, await connect(instance));
     const fromConfig = new Set(config.comparisons.map((c) => c.id));
     const stored = await queryRows<{ id: string; config: string }>(
       maintenance,
@@ -74,6 +92,7 @@ export class Service implements ComparisonRegistry {
       .map((row) => parseComparison(JSON.parse(row.config)));
     for (const comparison of [...config.comparisons, ...created]) await service.#launch(comparison);
     service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
+    service.#checkpointTimer = setInterval(() => void service.#spaceCheckpoints(), CHECKPOINT_POLICY_EVERY_MS);
     return service;
   }
 
@@ -105,8 +124,8 @@ export class Service implements ComparisonRegistry {
         },
       );
     }
-    if ('file' in source) return new LocalSource(new FileReplaySource(source.file), prepare);
-    return new LocalSource(new SimulateSource(source.simulate, side, anchorMs), prepare);
+    if ('file' in source) return new PreparingSource(new FileReplaySource(source.file), prepare);
+    return new PreparingSource(new SimulateSource(source.simulate, side, anchorMs), prepare);
   }
 
   async #launch(comparison: ComparisonConfig): Promise<ComparisonRunner> {
@@ -134,6 +153,20 @@ export class Service implements ComparisonRegistry {
       await applyRetention(this.#maintenance, durationMs(this.#config.storage.retention));
     } catch (error) {
       this.#logger.warn({ err: error }, 'retention failed');
+    }
+  }
+
+  /** Checkpoints far apart while any comparison catches up on a backlog, close together otherwise. */
+  async #spaceCheckpoints(): Promise<void> {
+    const catchingUp = [...this.#runners.values()].some((runner) => runner.catchingUp());
+    if (catchingUp === this.#catchingUp || !this.#storageOpen) return;
+    this.#catchingUp = catchingUp;
+    try {
+      await this.#settings.run(
+        `SET checkpoint_threshold = '${catchingUp ? CHECKPOINT_CATCHING_UP : CHECKPOINT_STEADY}'`,
+      );
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'setting the checkpoint threshold failed');
     }
   }
 
@@ -187,9 +220,11 @@ export class Service implements ComparisonRegistry {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#retentionTimer);
+    clearInterval(this.#checkpointTimer);
     await Promise.all([...this.#runners.values()].map((runner) => runner.stop()));
     this.#storageOpen = false;
     this.#maintenance.closeSync();
+    this.#settings.closeSync();
     this.#instance.closeSync();
   }
 }

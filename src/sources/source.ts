@@ -61,7 +61,7 @@ export type PreparedHandler = (batch: PreparedBatch) => Promise<void>;
 
 /**
  * One side's input as the runner takes it: decoded, deduped and packed (`align/prepare.ts`), on
- * this thread (`LocalSource`) or on a thread of its own (`ThreadedSource`).
+ * this thread (`PreparingSource`) or on a thread of its own (`ThreadedSource`).
  */
 export interface PreparedSource extends SourceControl {
   /** Starts delivering after the durable positions; resolves once started. */

@@ -1,8 +1,8 @@
 import { type PrepareOptions, RecordPreparer } from '../align/prepare.js';
 import type { DurablePositions, PreparedHandler, PreparedSource, RecordSource } from './source.js';
 
-/** A record source prepared on this thread: files and the simulator, whose values are JSON texts already. */
-export class LocalSource implements PreparedSource {
+/** A record source whose deliveries are prepared on this thread: files and the simulator, whose values are JSON texts already. */
+export class PreparingSource implements PreparedSource {
   readonly #source: RecordSource;
   readonly #options: PrepareOptions;
 
