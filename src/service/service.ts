@@ -19,6 +19,7 @@ import { applyRetention } from '../store/retention.js';
 import { COMPARISON_TABLES, createSchema } from '../store/schema.js';
 import { ComparisonRunner } from './comparison.js';
 import type { ComparisonRegistry, Readiness } from './contracts.js';
+import { favourMainThread } from './priorities.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
 /**
@@ -30,7 +31,7 @@ const RETENTION_INTERVAL_MS = 60_000;
  */
 const CHECKPOINT_STEADY = '64MB';
 const CHECKPOINT_CATCHING_UP = '256MB';
-const CHECKPOINT_POLICY_EVERY_MS = 1_000;
+const CHECKPOINT_POLICY_EVERY_MS = 250;
 
 /**
  * The long-running service: one DuckDB file, one metrics registry, and a runner per comparison,
@@ -144,6 +145,8 @@ export class Service implements ComparisonRegistry {
       this.metrics.removeComparison(comparison.id);
       throw error;
     }
+    // Its source threads, and any DuckDB or libuv threads started meanwhile, yield to the event loop.
+    favourMainThread();
     this.#logger.info({ comparison: comparison.id }, 'comparison started');
     return runner;
   }
@@ -161,10 +164,10 @@ export class Service implements ComparisonRegistry {
     const catchingUp = [...this.#runners.values()].some((runner) => runner.catchingUp());
     if (catchingUp === this.#catchingUp || !this.#storageOpen) return;
     this.#catchingUp = catchingUp;
+    const threshold = catchingUp ? CHECKPOINT_CATCHING_UP : CHECKPOINT_STEADY;
     try {
-      await this.#settings.run(
-        `SET checkpoint_threshold = '${catchingUp ? CHECKPOINT_CATCHING_UP : CHECKPOINT_STEADY}'`,
-      );
+      await this.#settings.run(`SET checkpoint_threshold = '${threshold}'`);
+      this.#logger.debug({ threshold }, 'checkpoint threshold set');
     } catch (error) {
       this.#logger.warn({ err: error }, 'setting the checkpoint threshold failed');
     }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
@@ -154,6 +155,51 @@ describe('service over a real Kafka broker', () => {
         { key: 'late', value: JSON.stringify({ order_id: 'late', event_time: new Date(T0).toISOString() }) },
       ]);
       await waitFor(async () => (await runner.summary()).counts.lateLive === 1, 20_000, 'late record counted');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('spaces checkpoints while a side catches up on a backlog, and closes them up once it has', async () => {
+    const t = await topics();
+    const ground = orders(150_000);
+    for (const side of ['live', 'candidate'] as const) {
+      for (let from = 0; from < ground[side].length; from += 10_000) {
+        await producer.send(t[side], ground[side].slice(from, from + 10_000));
+      }
+      await producer.send(t[side], flush(3, T0 + 3_600_000));
+    }
+    const thresholds: string[] = [];
+    const log = new Writable({
+      write(chunk, _encoding, done) {
+        const line = JSON.parse(chunk.toString());
+        if (line.msg === 'checkpoint threshold set') thresholds.push(line.threshold);
+        done();
+      },
+    });
+    const service = await Service.start(config('catch-up', t), pino({ level: 'debug' }, log));
+    try {
+      const runner = service.get('orders-v2')!;
+      let caughtUpOnce = false;
+      await waitFor(
+        () => {
+          caughtUpOnce ||= runner.catchingUp();
+          return runner.runtime().closedWindows >= closedTestWindows(150_000);
+        },
+        90_000,
+        'all test windows closed',
+      );
+      expect(caughtUpOnce).toBe(true);
+      await waitFor(() => thresholds.at(-1) === '64MB', 10_000, 'checkpoints close together again');
+      expect(thresholds.slice(0, 2)).toEqual(['256MB', '64MB']);
+      const summary = await runner.summary();
+      expect(summary.counts).toMatchObject({
+        ...ground.expected,
+        live: 150_003,
+        invalidLive: 0,
+        lateLive: 0,
+        pendingLive: 3,
+      });
     } finally {
       await service.stop();
     }

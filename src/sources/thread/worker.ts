@@ -3,7 +3,6 @@
  * `ThreadedSource` on the main thread. kafkajs' wire decoding, the per-record checks and their
  * garbage cost this thread, so the main thread's event loop stays free for ingest and HTTP.
  */
-import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { RecordPreparer } from '../../align/prepare.js';
@@ -15,13 +14,6 @@ import type { FromSourceThread, SourceState, SourceThreadSpec, ThreadError, ToSo
 
 const port = parentPort;
 if (!port) throw new Error('the source thread runs as a worker thread');
-// On Linux a nice value is per thread (pid 0 is this thread): when the cores are busy, the main
-// thread answering HTTP and closing windows goes first; fetching ahead can wait a few milliseconds.
-try {
-  setPriority(0, 10);
-} catch {
-  // Where a sandbox refuses it, the thread runs at the default priority.
-}
 const spec = workerData as SourceThreadSpec;
 const post = (message: FromSourceThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 const errorOf = (error: unknown): ThreadError => ({
