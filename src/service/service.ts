@@ -19,7 +19,6 @@ import { applyRetention } from '../store/retention.js';
 import { COMPARISON_TABLES, createSchema } from '../store/schema.js';
 import { ComparisonRunner } from './comparison.js';
 import type { ComparisonRegistry, Readiness } from './contracts.js';
-import { favourMainThread } from './priorities.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
 /**
@@ -145,8 +144,6 @@ export class Service implements ComparisonRegistry {
       this.metrics.removeComparison(comparison.id);
       throw error;
     }
-    // Its source threads, and any DuckDB or libuv threads started meanwhile, yield to the event loop.
-    favourMainThread();
     this.#logger.info({ comparison: comparison.id }, 'comparison started');
     return runner;
   }
