@@ -50,7 +50,8 @@ const END_OF_TIME = Number.MAX_SAFE_INTEGER;
 /**
  * One comparison at work (SPEC §1): consumes its sides, counts and buffers records durably, closes
  * windows as watermarks pass them, diffs them with the engine, and keeps its verdict current.
- * All writes go through one connection, one batch or window at a time.
+ * Each side writes its batches on a connection of its own, one at a time; windows are diffed on
+ * another and stored alone (`#exclusive`).
  */
 export class ComparisonRunner implements ComparisonView {
   readonly id: string;
