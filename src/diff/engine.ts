@@ -46,7 +46,8 @@ export interface SideInput {
   /**
    * True when the relation also has `k VARCHAR` (canonical key), `w BIGINT` (window start) and
    * `pos BIGINT` (the record's position, growing with arrival), computed by the streaming ingest;
-   * the engine then uses them instead of reading them from `doc` and the row order.
+   * the engine then uses them instead of reading them from `doc` and the row order. A keyed
+   * relation holds valid, sampled records only: the ingest counted the others.
    */
   keyed?: boolean;
   /** Labels of source positions for samples (`live.ndjson:12`), and raw text of undecodable records. */
@@ -85,12 +86,12 @@ let tableCounter = 0;
  * for), and forces the key and time paths in. A shape that misses members costs no correctness:
  * pairs whose typed rows do not hold their whole text are compared field by field.
  */
-async function inferShape(connection: DuckDBConnection, pairJoin: string, spec: DiffSpec): Promise<Shape> {
+async function inferShape(connection: DuckDBConnection, pairs: string, spec: DiffSpec): Promise<Shape> {
   const [row] = await queryRows<{ s: string | null }>(
     connection,
     `SELECT json_group_structure(doc::JSON)::VARCHAR AS s FROM (
-       (SELECT l.doc FROM ${pairJoin} WHERE a.outcome = 'pending' LIMIT ${SHAPE_SAMPLE_ROWS})
-       UNION ALL (SELECT o.doc FROM ${pairJoin} WHERE a.outcome = 'pending' LIMIT ${SHAPE_SAMPLE_ROWS}))`,
+       (SELECT ldoc AS doc FROM ${pairs} LIMIT ${SHAPE_SAMPLE_ROWS})
+       UNION ALL (SELECT odoc FROM ${pairs} LIMIT ${SHAPE_SAMPLE_ROWS}))`,
   );
   let shape = row?.s ? shapeFromStructure(JSON.parse(row.s)) : LEAF;
   for (const path of spec.key) if (!path.startsWith('$')) shape = withLeafAt(shape, pathSegments(path));
@@ -117,18 +118,20 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 /**
  * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
  * its window and the hash of its raw text. Typed rows are built later, and only for pairs whose
- * raw texts differ: identical text is equal under any rules.
+ * raw texts differ: identical text is equal under any rules. A keyed input already holds only
+ * valid, sampled records with their key and window, so it gets a view instead: copying every text
+ * into a table would cost more than the rest of the diff, while later steps read few of them.
  */
 function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
-  let key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
+  if (input.keyed) {
+    return `CREATE OR REPLACE TEMP VIEW ${target} AS
+      SELECT pos AS given_pos, doc, reason, k, w, hash(doc) AS rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
+      FROM ${input.relation}`;
+  }
+  const key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
   const time = spec.time;
   let window = '0::BIGINT';
-  let parsed = typedRow(keyShape(spec), 'doc');
-  if (input.keyed) {
-    key = 'given_k';
-    window = 'given_w';
-    parsed = "CASE WHEN starts_with(ltrim(doc), '{') THEN true END";
-  } else if (time && 'field' in time) {
+  if (time && 'field' in time) {
     const ms = eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit);
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
   }
@@ -136,13 +139,12 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
-      SELECT doc, reason, ${input.keyed ? 'k AS given_k, w AS given_w, pos AS given_pos, ' : ''}${parsed} AS r
-      FROM ${input.relation}
+      SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
     ), keyed AS (
-      SELECT ${input.keyed ? 'given_pos, ' : ''}doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh
+      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh
       FROM parsed
     )
-    SELECT ${input.keyed ? 'given_pos, ' : ''}doc, reason, k, w, rh,
+    SELECT doc, reason, k, w, rh,
       CASE WHEN malformed THEN 'malformed' WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
       CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
     FROM keyed`;
@@ -162,13 +164,21 @@ function uniqueSql(target: string, records: string, input: SideInput, spec: Diff
     FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
 }
 
-async function sideCounts(connection: DuckDBConnection, records: string, unique: string): Promise<SideCounts> {
+/** A keyed input holds valid, sampled records only, so its unique table alone tells its counts. */
+async function sideCounts(
+  connection: DuckDBConnection,
+  input: SideInput,
+  records: string,
+  unique: string,
+): Promise<SideCounts> {
+  const duplicates = `(SELECT coalesce(sum(n - 1), 0) FROM ${unique})`;
   const [row] = await queryRows<Record<string, bigint | number | null>>(
     connection,
-    `SELECT count(*) FILTER (invalid IS NULL) AS valid, count(*) FILTER (invalid IS NOT NULL) AS invalid,
-       count(*) FILTER (invalid IS NULL AND NOT sampled) AS sampled_out,
-       (SELECT coalesce(sum(n - 1), 0) FROM ${unique}) AS duplicates
-     FROM ${records}`,
+    input.keyed
+      ? `SELECT coalesce(sum(n), 0) AS valid, 0 AS invalid, 0 AS sampled_out, ${duplicates} AS duplicates FROM ${unique}`
+      : `SELECT count(*) FILTER (invalid IS NULL) AS valid, count(*) FILTER (invalid IS NOT NULL) AS invalid,
+           count(*) FILTER (invalid IS NULL AND NOT sampled) AS sampled_out, ${duplicates} AS duplicates
+         FROM ${records}`,
   );
   return {
     valid: Number(row?.valid ?? 0),
@@ -197,6 +207,7 @@ export async function diffPair(
   const liveUnique = t('live_unique');
   const otherUnique = t('other_unique');
   const aligned = t('aligned');
+  const pairs = t('pairs');
   const redact = redactor(spec.redact);
   const collector = new SampleCollector(spec.samplesPerGroup);
   try {
@@ -208,8 +219,8 @@ export async function diffPair(
     stages.onStage?.('aligning keys');
     await connection.run(uniqueSql(liveUnique, liveRecords, live, spec));
     await connection.run(uniqueSql(otherUnique, otherRecords, other, spec));
-    const liveCounts = await sideCounts(connection, liveRecords, liveUnique);
-    const otherCounts = await sideCounts(connection, otherRecords, otherUnique);
+    const liveCounts = await sideCounts(connection, live, liveRecords, liveUnique);
+    const otherCounts = await sideCounts(connection, other, otherRecords, otherUnique);
     if (spec.duplicates === 'error' && liveCounts.duplicates + otherCounts.duplicates > 0) {
       const [dup] = await queryRows<{ k: string; side: string }>(
         connection,
@@ -229,21 +240,29 @@ export async function diffPair(
         FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
       stages.onProgress,
     );
-    // The aligned pairs with both records of each.
-    const pairJoin = `${aligned} a JOIN ${liveRecords} l ON ${positionOf(live, 'l')} = a.lpos
-      JOIN ${otherRecords} o ON ${positionOf(other, 'o')} = a.opos`;
     const maybes = await queryRows<{ n: bigint }>(
       connection,
       `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'pending'`,
     );
-    if (Number(maybes[0]?.n ?? 0) > 0) {
+    const pending = Number(maybes[0]?.n ?? 0) > 0;
+    if (pending) {
+      // Both texts of each pending pair, read once: the shape, the typed rows and the field-by-field
+      // comparison all read these few texts again.
+      await connection.run(
+        `CREATE OR REPLACE TEMP TABLE ${pairs} AS
+          SELECT a.w, a.k, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc, NULL::BOOLEAN AS same
+          FROM ${aligned} a JOIN ${liveRecords} l ON ${positionOf(live, 'l')} = a.lpos
+            JOIN ${otherRecords} o ON ${positionOf(other, 'o')} = a.opos
+          WHERE a.outcome = 'pending'`,
+      );
       stages.onStage?.('inferring record shape');
-      const shape = await inferShape(connection, pairJoin, spec);
-      await settleEqualHashes(connection, aligned, pairJoin, shape, spec.rules);
+      const shape = await inferShape(connection, pairs, spec);
+      await settleEqualHashes(connection, pairs, shape, spec.rules);
     }
     const outcomeRows = await queryRows<{ w: bigint; outcome: string; n: bigint }>(
       connection,
-      `SELECT w, outcome, count(*) AS n FROM ${aligned} WHERE outcome <> 'check' GROUP BY w, outcome`,
+      `SELECT w, outcome, count(*) AS n FROM ${aligned} WHERE outcome <> 'pending' GROUP BY w, outcome
+       ${pending ? `UNION ALL SELECT w, 'equal', count(*) FROM ${pairs} WHERE same GROUP BY w` : ''}`,
     );
     const total = new OutcomeTally();
     const perWindow = new Map<number, OutcomeTally>();
@@ -263,8 +282,9 @@ export async function diffPair(
 
     stages.onStage?.('comparing differing records');
     const checkResult = await connection.stream(
-      `SELECT a.k, a.w, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc
-       FROM ${pairJoin} WHERE a.outcome = 'check' ORDER BY a.lpos`,
+      pending
+        ? `SELECT k, w, lpos, opos, ldoc, odoc FROM ${pairs} WHERE NOT same ORDER BY lpos`
+        : 'SELECT 1 WHERE false',
     );
     // In source order, so samples are the earliest differing records: locating their lines reads
     // only the start of a file.
@@ -295,10 +315,15 @@ export async function diffPair(
     }
 
     stages.onStage?.('collecting samples');
-    await collectOneSided(connection, aligned, 'missing', live, liveRecords, 'lpos', spec, collector, redact);
-    await collectOneSided(connection, aligned, 'extra', other, otherRecords, 'opos', spec, collector, redact);
-    await collectInvalid(connection, liveRecords, live, spec.samplesPerGroup, collector);
-    await collectInvalid(connection, otherRecords, other, spec.samplesPerGroup, collector);
+    // Each query reads a side's texts: skipped when there is nothing of its kind to sample.
+    if (total.missing > 0) {
+      await collectOneSided(connection, aligned, 'missing', live, liveRecords, 'lpos', spec, collector, redact);
+    }
+    if (total.extra > 0) {
+      await collectOneSided(connection, aligned, 'extra', other, otherRecords, 'opos', spec, collector, redact);
+    }
+    if (liveCounts.invalid > 0) await collectInvalid(connection, liveRecords, live, spec.samplesPerGroup, collector);
+    if (otherCounts.invalid > 0) await collectInvalid(connection, otherRecords, other, spec.samplesPerGroup, collector);
 
     return {
       live: liveCounts,
@@ -308,32 +333,35 @@ export async function diffPair(
       windows: new Map([...perWindow].map(([w, tally]) => [w, tally.stats()])),
     };
   } finally {
-    for (const table of [liveRecords, otherRecords, liveUnique, otherUnique, aligned]) {
-      await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    for (const [records, input] of [
+      [liveRecords, live],
+      [otherRecords, other],
+    ] as const) {
+      await connection.run(`DROP ${input.keyed ? 'VIEW' : 'TABLE'} IF EXISTS ${records}`);
     }
+    for (const table of [liveUnique, otherUnique, aligned, pairs])
+      await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }
 
 /**
- * Pairs whose raw texts differ are equal when their typed rows, normalized by the rules, hash the
- * same and both typed rows provably hold every member of their raw text; the others are compared
- * field by field.
+ * Pending pairs (raw texts differ) are the same when their typed rows, normalized by the rules,
+ * hash the same and both typed rows provably hold every member of their raw text; the others are
+ * compared field by field.
  */
 async function settleEqualHashes(
   connection: DuckDBConnection,
-  aligned: string,
-  pairJoin: string,
+  pairs: string,
   shape: Shape,
   rules: CompareRules,
 ): Promise<void> {
   const equal = `hash(${normalizedExpression(shape, rules, 'lrow')}) = hash(${normalizedExpression(shape, rules, 'orow')})
     AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}`;
   await connection.run(
-    `UPDATE ${aligned} a SET outcome = CASE WHEN s.same THEN 'equal' ELSE 'check' END
-     FROM (SELECT lpos, opos, coalesce(${equal}, false) AS same
-           FROM (SELECT a.lpos, a.opos, l.doc AS ldoc, ${typedRow(shape, 'l.doc')} AS lrow,
-                   o.doc AS odoc, ${typedRow(shape, 'o.doc')} AS orow
-                 FROM ${pairJoin} WHERE a.outcome = 'pending')) s
-     WHERE a.outcome = 'pending' AND a.lpos = s.lpos AND a.opos = s.opos`,
+    `UPDATE ${pairs} p SET same = s.same
+     FROM (SELECT lpos, coalesce(${equal}, false) AS same
+           FROM (SELECT lpos, ldoc, ${typedRow(shape, 'ldoc')} AS lrow, odoc, ${typedRow(shape, 'odoc')} AS orow
+                 FROM ${pairs})) s
+     WHERE p.lpos = s.lpos`,
   );
 }
