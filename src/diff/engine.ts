@@ -164,7 +164,10 @@ function uniqueSql(target: string, records: string, input: SideInput, spec: Diff
     FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
 }
 
-/** A keyed input holds valid, sampled records only, so its unique table alone tells its counts. */
+/**
+ * A keyed input holds valid, sampled records only, so its unique table alone tells its counts: no
+ * second scan of the buffer.
+ */
 async function sideCounts(
   connection: DuckDBConnection,
   input: SideInput,
@@ -244,10 +247,9 @@ export async function diffPair(
       connection,
       `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'pending'`,
     );
-    const pending = Number(maybes[0]?.n ?? 0) > 0;
-    if (pending) {
-      // Both texts of each pending pair, read once: the shape, the typed rows and the field-by-field
-      // comparison all read these few texts again.
+    // Both texts of each pending pair, read once: the shape, the typed rows and the field-by-field
+    // comparison read these few texts again. With none pending, no side's texts are read at all.
+    if (Number(maybes[0]?.n ?? 0) > 0) {
       await connection.run(
         `CREATE OR REPLACE TEMP TABLE ${pairs} AS
           SELECT a.w, a.k, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc, NULL::BOOLEAN AS same
@@ -258,11 +260,16 @@ export async function diffPair(
       stages.onStage?.('inferring record shape');
       const shape = await inferShape(connection, pairs, spec);
       await settleEqualHashes(connection, pairs, shape, spec.rules);
+    } else {
+      await connection.run(
+        `CREATE OR REPLACE TEMP TABLE ${pairs} (w BIGINT, k VARCHAR, lpos BIGINT, opos BIGINT, ldoc VARCHAR,
+           odoc VARCHAR, same BOOLEAN)`,
+      );
     }
     const outcomeRows = await queryRows<{ w: bigint; outcome: string; n: bigint }>(
       connection,
       `SELECT w, outcome, count(*) AS n FROM ${aligned} WHERE outcome <> 'pending' GROUP BY w, outcome
-       ${pending ? `UNION ALL SELECT w, 'equal', count(*) FROM ${pairs} WHERE same GROUP BY w` : ''}`,
+       UNION ALL SELECT w, 'equal', count(*) FROM ${pairs} WHERE same GROUP BY w`,
     );
     const total = new OutcomeTally();
     const perWindow = new Map<number, OutcomeTally>();
@@ -282,9 +289,7 @@ export async function diffPair(
 
     stages.onStage?.('comparing differing records');
     const checkResult = await connection.stream(
-      pending
-        ? `SELECT k, w, lpos, opos, ldoc, odoc FROM ${pairs} WHERE NOT same ORDER BY lpos`
-        : 'SELECT 1 WHERE false',
+      `SELECT k, w, lpos, opos, ldoc, odoc FROM ${pairs} WHERE NOT same ORDER BY lpos`,
     );
     // In source order, so samples are the earliest differing records: locating their lines reads
     // only the start of a file.
