@@ -51,7 +51,7 @@ const END_OF_TIME = Number.MAX_SAFE_INTEGER;
  * One comparison at work (SPEC §1): consumes its sides, counts and buffers records durably, closes
  * windows as watermarks pass them, diffs them with the engine, and keeps its verdict current.
  * Each side writes its batches on a connection of its own, one at a time; windows are diffed on
- * another and stored alone (`#exclusive`).
+ * another and stored on a third while the sides go on writing; resets run alone (`#exclusive`).
  */
 export class ComparisonRunner implements ComparisonView {
   readonly id: string;
@@ -75,7 +75,7 @@ export class ComparisonRunner implements ComparisonView {
   #writer: IngestWriter | undefined;
   /** One connection per side for ingest: the sides' batches are made durable in parallel. */
   readonly #ingestConnections = new Map<Side, DuckDBConnection>();
-  /** Ingest batches in flight; exclusive work (window close, reset) waits for them. */
+  /** Writes in flight (ingest batches, stored windows); exclusive work (reset) waits for them. */
   readonly #ingesting = new Set<Promise<unknown>>();
   #state: ComparisonState = 'starting';
   #error: string | undefined;
@@ -213,10 +213,10 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   /**
-   * Runs write work alone: after every ingest batch in flight, and before any that comes later.
-   * Storing closed windows and resets touch every side's rows; ingest batches of different sides touch
-   * different rows (their buffer rows are appended, their counts and positions are per side), so
-   * they run together (`#shared`), each side one batch at a time as its source delivers them.
+   * Runs write work alone: after every write in flight, and before any that comes later. Resets
+   * touch every side's rows. Ingest batches and stored windows touch rows of their own (buffer rows
+   * are appended or deleted by closed window, counts are per side and writer, positions per side),
+   * so they run together (`#shared`), each side one batch at a time as its source delivers them.
    */
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
     const run = Promise.all([this.#queue, ...this.#ingesting]).then(work, work);
@@ -350,8 +350,8 @@ export class ComparisonRunner implements ComparisonView {
   /**
    * Closes the windows the watermarks have passed. Batches written from here on count records of
    * those windows late; once the batches already being written are durable, no record can join
-   * them, so their diff runs on its own connection while ingest goes on. Storing results runs
-   * alone (it moves the sides' counts). A closer more than one pass behind diffs alone too, so the
+   * them, so their diff runs on its own connection while ingest goes on, and so does storing the
+   * results (its count rows are its own). A closer more than one pass behind diffs alone, so the
    * buffer cannot outgrow it.
    */
   async #closeWindows(): Promise<void> {
@@ -370,9 +370,7 @@ export class ComparisonRunner implements ComparisonView {
       const batch = windows.slice(from, from + WINDOWS_PER_PASS);
       const diff = () => diffWindows(closer, this.id, batch, this.#spec, this.#sides.includes('control'));
       const closed = behind ? await this.#exclusive(diff) : await diff();
-      await this.#exclusive(() =>
-        persistWindows(this.#write as DuckDBConnection, this.id, this.#epoch, closed, through),
-      );
+      await this.#shared(() => persistWindows(this.#write as DuckDBConnection, this.id, this.#epoch, closed, through));
       for (let i = 0; i < batch.length; i++) metrics.windowClosed(this.id, closed.diffSeconds / batch.length);
       // Rows that differ only in fields known to be noise count as equal, as in the verdict.
       const noiseOnly = closed.candidate.differingRows.filter(
@@ -396,7 +394,7 @@ export class ComparisonRunner implements ComparisonView {
       }
     }
     if (advanced && windows.length === 0) {
-      await this.#exclusive(() =>
+      await this.#shared(() =>
         (this.#write as DuckDBConnection).run(
           `UPDATE comparisons SET closed_through = ${through} WHERE id = ${literal(this.id)}`,
         ),
@@ -576,7 +574,7 @@ export class ComparisonRunner implements ComparisonView {
       try {
         // Records still buffered belong to the new epoch: their windows close in it.
         await connection.run(
-          `INSERT INTO record_counts SELECT comparison, ${next}, side, status, sum(n) FROM record_counts
+          `INSERT INTO record_counts SELECT comparison, ${next}, side, status, writer, sum(n) FROM record_counts
            WHERE comparison = ${id} AND epoch = ${this.#epoch} AND status = 'buffered' GROUP BY ALL HAVING sum(n) <> 0`,
         );
         await connection.run(

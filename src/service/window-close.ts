@@ -3,6 +3,7 @@ import type { Side } from '../config/schema.js';
 import { type DiffSpec, diffPair, type OutcomeStats, type PairResult, type SideInput } from '../diff/engine.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
+import { addCountsSql } from '../store/schema.js';
 
 /** Windows closed together: one pass of the engine over all of them. */
 export interface ClosedWindows {
@@ -140,21 +141,19 @@ export async function persistWindows(
     ['candidate', candidate.other],
     ...(control ? ([['control', control.other]] as [Side, PairResult['live']][]) : []),
   ];
-  for (const [side, counts] of sides) {
-    const finals: [string, number][] = [
-      ['buffered', -counts.valid - counts.invalid],
-      ['accepted', counts.valid - counts.duplicates],
-      ['duplicate', counts.duplicates],
-      ['invalid', counts.invalid],
-    ];
-    for (const [status, n] of finals) {
-      if (n === 0) continue;
-      statements.push(
-        `INSERT INTO record_counts VALUES (${id}, ${epoch}, ${literal(side)}, ${literal(status)}, ${n})
-         ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n`,
-      );
-    }
-  }
+  const deltas = sides.flatMap(([side, counts]) =>
+    (
+      [
+        ['buffered', -counts.valid - counts.invalid],
+        ['accepted', counts.valid - counts.duplicates],
+        ['duplicate', counts.duplicates],
+        ['invalid', counts.invalid],
+      ] as const
+    )
+      .filter(([, n]) => n !== 0)
+      .map(([status, n]) => ({ comparison, epoch, side, status, n })),
+  );
+  if (deltas.length > 0) statements.push(addCountsSql('close', deltas));
   statements.push(`DELETE FROM buffer WHERE comparison = ${id} AND w IN (${closed.windows.join(', ')})`);
   statements.push(
     `UPDATE comparisons SET closed_through = greatest(coalesce(closed_through, ${closedThrough}), ${closedThrough}) WHERE id = ${id}`,

@@ -4,6 +4,7 @@ import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from './duckdb.js';
+import { addCountsSql } from './schema.js';
 
 const STAGED = 'sd_ingest_staged';
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
@@ -131,10 +132,16 @@ export class IngestWriter {
       const counts = [...result.counts].filter(([, n]) => n !== 0);
       if (counts.length > 0) {
         await connection.run(
-          `INSERT INTO record_counts VALUES ${counts
-            .map(([status, n]) => `(${id}, ${batch.epoch}, ${side}, ${literal(status)}, ${n})`)
-            .join(', ')}
-           ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n`,
+          addCountsSql(
+            'ingest',
+            counts.map(([status, n]) => ({
+              comparison: batch.comparison,
+              epoch: batch.epoch,
+              side: batch.side,
+              status,
+              n,
+            })),
+          ),
         );
       }
       if (batch.positions.size > 0) {

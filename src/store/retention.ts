@@ -16,9 +16,9 @@ export async function applyRetention(
   try {
     await connection.run(
       `INSERT INTO record_counts
-         SELECT b.comparison, c.epoch, b.side, s.status, CASE s.status WHEN 'late' THEN count(*) ELSE -count(*) END
+         SELECT b.comparison, c.epoch, b.side, s.status, 'retention', CASE s.status WHEN 'late' THEN count(*) ELSE -count(*) END
          FROM buffer b JOIN comparisons c ON c.id = b.comparison, (VALUES ('late'), ('buffered')) s(status)
-         WHERE b.w < ${now - retentionMs} GROUP BY 1, 2, 3, 4
+         WHERE b.w < ${now - retentionMs} GROUP BY 1, 2, 3, 4, 5
        ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n`,
     );
     await connection.run(`DELETE FROM buffer WHERE w < ${now - retentionMs}`);

@@ -1,4 +1,33 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { literal } from '../diff/sql.js';
+import { queryRows } from './duckdb.js';
+
+/**
+ * Who adds to a count row. Ingest, window close and retention each keep rows of their own (readers
+ * sum them), so their transactions never update the same row and may run at once: DuckDB aborts
+ * one of two transactions that update one row.
+ */
+export type CountWriter = 'ingest' | 'close' | 'retention';
+
+export interface CountDelta {
+  comparison: string;
+  epoch: number;
+  side: string;
+  status: string;
+  n: number;
+}
+
+/** One statement adding the deltas to the writer's own count rows. */
+export function addCountsSql(writer: CountWriter, deltas: CountDelta[]): string {
+  const rows = deltas.map(
+    (d) => `(${literal(d.comparison)}, ${d.epoch}, ${literal(d.side)}, ${literal(d.status)}, '${writer}', ${d.n})`,
+  );
+  return `INSERT INTO record_counts VALUES ${rows.join(', ')} ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n`;
+}
+
+const RECORD_COUNTS = `CREATE TABLE IF NOT EXISTS record_counts (
+     comparison VARCHAR NOT NULL, epoch INTEGER NOT NULL, side VARCHAR NOT NULL, status VARCHAR NOT NULL,
+     writer VARCHAR NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (comparison, epoch, side, status, writer))`;
 
 /**
  * Everything the service keeps, in one DuckDB file: open-window buffers, durable source positions,
@@ -19,9 +48,7 @@ const STATEMENTS = [
   `CREATE TABLE IF NOT EXISTS positions (
      comparison VARCHAR NOT NULL, side VARCHAR NOT NULL, source VARCHAR NOT NULL,
      position BIGINT NOT NULL, max_event_time BIGINT, PRIMARY KEY (comparison, side, source))`,
-  `CREATE TABLE IF NOT EXISTS record_counts (
-     comparison VARCHAR NOT NULL, epoch INTEGER NOT NULL, side VARCHAR NOT NULL, status VARCHAR NOT NULL,
-     n BIGINT NOT NULL, PRIMARY KEY (comparison, epoch, side, status))`,
+  RECORD_COUNTS,
   `CREATE TABLE IF NOT EXISTS windows (
      comparison VARCHAR NOT NULL, epoch INTEGER NOT NULL, w BIGINT NOT NULL, closed_at TIMESTAMPTZ NOT NULL,
      equal BIGINT NOT NULL, different BIGINT NOT NULL, missing BIGINT NOT NULL, extra BIGINT NOT NULL,
@@ -43,7 +70,30 @@ const STATEMENTS = [
 ];
 
 export async function createSchema(connection: DuckDBConnection): Promise<void> {
+  await addCountWriters(connection);
   for (const statement of STATEMENTS) await connection.run(statement);
+}
+
+/** Files written before counts had writers: their rows become ingest's (a key cannot be altered in place). */
+async function addCountWriters(connection: DuckDBConnection): Promise<void> {
+  const columns = await queryRows<{ column_name: string }>(
+    connection,
+    `SELECT column_name FROM duckdb_columns() WHERE table_name = 'record_counts' AND schema_name = 'main'`,
+  );
+  if (columns.length === 0 || columns.some((column) => column.column_name === 'writer')) return;
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    await connection.run('ALTER TABLE record_counts RENAME TO record_counts_unattributed');
+    await connection.run(RECORD_COUNTS);
+    await connection.run(
+      `INSERT INTO record_counts SELECT comparison, epoch, side, status, 'ingest', n FROM record_counts_unattributed`,
+    );
+    await connection.run('DROP TABLE record_counts_unattributed');
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK');
+    throw error;
+  }
 }
 
 /** Tables holding per-comparison rows, for delete and retention. */

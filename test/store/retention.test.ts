@@ -24,7 +24,7 @@ describe('retention', () => {
       `INSERT INTO buffer VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}'), ('c', 'live', ${OLD}, 'b', 2, 't/0', 2, '{}'),
          ('c', 'live', ${RECENT}, 'c', 3, 't/0', 3, '{}')`,
     );
-    await connection.run(`INSERT INTO record_counts VALUES ('c', 2, 'live', 'buffered', 3)`);
+    await connection.run(`INSERT INTO record_counts VALUES ('c', 2, 'live', 'buffered', 'ingest', 3)`);
     for (const [w, made] of [
       [OLD, OLD],
       [RECENT, RECENT],
@@ -46,7 +46,7 @@ describe('retention', () => {
     }
     const counts = await queryRows<{ status: string; n: bigint }>(
       connection,
-      `SELECT status, n FROM record_counts WHERE comparison = 'c' AND epoch = 2 ORDER BY status`,
+      `SELECT status, sum(n) AS n FROM record_counts WHERE comparison = 'c' AND epoch = 2 GROUP BY status ORDER BY status`,
     );
     expect(counts.map((row) => [row.status, Number(row.n)])).toEqual([
       ['buffered', 1],
