@@ -4,6 +4,7 @@ import { keyShape, typedRow } from '../diff/engine.js';
 import { pathSegments } from '../diff/paths.js';
 import { eventTimeExpression, keyExpression, keyPartExpression, leafExpression } from '../diff/sql.js';
 import { samplingThreshold } from './keys.js';
+import type { PackedPartition } from './prepare.js';
 
 /** `key: ["$kafkaKey"]` keys records by their Kafka record key. */
 const KAFKA_KEY = '$kafkaKey';
@@ -32,12 +33,17 @@ export interface IngestPlan {
   readonly recordTimestamps: boolean;
   /**
    * A statement creating the temp table `target` (ordinal, part, position, doc, k, w, event_time,
-   * reason, status), `ordinal` numbering the records in batch order from 1, from one batch in parameters: $1 the docs joined by
-   * RECORD_SEPARATOR (UTF-8, as a BLOB), $2 their positions and $3 their partitions' indexes in
-   * the batch, each joined by commas, then the record keys joined by RECORD_SEPARATOR (recordKeys)
-   * and the timestamps joined by commas (recordTimestamps). `records` is how many the batch holds.
+   * reason, status), `ordinal` numbering the records in batch order from 1, from a batch of packs
+   * holding `counts[i]` records each; `part` is a pack's index. Each pack binds `packValues(pack)`
+   * in turn, from $1 on.
    */
-  classifySql(target: string, closedThrough: number | null, records: number): string;
+  classifySql(target: string, closedThrough: number | null, counts: number[]): string;
+  /**
+   * A pack's parameters: its docs joined by RECORD_SEPARATOR (UTF-8, as a BLOB), their positions
+   * joined by commas, then its record keys joined by RECORD_SEPARATOR (recordKeys) and its
+   * timestamps joined by commas (recordTimestamps).
+   */
+  packValues(pack: PackedPartition): [Uint8Array, ...string[]];
 }
 
 /**
@@ -65,25 +71,46 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     time && 'field' in time ? eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit) : 'record_time';
   const threshold = samplingThreshold(comparison.sampling.rate);
   const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
-  const columns = [
-    'unnest(string_split(decode($1), chr(30))) AS raw',
-    "unnest(string_split($2, ','))::BIGINT AS position",
-    "unnest(string_split($3, ','))::INTEGER AS part",
-    ...(recordKeys ? ['unnest(string_split($4, chr(30))) AS record_key'] : []),
-    ...(recordTimestamps ? [`unnest(string_split($${recordKeys ? 5 : 4}, ','))::BIGINT AS record_time`] : []),
+  // Each pack binds its blob, then its texts; part, first (ordinal) and n are literals.
+  const textColumns = [
+    'positions',
+    ...(recordKeys ? ['record_keys'] : []),
+    ...(recordTimestamps ? ['record_times'] : []),
   ];
+  const packColumns = ['pack', ...textColumns, 'part', 'first', 'n'];
+  const columns = [
+    'part',
+    'unnest(string_split(decode(pack), chr(30))) AS raw',
+    "unnest(string_split(positions, ','))::BIGINT AS position",
+    // Not rowid: rows of a table made inside a transaction have row ids from 2^55 on. A range
+    // unnests as fast as the texts; generate_subscripts of a parameter costs 5 times more.
+    'unnest(range(first + 1, first + n + 1)) AS ordinal',
+    ...(recordKeys ? ['unnest(string_split(record_keys, chr(30))) AS record_key'] : []),
+    ...(recordTimestamps ? ["unnest(string_split(record_times, ','))::BIGINT AS record_time"] : []),
+  ];
+  const perPack = 1 + textColumns.length;
+  const packRow = (count: number, part: number, first: number) => {
+    const parameter = (i: number) => `$${part * perPack + i + 1}`;
+    const texts = textColumns.map((_, i) => `${parameter(i + 1)}::VARCHAR`);
+    return `(${[`${parameter(0)}::BLOB`, ...texts, part, first, count].join(', ')})`;
+  };
   return {
     windowMs,
     latenessMs,
     recordKeys,
     recordTimestamps,
-    classifySql(target, closedThrough, records) {
+    classifySql(target, closedThrough, counts) {
       const late = closedThrough === null ? 'false' : `w + ${windowMs + latenessMs} <= ${closedThrough}`;
-      // Not rowid: rows of a table made inside a transaction have row ids from 2^55 on. A constant
-      // range unnests as fast as the texts; generate_subscripts of a parameter costs 5 times more.
-      const ordinal = `unnest(range(1, ${records + 1})) AS ordinal`;
+      let first = 0;
+      const packs = counts.map((count, part) => {
+        const row = packRow(count, part, first);
+        first += count;
+        return row;
+      });
+      // A pack per row, not one text for the batch: each pack binds on its own (no joined copy).
       return `CREATE OR REPLACE TEMP TABLE ${target} AS
-        WITH batch AS (SELECT ${[...columns, ordinal].join(', ')}),
+        WITH packs AS (SELECT * FROM (VALUES ${packs.join(', ')}) p(${packColumns.join(', ')})),
+        batch AS (SELECT ${columns.join(', ')} FROM packs),
         parsed AS (
           SELECT *, ${parsed} AS r
           FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM batch)
@@ -99,6 +126,14 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
           CASE WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT (${sampled}) THEN 'sampled_out'
             WHEN ${late} THEN 'late' ELSE 'buffered' END AS status
         FROM classified`;
+    },
+    packValues(pack) {
+      return [
+        pack.docs,
+        pack.positions,
+        ...(recordKeys ? [pack.keys ?? ''] : []),
+        ...(recordTimestamps ? [pack.timestamps ?? ''] : []),
+      ];
     },
   };
 }

@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { samplingThreshold } from '../align/keys.js';
 import type { Side, TimeConfig } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
+import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
@@ -293,8 +294,10 @@ export async function diffPair(
     );
     // In source order, so samples are the earliest differing records: locating their lines reads
     // only the start of a file.
+    const slices = new EventLoopSlices();
     for await (const rows of checkResult.yieldRowsJs()) {
       for (const [k, w, lpos, opos, ldoc, odoc] of rows as [string, bigint, bigint, bigint, string, string][]) {
+        await slices.pause();
         const differences = compareRecords(JSON.parse(ldoc), JSON.parse(odoc), spec.rules);
         if (differences.length === 0) {
           total.equal++;

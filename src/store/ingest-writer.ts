@@ -1,13 +1,13 @@
-import { blobValue, type DuckDBBlobValue, type DuckDBConnection } from '@duckdb/node-api';
-import { type IngestPlan, type IngestStatus, RECORD_SEPARATOR } from '../align/ingest.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { IngestPlan, IngestStatus } from '../align/ingest.js';
 import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
+import { EventLoopSlices } from '../slices.js';
 import { queryRows } from './duckdb.js';
 import { addCountsSql } from './schema.js';
 
 const STAGED = 'sd_ingest_staged';
-const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
 
 export interface IngestBatch {
   comparison: string;
@@ -30,18 +30,6 @@ export interface IngestResult {
   invalidReasons: Map<string, number>;
   /** Latest event time per source partition among the records that had one. */
   maxEventTimes: Map<string, number>;
-}
-
-/**
- * The blobs of a batch's packs joined into one: DuckDB turns it into text on its own threads. A
- * copy of a few large buffers, not of each record.
- */
-function joinPacks(partitions: PackedPartition[]): DuckDBBlobValue {
-  return blobValue(
-    Buffer.concat(
-      partitions.flatMap((partition, index) => (index === 0 ? [partition.docs] : [SEPARATOR, partition.docs])),
-    ),
-  );
 }
 
 /**
@@ -82,17 +70,29 @@ export class IngestWriter {
     try {
       if (partitions.length > 0) {
         // One statement for the whole batch: DuckDB's cost per statement outweighs its cost per record.
+        const statement = await connection.prepare(
+          this.#plan.classifySql(
+            STAGED,
+            batch.closedThrough,
+            partitions.map((partition) => partition.count),
+          ),
+        );
+        try {
+          // Each bind copies a pack into DuckDB on this thread: a pack at a time, with the event
+          // loop free in between, so gate polls are not held up by a batch of many megabytes.
+          const slices = new EventLoopSlices();
+          let parameter = 1;
+          for (const partition of partitions) {
+            await slices.pause();
+            const [docs, ...texts] = this.#plan.packValues(partition);
+            statement.bindBlob(parameter++, docs);
+            for (const text of texts) statement.bindVarchar(parameter++, text);
+          }
+          await statement.run();
+        } finally {
+          statement.destroySync();
+        }
         const records = partitions.reduce((sum, partition) => sum + partition.count, 0);
-        const values: (DuckDBBlobValue | string)[] = [
-          joinPacks(partitions),
-          partitions.map((partition) => partition.positions).join(','),
-          partitions.map((partition, index) => `${index},`.repeat(partition.count).slice(0, -1)).join(','),
-        ];
-        if (this.#plan.recordKeys)
-          values.push(partitions.map((partition) => partition.keys ?? '').join(RECORD_SEPARATOR));
-        if (this.#plan.recordTimestamps)
-          values.push(partitions.map((partition) => partition.timestamps ?? '').join(','));
-        await connection.run(this.#plan.classifySql(STAGED, batch.closedThrough, records), values);
         const statuses = await queryRows<{
           part: number;
           status: IngestStatus;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { blobValue, type DuckDBBlobValue } from '@duckdb/node-api';
+import { blobValue } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
 import { samplingThreshold } from '../../src/align/keys.js';
+import type { PackedPartition } from '../../src/align/prepare.js';
 import { parseComparison } from '../../src/config/load.js';
 import { literal } from '../../src/diff/sql.js';
 import { connect, openDatabase, queryRows } from '../../src/store/duckdb.js';
@@ -38,7 +39,7 @@ interface Classified {
   reason: string | null;
 }
 
-/** Classifies docs (positions 1, 2, …) in DuckDB exactly as the service's ingest does. */
+/** Classifies docs (positions 1, 2, …) in DuckDB exactly as the service's ingest does, in `packs` packs. */
 async function classify(
   docs: string[],
   options: {
@@ -46,17 +47,39 @@ async function classify(
     extra?: Record<string, unknown>;
     keys?: string[];
     timestamps?: number[];
+    packs?: number;
   } = {},
 ): Promise<Classified[]> {
   const plan = ingestPlan(comparison(options.extra));
-  const values: (DuckDBBlobValue | string)[] = [
-    blobValue(Buffer.from(docs.join(RECORD_SEPARATOR))),
-    docs.map((_, i) => i + 1).join(','),
-    docs.map(() => 0).join(','),
-  ];
-  if (plan.recordKeys) values.push((options.keys ?? []).join(RECORD_SEPARATOR));
-  if (plan.recordTimestamps) values.push((options.timestamps ?? []).join(','));
-  await connection.run(plan.classifySql('staged', options.closedThrough ?? null, docs.length), values);
+  const size = Math.ceil(docs.length / (options.packs ?? 1));
+  const packs: PackedPartition[] = [];
+  for (let first = 0; first < docs.length; first += size) {
+    const slice = (values: unknown[] | undefined, separator: string) =>
+      values?.slice(first, first + size).join(separator);
+    packs.push({
+      source: 't/0',
+      count: Math.min(size, docs.length - first),
+      docs: Buffer.from(slice(docs, RECORD_SEPARATOR) ?? ''),
+      positions: docs
+        .slice(first, first + size)
+        .map((_, i) => first + i + 1)
+        .join(','),
+      keys: slice(options.keys, RECORD_SEPARATOR) ?? '',
+      timestamps: slice(options.timestamps, ',') ?? '',
+    });
+  }
+  const values = packs.flatMap((pack) => {
+    const [blob, ...texts] = plan.packValues(pack);
+    return [blobValue(blob), ...texts];
+  });
+  await connection.run(
+    plan.classifySql(
+      'staged',
+      options.closedThrough ?? null,
+      packs.map((pack) => pack.count),
+    ),
+    values,
+  );
   return queryRows<Classified>(connection, 'SELECT * FROM staged ORDER BY position');
 }
 
@@ -128,6 +151,28 @@ describe('ingest classification in DuckDB', () => {
       ['buffered', 'k-1', 1234, null],
       ['invalid', null, 1234, 'missing_key'],
     ]);
+  });
+
+  it('reads a batch of many packs as one: each record with its own position, key, time and ordinal', async () => {
+    const docs = Array.from({ length: 7 }, (_, i) => `{"n": ${i}}`);
+    const options = {
+      extra: { key: ['$kafkaKey'], time: { source: 'kafka' } },
+      keys: docs.map((_, i) => `k-${i}`),
+      timestamps: docs.map((_, i) => 1000 + i),
+    };
+    const fields = (rows: Classified[]) =>
+      rows.map((r) => [Number(r.position), r.doc, r.k, Number(r.event_time), r.status]);
+    const inOne = await classify(docs, options);
+    const inThree = await classify(docs, { ...options, packs: 3 });
+    expect(fields(inThree)).toEqual(fields(inOne));
+    expect(inThree.map((r) => [Number(r.position), r.k, Number(r.event_time)])).toEqual(
+      docs.map((_, i) => [i + 1, `k-${i}`, 1000 + i]),
+    );
+    const ordinals = await queryRows<{ ordinal: bigint; part: number }>(
+      connection,
+      'SELECT ordinal, part FROM staged ORDER BY position',
+    );
+    expect(ordinals.map((r) => [Number(r.ordinal), r.part])).toEqual(docs.map((_, i) => [i + 1, Math.floor(i / 3)]));
   });
 });
 
