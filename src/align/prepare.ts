@@ -23,6 +23,23 @@ export interface PackedPartition {
   keys?: string;
   /** Kafka record timestamps, comma-joined, when the plan times by them. */
   timestamps?: string;
+  /** Where the texts stand in shared memory, when they were packed there (`docs` is then a view of it). */
+  ring?: RingSlot;
+  /** Frees the shared memory of the texts once they are copied; absent for texts in a buffer of their own. */
+  release?: () => void;
+}
+
+/** A pack's place in shared memory: `end` counts every byte reserved up to its end. */
+export interface RingSlot {
+  offset: number;
+  length: number;
+  end: number;
+}
+
+/** Shared memory that packs may be written into instead of a buffer of their own. */
+export interface PackMemory {
+  /** Room for `length` bytes, or undefined when there is none now. */
+  reserve(length: number): { bytes: Uint8Array; slot: RingSlot } | undefined;
 }
 
 export interface DeadLetter {
@@ -52,6 +69,8 @@ export interface PrepareOptions {
   recordTimestamps: boolean;
   /** Dead letters kept per delivery. */
   deadLetterLimit: number;
+  /** Where to pack texts when it has room (a source thread's ring). */
+  memory?: PackMemory;
 }
 
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
@@ -61,8 +80,9 @@ const DEAD_LETTER_RAW_CHARS = 1024;
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Packs texts, positions and optional keys and timestamps of one partition. The blob has a buffer
- * of its own (never Node's shared pool), so it can be transferred to another thread.
+ * Packs texts, positions and optional keys and timestamps of one partition. The blob goes into
+ * `memory` when it has room, else into a buffer of its own (never Node's shared pool), so it can
+ * be transferred to another thread.
  */
 export function packPartition(
   source: string,
@@ -70,10 +90,13 @@ export function packPartition(
   docs: (Buffer | string)[],
   keys?: string[],
   timestamps?: number[],
+  memory?: PackMemory,
 ): PackedPartition {
   let size = Math.max(0, docs.length - 1) * SEPARATOR.length;
   for (const doc of docs) size += typeof doc === 'string' ? Buffer.byteLength(doc) : doc.length;
-  const joined = Buffer.allocUnsafeSlow(size);
+  const shared = memory?.reserve(size);
+  const target = shared?.bytes ?? Buffer.allocUnsafeSlow(size);
+  const joined = Buffer.from(target.buffer, target.byteOffset, target.byteLength);
   let at = 0;
   for (let i = 0; i < docs.length; i++) {
     if (i > 0) at += SEPARATOR.copy(joined, at);
@@ -87,6 +110,7 @@ export function packPartition(
     positions: positions.join(','),
     ...(keys ? { keys: keys.join(RECORD_SEPARATOR) } : {}),
     ...(timestamps ? { timestamps: timestamps.join(',') } : {}),
+    ...(shared ? { ring: shared.slot } : {}),
   };
 }
 
@@ -188,7 +212,9 @@ export class RecordPreparer {
       partition.timestamps?.push(record.timestamp);
     }
     return {
-      partitions: [...gathered].map(([source, g]) => packPartition(source, g.positions, g.docs, g.keys, g.timestamps)),
+      partitions: [...gathered].map(([source, g]) =>
+        packPartition(source, g.positions, g.docs, g.keys, g.timestamps, this.#options.memory),
+      ),
       invalid: [...invalid],
       deadLetters,
       positions: [...positions],

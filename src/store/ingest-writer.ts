@@ -86,6 +86,7 @@ export class IngestWriter {
             await slices.pause();
             const [docs, ...texts] = this.#plan.packValues(partition);
             statement.bindBlob(parameter++, docs);
+            partition.release?.();
             for (const text of texts) statement.bindVarchar(parameter++, text);
           }
           await statement.run();

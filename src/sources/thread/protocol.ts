@@ -8,9 +8,14 @@ export interface SourceThreadSpec {
   connection: KafkaConnectionOptions;
   source: Omit<KafkaSourceOptions, 'onCrash'>;
   decode: Pick<ComparisonConfig, 'format' | 'schema' | 'maxMessageBytes'> & { registryUrl: string };
-  prepare: Omit<PrepareOptions, 'decoder'>;
+  prepare: Omit<PrepareOptions, 'decoder' | 'memory'>;
   /** The main logger's level; null when the thread logs nothing. */
   logLevel: string | null;
+}
+
+/** What the thread gets: its spec, and the ring its texts travel in (`text-ring.ts`). */
+export interface SourceThreadData extends SourceThreadSpec {
+  ring: SharedArrayBuffer;
 }
 
 export interface ThreadError {

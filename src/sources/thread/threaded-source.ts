@@ -1,7 +1,15 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { DurablePositions, PreparedHandler, PreparedSource } from '../source.js';
-import type { FromSourceThread, SourceState, SourceThreadSpec, ThreadError, ToSourceThread } from './protocol.js';
+import type {
+  FromSourceThread,
+  SourceState,
+  SourceThreadData,
+  SourceThreadSpec,
+  ThreadError,
+  ToSourceThread,
+} from './protocol.js';
+import { createTextRing, TextRingReader } from './text-ring.js';
 
 /**
  * The worker runs compiled JavaScript. Under vitest these sources run as TypeScript, so the
@@ -11,6 +19,12 @@ const WORKER_URL = import.meta.url.endsWith('.ts')
   ? new URL('../../../dist/sources/thread/worker.js', import.meta.url)
   : new URL('./worker.js', import.meta.url);
 
+/**
+ * Room for a pending batch and the one being written (50k records of a few hundred bytes each);
+ * packs that find no room travel in buffers of their own.
+ */
+const RING_BYTES = 32 * 2 ** 20;
+
 type Request = ToSourceThread extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
 function toError(error: ThreadError): Error {
@@ -19,8 +33,8 @@ function toError(error: ThreadError): Error {
 
 /**
  * A Kafka side consumed, decoded and packed on a thread of its own (`worker.ts`); its prepared
- * batches arrive here with their texts in transferred buffers, so this thread does no work per
- * record. The source's state (connected, backlog, partitions) is pushed by the thread when it
+ * batches arrive here with their texts in shared memory (`text-ring.ts`) or transferred buffers,
+ * so this thread does no work per record. The source's state (connected, backlog, partitions) is pushed by the thread when it
  * changes (looked at after every batch and every 250 ms), so reading it never waits.
  */
 export class ThreadedSource implements PreparedSource {
@@ -29,19 +43,28 @@ export class ThreadedSource implements PreparedSource {
   readonly #onCrash: ((error: Error) => void) | undefined;
   readonly #replies = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   #worker: Worker | undefined;
+  #ring: TextRingReader | undefined;
+  readonly #ringBytes: number;
   #requests = 0;
   #state: SourceState = { connected: false, ended: false, backlog: null, partitions: [] };
   #paused = false;
   #exited = false;
 
-  constructor(spec: SourceThreadSpec, options: { logger?: Logger; onCrash?: (error: Error) => void } = {}) {
+  constructor(
+    spec: SourceThreadSpec,
+    options: { logger?: Logger; onCrash?: (error: Error) => void; ringBytes?: number } = {},
+  ) {
     this.#spec = spec;
+    this.#ringBytes = options.ringBytes ?? RING_BYTES;
     this.#logger = options.logger;
     this.#onCrash = options.onCrash;
   }
 
   start(handler: PreparedHandler, durable: DurablePositions): Promise<void> {
-    const worker = new Worker(WORKER_URL, { workerData: this.#spec });
+    const ring = createTextRing(this.#ringBytes);
+    this.#ring = new TextRingReader(ring);
+    const data: SourceThreadData = { ...this.#spec, ring };
+    const worker = new Worker(WORKER_URL, { workerData: data });
     this.#worker = worker;
     worker.on('message', (message: FromSourceThread) => this.#receive(message, handler));
     worker.on('error', (error) => this.#lost(error));
@@ -59,6 +82,13 @@ export class ThreadedSource implements PreparedSource {
         return;
       }
       case 'batch':
+        for (const partition of message.batch.partitions) {
+          const { ring } = partition;
+          const reader = this.#ring as TextRingReader;
+          if (!ring) continue;
+          partition.docs = reader.view(ring);
+          partition.release = () => reader.release(ring);
+        }
         handler(message.batch).then(
           () => this.#post({ type: 'handled', id: message.id }),
           (error: Error) => this.#post({ type: 'handled', id: message.id, error: error.message ?? String(error) }),

@@ -10,11 +10,15 @@ import { createDecoder } from '../../codec/decoder.js';
 import { SchemaRegistryClient } from '../../codec/registry.js';
 import { createKafkajsClient } from '../kafka/kafkajs-client.js';
 import { KafkaSource } from '../kafka/source.js';
-import type { FromSourceThread, SourceState, SourceThreadSpec, ThreadError, ToSourceThread } from './protocol.js';
+import type { FromSourceThread, SourceState, SourceThreadData, ThreadError, ToSourceThread } from './protocol.js';
+import { TextRingWriter } from './text-ring.js';
 
 const port = parentPort;
 if (!port) throw new Error('the source thread runs as a worker thread');
-const spec = workerData as SourceThreadSpec;
+const spec = workerData as SourceThreadData;
+const ring = new TextRingWriter(spec.ring);
+/** Stands for texts in the ring, which the main thread reads there. */
+const IN_RING = new Uint8Array(0);
 const post = (message: FromSourceThread, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
 const errorOf = (error: unknown): ThreadError => ({
   message: (error as Error)?.message ?? String(error),
@@ -66,16 +70,20 @@ async function reply(id: number, work: () => Promise<unknown>): Promise<void> {
 }
 
 async function start(durable: Map<string, number>): Promise<void> {
-  const preparer = new RecordPreparer({ ...spec.prepare, decoder }, durable);
+  const preparer = new RecordPreparer({ ...spec.prepare, decoder, memory: ring }, durable);
   await source.start(async (records, control) => {
     const batch = await preparer.prepare(records, control, source.decoded);
     const id = ++batches;
     const taken = new Promise<void>((resolve, reject) =>
       inFlight.set(id, (error) => (error === undefined ? resolve() : reject(new Error(error)))),
     );
+    // Texts in the ring stay there; those in buffers of their own are transferred.
+    const partitions = batch.partitions.map((partition) =>
+      partition.ring ? { ...partition, docs: IN_RING } : partition,
+    );
     post(
-      { type: 'batch', id, batch },
-      batch.partitions.map((partition) => partition.docs.buffer as ArrayBuffer),
+      { type: 'batch', id, batch: { ...batch, partitions } },
+      batch.partitions.filter((partition) => !partition.ring).map((partition) => partition.docs.buffer as ArrayBuffer),
     );
     try {
       await taken;

@@ -108,6 +108,34 @@ describe('threaded source', () => {
     expect(source.isConnected()).toBe(false);
   });
 
+  it('carries texts in shared memory while it has room, in buffers of their own when not', async () => {
+    // A partition's pack is ~1,150 bytes: the smaller ring holds one unless packs are released.
+    for (const [releasing, ringBytes] of [
+      [false, 1_500],
+      [true, 2_400],
+    ] as const) {
+      const topic = await filledTopic();
+      const source = new ThreadedSource(spec(topic), { ringBytes });
+      const { received, handler } = collector();
+      const carried = { ring: 0, own: 0 };
+      try {
+        await source.start(async (batch) => {
+          for (const pack of batch.partitions) carried[pack.ring ? 'ring' : 'own']++;
+          await handler(batch);
+          if (releasing) for (const pack of batch.partitions) pack.release?.();
+        }, new Map());
+        await waitFor(() => received.records === 100, 30_000, 'every record');
+      } finally {
+        await source.stop();
+      }
+      expect(new Set(received.docs).size).toBe(99);
+      expect(received.docs).toContain(JSON.stringify({ partition: 1, i: 49 }));
+      expect(carried.ring).toBeGreaterThan(0);
+      if (releasing) expect(carried.own).toBe(0);
+      else expect(carried.own).toBeGreaterThan(0);
+    }
+  });
+
   it('pauses and resumes delivery', async () => {
     const topic = await filledTopic();
     const source = new ThreadedSource(spec(topic));
