@@ -5,7 +5,7 @@
 //       latency reported)
 // Records per side are pre-loaded into 6-partition topics. Prints a Markdown summary.
 //
-//   npm run build && node bench/stream.mjs [--records 1000000] [--brokers 127.0.0.1:19092] [--load-nice -10]
+//   npm run build && node bench/stream.mjs [--records 1000000] [--brokers 127.0.0.1:19092] [--load-nice=-10]
 import { execFile, execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -212,7 +212,7 @@ const load = new Promise((resolve, reject) => {
     { cwd: root, maxBuffer: 16 * 2 ** 20 },
     (error, stdout) => (error ? reject(error) : resolve(JSON.parse(stdout))),
   );
-  // A gate polls from a machine of its own; here it shares the two cores. `--load-nice -10` (root
+  // A gate polls from a machine of its own; here it shares the two cores. `--load-nice=-10` (root
   // only) lets it take a core first, which is closer to that: the latency is then the service's.
   if (values['load-nice']) execFileSync('renice', ['-n', values['load-nice'], '-p', String(loadProcess.pid)]);
 });

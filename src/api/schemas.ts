@@ -11,6 +11,20 @@ import { ComparisonId } from '../config/schema.js';
 const open = { additionalProperties: true } as const;
 
 /**
+ * One of some strings, as a JSON Schema `enum`. A union of literals would be an `anyOf`, which
+ * fast-json-stringify serializes by running an Ajv validator per answer, compiled on the first:
+ * a stall of a hundred milliseconds for the first gate poll.
+ */
+function OneOf<const T extends readonly string[]>(values: T) {
+  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
+}
+
+/** A scalar or null, as a JSON Schema type list: no `anyOf` for the serializer (see OneOf). */
+function OrNull<T extends TSchema & { type: string }>(schema: T, options: { description?: string } = {}) {
+  return Type.Unsafe<Static<T> | null>({ ...schema, ...options, type: [schema.type, 'null'] });
+}
+
+/**
  * A copy of a request schema where a property with a default is not required: TypeBox lists it as
  * required, but a client need not send it (Fastify's Ajv fills it in) and the document should say so.
  */
@@ -39,7 +53,7 @@ export const ErrorBody = Type.Object(
 
 export const IdParams = Type.Object({ id: ComparisonId });
 
-export const Verdict = Type.Union([Type.Literal('PASS'), Type.Literal('FAIL'), Type.Literal('INCONCLUSIVE')]);
+export const Verdict = OneOf(['PASS', 'FAIL', 'INCONCLUSIVE']);
 
 const CheckResult = Type.Object(
   {
@@ -85,7 +99,7 @@ export const VerdictBody = Type.Object(
             score: Type.Object(
               {
                 score: Type.Number(),
-                classification: Type.Union([Type.Literal('Pass'), Type.Literal('Marginal'), Type.Literal('Fail')]),
+                classification: OneOf(['Pass', 'Marginal', 'Fail']),
               },
               open,
             ),
@@ -100,13 +114,7 @@ export const VerdictBody = Type.Object(
   { ...open, description: 'verdict body (SPEC §4)' },
 );
 
-const ComparisonState = Type.Union([
-  Type.Literal('starting'),
-  Type.Literal('running'),
-  Type.Literal('stopping'),
-  Type.Literal('stopped'),
-  Type.Literal('failed'),
-]);
+const ComparisonState = OneOf(['starting', 'running', 'stopping', 'stopped', 'failed']);
 
 export const ComparisonListItem = Type.Object({ id: Type.String(), state: ComparisonState, verdict: Verdict }, open);
 
@@ -114,13 +122,13 @@ export const ComparisonList = Type.Object({ items: Type.Array(ComparisonListItem
 
 const SideRuntime = Type.Object(
   {
-    watermark: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], {
+    watermark: OrNull(Type.String({ format: 'date-time' }), {
       description: 'event-time watermark; null before the first record and at end of input (see endOfInput)',
     }),
-    lagSeconds: Type.Union([Type.Number(), Type.Null()], {
+    lagSeconds: OrNull(Type.Number(), {
       description: "how far this side's watermark trails live's; null when not measurable",
     }),
-    consumerLag: Type.Union([Type.Number(), Type.Null()], { description: 'messages not yet consumed, when known' }),
+    consumerLag: OrNull(Type.Number(), { description: 'messages not yet consumed, when known' }),
     connected: Type.Boolean(),
     endOfInput: Type.Boolean(),
   },
@@ -173,7 +181,7 @@ const FieldStats = Type.Object(
   open,
 );
 
-const NullableTime = Type.Union([Type.String(), Type.Null()]);
+const NullableTime = OrNull(Type.String());
 
 export const SummaryBody = Type.Object(
   {
@@ -221,12 +229,7 @@ export const WindowsBody = Type.Object(
   open,
 );
 
-export const SampleOutcome = Type.Union([
-  Type.Literal('different'),
-  Type.Literal('missing'),
-  Type.Literal('extra'),
-  Type.Literal('invalid'),
-]);
+export const SampleOutcome = OneOf(['different', 'missing', 'extra', 'invalid']);
 
 const SamplesQueryShape = Type.Object({
   field: Type.Optional(Type.String({ minLength: 1, description: 'canonical field path' })),
