@@ -45,9 +45,10 @@ export interface SideInput {
   side: Side;
   relation: string;
   /**
-   * True when the relation also has `k VARCHAR` (canonical key), `w BIGINT` (window start) and
-   * `pos BIGINT` (the record's position, growing with arrival), computed by the streaming ingest;
-   * the engine then uses them instead of reading them from `doc` and the row order. A keyed
+   * True when the relation also has `k VARCHAR` (canonical key), `w BIGINT` (window start),
+   * `pos BIGINT` (the record's position, growing with arrival) and `rh UBIGINT` (`hash(doc)`),
+   * computed by the streaming ingest; the engine then uses them instead of reading them from `doc`
+   * and the row order, and reads `doc` only for pairs whose hashes differ. A keyed
    * relation holds valid, sampled records only: the ingest counted the others.
    */
   keyed?: boolean;
@@ -126,7 +127,7 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   if (input.keyed) {
     return `CREATE OR REPLACE TEMP VIEW ${target} AS
-      SELECT pos AS given_pos, doc, reason, k, w, hash(doc) AS rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
+      SELECT pos AS given_pos, doc, reason, k, w, rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
       FROM ${input.relation}`;
   }
   const key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));

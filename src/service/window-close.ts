@@ -21,7 +21,7 @@ function bufferInput(connection: DuckDBConnection, comparison: string, side: Sid
   return {
     side,
     keyed: true,
-    relation: `(SELECT doc, CAST(NULL AS VARCHAR) AS reason, k, w, seq AS pos FROM buffer WHERE ${where})`,
+    relation: `(SELECT doc, CAST(NULL AS VARCHAR) AS reason, k, w, seq AS pos, rh FROM buffer WHERE ${where})`,
     async locate(positions) {
       const located = new Map<number, { label: string }>();
       if (positions.length === 0) return located;

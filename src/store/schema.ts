@@ -40,10 +40,11 @@ const STATEMENTS = [
      id VARCHAR PRIMARY KEY, config JSON NOT NULL, epoch INTEGER NOT NULL,
      epoch_started_at TIMESTAMPTZ NOT NULL, created_at TIMESTAMPTZ NOT NULL,
      closed_through BIGINT)`,
-  // Accepted records of open windows; seq orders arrivals for the duplicates rule.
+  // Accepted records of open windows; seq orders arrivals for the duplicates rule. rh is hash(doc),
+  // taken at ingest, so a window's diff reads the texts of differing pairs only.
   `CREATE TABLE IF NOT EXISTS buffer (
      comparison VARCHAR NOT NULL, side VARCHAR NOT NULL, w BIGINT NOT NULL, k VARCHAR NOT NULL,
-     seq BIGINT NOT NULL, source VARCHAR NOT NULL, position BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
+     seq BIGINT NOT NULL, source VARCHAR NOT NULL, position BIGINT NOT NULL, doc VARCHAR NOT NULL, rh UBIGINT)`,
   // The last durably counted record per source partition, and its latest event time (watermarks).
   `CREATE TABLE IF NOT EXISTS positions (
      comparison VARCHAR NOT NULL, side VARCHAR NOT NULL, source VARCHAR NOT NULL,
@@ -71,16 +72,37 @@ const STATEMENTS = [
 
 export async function createSchema(connection: DuckDBConnection): Promise<void> {
   await addCountWriters(connection);
+  await addTextHashes(connection);
   for (const statement of STATEMENTS) await connection.run(statement);
+}
+
+async function columnsOf(connection: DuckDBConnection, table: string): Promise<string[]> {
+  const rows = await queryRows<{ column_name: string }>(
+    connection,
+    `SELECT column_name FROM duckdb_columns() WHERE table_name = ${literal(table)} AND schema_name = 'main'`,
+  );
+  return rows.map((row) => row.column_name);
+}
+
+/** Files written before the buffer kept text hashes: their buffered records get them. */
+async function addTextHashes(connection: DuckDBConnection): Promise<void> {
+  const columns = await columnsOf(connection, 'buffer');
+  if (columns.length === 0 || columns.includes('rh')) return;
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    await connection.run('ALTER TABLE buffer ADD COLUMN rh UBIGINT');
+    await connection.run('UPDATE buffer SET rh = hash(doc)');
+    await connection.run('COMMIT');
+  } catch (error) {
+    await connection.run('ROLLBACK');
+    throw error;
+  }
 }
 
 /** Files written before counts had writers: their rows become ingest's (a key cannot be altered in place). */
 async function addCountWriters(connection: DuckDBConnection): Promise<void> {
-  const columns = await queryRows<{ column_name: string }>(
-    connection,
-    `SELECT column_name FROM duckdb_columns() WHERE table_name = 'record_counts' AND schema_name = 'main'`,
-  );
-  if (columns.length === 0 || columns.some((column) => column.column_name === 'writer')) return;
+  const columns = await columnsOf(connection, 'record_counts');
+  if (columns.length === 0 || columns.includes('writer')) return;
   await connection.run('BEGIN TRANSACTION');
   try {
     await connection.run('ALTER TABLE record_counts RENAME TO record_counts_unattributed');

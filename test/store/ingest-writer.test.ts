@@ -82,6 +82,8 @@ describe('ingest writer', () => {
       ['t/1', 6, 'c'],
       ['t/1', 8, 'e'],
     ]);
+    // Each text's hash is kept with it, as the window diff compares them.
+    expect(await rows('SELECT count(*)::INTEGER FROM buffer WHERE rh IS DISTINCT FROM hash(doc)')).toEqual([[0]]);
     // Small, exact numbers (JS reads them as numbers), growing with arrival across batches.
     expect(buffered.every(([, , , seq]) => Number(seq) < 100)).toBe(true);
     expect(await rows('SELECT status, n::INTEGER FROM record_counts ORDER BY status')).toEqual([

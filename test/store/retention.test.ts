@@ -21,8 +21,8 @@ describe('retention', () => {
     await connection.run(`INSERT INTO comparisons VALUES ('c', '{}', 2, now(), now(), NULL)`);
     // A side that stopped left two live records in an old window; one live record is in a recent one.
     await connection.run(
-      `INSERT INTO buffer VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}'), ('c', 'live', ${OLD}, 'b', 2, 't/0', 2, '{}'),
-         ('c', 'live', ${RECENT}, 'c', 3, 't/0', 3, '{}')`,
+      `INSERT INTO buffer VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}', 0), ('c', 'live', ${OLD}, 'b', 2, 't/0', 2, '{}', 0),
+         ('c', 'live', ${RECENT}, 'c', 3, 't/0', 3, '{}', 0)`,
     );
     await connection.run(`INSERT INTO record_counts VALUES ('c', 2, 'live', 'buffered', 'ingest', 3)`);
     for (const [w, made] of [

@@ -37,6 +37,26 @@ describe('schema', () => {
     instance.closeSync();
   });
 
+  it('gives the buffered records of a file written before text hashes their hash', async () => {
+    const instance = await openDatabase({ path: `${files.dir}/old-buffer.duckdb` });
+    const connection = await connect(instance);
+    await connection.run(
+      `CREATE TABLE buffer (comparison VARCHAR NOT NULL, side VARCHAR NOT NULL, w BIGINT NOT NULL, k VARCHAR NOT NULL,
+         seq BIGINT NOT NULL, source VARCHAR NOT NULL, position BIGINT NOT NULL, doc VARCHAR NOT NULL)`,
+    );
+    await connection.run(`INSERT INTO buffer VALUES ('c', 'live', 0, 'a', 1, 't/0', 1, '{"a":1}')`);
+
+    await createSchema(connection);
+
+    const rows = await queryRows<{ same: boolean; n: bigint }>(
+      connection,
+      'SELECT bool_and(rh = hash(doc)) AS same, count(*) AS n FROM buffer',
+    );
+    expect(rows.map((row) => [row.same, Number(row.n)])).toEqual([[true, 1]]);
+    connection.closeSync();
+    instance.closeSync();
+  });
+
   it('lets ingest and window close add to one side and status in transactions at once', async () => {
     const instance = await openDatabase({ path: `${files.dir}/concurrent.duckdb` });
     const [ingest, close] = [await connect(instance), await connect(instance)];
