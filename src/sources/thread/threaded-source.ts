@@ -34,8 +34,9 @@ function toError(error: ThreadError): Error {
 /**
  * A Kafka side consumed, decoded and packed on a thread of its own (`worker.ts`); its prepared
  * batches arrive here with their texts in shared memory (`text-ring.ts`) or transferred buffers,
- * so this thread does no work per record. The source's state (connected, backlog, partitions) is pushed by the thread when it
- * changes (looked at after every batch and every 250 ms), so reading it never waits.
+ * so this thread does no work per record. The source's state (connected, backlog, partitions) is
+ * pushed by the thread when it changes (looked at after every batch and every 250 ms), so reading
+ * it never waits.
  */
 export class ThreadedSource implements PreparedSource {
   readonly #spec: SourceThreadSpec;
@@ -84,8 +85,8 @@ export class ThreadedSource implements PreparedSource {
       case 'batch':
         for (const partition of message.batch.partitions) {
           const { ring } = partition;
-          const reader = this.#ring as TextRingReader;
           if (!ring) continue;
+          const reader = this.#ring as TextRingReader;
           partition.docs = reader.view(ring);
           partition.release = () => reader.release(ring);
         }
