@@ -11,7 +11,7 @@ import type { SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { PreparedSource } from '../sources/source.js';
-import { connect, queryRows } from '../store/duckdb.js';
+import { connect, inTransaction, queryRows } from '../store/duckdb.js';
 import { IngestWriter } from '../store/ingest-writer.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
@@ -570,8 +570,7 @@ export class ComparisonRunner implements ComparisonView {
       const connection = this.#write as DuckDBConnection;
       const id = literal(this.id);
       const next = this.#epoch + 1;
-      await connection.run('BEGIN TRANSACTION');
-      try {
+      await inTransaction(connection, async () => {
         // Records still buffered belong to the new epoch: their windows close in it.
         await connection.run(
           `INSERT INTO record_counts SELECT comparison, ${next}, side, status, writer, sum(n) FROM record_counts
@@ -581,11 +580,7 @@ export class ComparisonRunner implements ComparisonView {
           `DELETE FROM record_counts WHERE comparison = ${id} AND epoch = ${this.#epoch} AND status = 'buffered'`,
         );
         await connection.run(`UPDATE comparisons SET epoch = ${next}, epoch_started_at = now() WHERE id = ${id}`);
-        await connection.run('COMMIT');
-      } catch (error) {
-        await connection.run('ROLLBACK');
-        throw error;
-      }
+      });
       this.#epoch = next;
       this.#epochStartedAt = new Date();
       await this.#refresh(connection);

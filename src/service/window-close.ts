@@ -2,7 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
 import { type DiffSpec, diffPair, type OutcomeStats, type PairResult, type SideInput } from '../diff/engine.js';
 import { literal } from '../diff/sql.js';
-import { queryRows } from '../store/duckdb.js';
+import { inTransaction, queryRows } from '../store/duckdb.js';
 import { addCountsSql } from '../store/schema.js';
 
 /** Windows closed together: one pass of the engine over all of them. */
@@ -158,12 +158,7 @@ export async function persistWindows(
   statements.push(
     `UPDATE comparisons SET closed_through = greatest(coalesce(closed_through, ${closedThrough}), ${closedThrough}) WHERE id = ${id}`,
   );
-  await connection.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(connection, async () => {
     for (const statement of statements) await connection.run(statement);
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK');
-    throw error;
-  }
+  });
 }

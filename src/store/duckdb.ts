@@ -49,6 +49,19 @@ export async function runWithProgress(
   }
 }
 
+/** Runs `work` in one transaction: all of its writes commit, or none. */
+export async function inTransaction<T>(connection: DuckDBConnection, work: () => Promise<T>): Promise<T> {
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    const result = await work();
+    await connection.run('COMMIT');
+    return result;
+  } catch (error) {
+    await connection.run('ROLLBACK');
+    throw error;
+  }
+}
+
 /** Runs a query and returns its rows as plain JSON-safe objects (BIGINT as string is avoided by casting in SQL). */
 export async function queryRows<T = Record<string, unknown>>(connection: DuckDBConnection, sql: string): Promise<T[]> {
   const reader = await connection.runAndReadAll(sql);

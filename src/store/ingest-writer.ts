@@ -4,7 +4,7 @@ import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
 import { EventLoopSlices } from '../slices.js';
-import { queryRows } from './duckdb.js';
+import { inTransaction, queryRows } from './duckdb.js';
 import { addCountsSql } from './schema.js';
 
 const STAGED = 'sd_ingest_staged';
@@ -66,8 +66,7 @@ export class IngestWriter {
     for (const n of batch.invalid.values()) add(result.counts, 'invalid', n);
     const partitions = batch.partitions.filter((partition) => partition.count > 0);
     const sources = `[${partitions.map((partition) => literal(partition.source)).join(', ')}]`;
-    await connection.run('BEGIN TRANSACTION');
-    try {
+    await inTransaction(connection, async () => {
       if (partitions.length > 0) {
         // One statement for the whole batch: DuckDB's cost per statement outweighs its cost per record.
         const statement = await connection.prepare(
@@ -119,14 +118,14 @@ export class IngestWriter {
           this.#seq += records;
           await connection.run(
             `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${base} + ordinal, ${sources}[part + 1], position, doc, hash(doc)
-             FROM ${STAGED} WHERE status = 'buffered'`,
+           FROM ${STAGED} WHERE status = 'buffered'`,
           );
         }
         const deadLetterRoom = batch.deadLetterLimit - batch.deadLetters.length;
         if (deadLetterRoom > 0 && invalid > 0) {
           await connection.run(
             `INSERT INTO dead_letters SELECT ${id}, ${side}, ${sources}[part + 1], position, reason, doc[:1024], now()
-             FROM ${STAGED} WHERE status = 'invalid' ORDER BY ordinal LIMIT ${deadLetterRoom}`,
+           FROM ${STAGED} WHERE status = 'invalid' ORDER BY ordinal LIMIT ${deadLetterRoom}`,
           );
         }
       }
@@ -153,8 +152,8 @@ export class IngestWriter {
                 `(${id}, ${side}, ${literal(source)}, ${position}, ${result.maxEventTimes.get(source) ?? 'NULL'})`,
             )
             .join(', ')}
-           ON CONFLICT DO UPDATE SET position = greatest(position, EXCLUDED.position),
-             max_event_time = greatest(max_event_time, EXCLUDED.max_event_time)`,
+         ON CONFLICT DO UPDATE SET position = greatest(position, EXCLUDED.position),
+           max_event_time = greatest(max_event_time, EXCLUDED.max_event_time)`,
         );
       }
       if (batch.deadLetters.length > 0) {
@@ -163,16 +162,12 @@ export class IngestWriter {
             .map(
               (letter) =>
                 `(${id}, ${side}, ${literal(letter.source)}, ${letter.position}, ${literal(letter.reason)},
-                  ${letter.raw === null ? 'NULL' : literal(letter.raw)}, now())`,
+                ${letter.raw === null ? 'NULL' : literal(letter.raw)}, now())`,
             )
             .join(', ')}`,
         );
       }
-      await connection.run('COMMIT');
-    } catch (error) {
-      await connection.run('ROLLBACK');
-      throw error;
-    }
+    });
     return result;
   }
 }

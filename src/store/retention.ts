@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { inTransaction } from './duckdb.js';
 
 /**
  * Deletes what is older than the retention: closed-window results, samples and dead letters by
@@ -12,8 +13,7 @@ export async function applyRetention(
   now = Date.now(),
 ): Promise<void> {
   const cutoff = `make_timestamptz(${(now - retentionMs) * 1000})`;
-  await connection.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(connection, async () => {
     await connection.run(
       `INSERT INTO record_counts
          SELECT b.comparison, c.epoch, b.side, s.status, 'retention', CASE s.status WHEN 'late' THEN count(*) ELSE -count(*) END
@@ -30,9 +30,5 @@ export async function applyRetention(
     await connection.run(`DELETE FROM windows WHERE closed_at < ${cutoff}`);
     await connection.run(`DELETE FROM samples WHERE created_at < ${cutoff}`);
     await connection.run(`DELETE FROM dead_letters WHERE created_at < ${cutoff}`);
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK');
-    throw error;
-  }
+  });
 }

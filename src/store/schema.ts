@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { literal } from '../diff/sql.js';
-import { queryRows } from './duckdb.js';
+import { inTransaction, queryRows } from './duckdb.js';
 
 /**
  * Who adds to a count row. Ingest, window close and retention each keep rows of their own (readers
@@ -88,34 +88,24 @@ async function columnsOf(connection: DuckDBConnection, table: string): Promise<s
 async function addTextHashes(connection: DuckDBConnection): Promise<void> {
   const columns = await columnsOf(connection, 'buffer');
   if (columns.length === 0 || columns.includes('rh')) return;
-  await connection.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(connection, async () => {
     await connection.run('ALTER TABLE buffer ADD COLUMN rh UBIGINT');
     await connection.run('UPDATE buffer SET rh = hash(doc)');
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK');
-    throw error;
-  }
+  });
 }
 
 /** Files written before counts had writers: their rows become ingest's (a key cannot be altered in place). */
 async function addCountWriters(connection: DuckDBConnection): Promise<void> {
   const columns = await columnsOf(connection, 'record_counts');
   if (columns.length === 0 || columns.includes('writer')) return;
-  await connection.run('BEGIN TRANSACTION');
-  try {
+  await inTransaction(connection, async () => {
     await connection.run('ALTER TABLE record_counts RENAME TO record_counts_unattributed');
     await connection.run(RECORD_COUNTS);
     await connection.run(
       `INSERT INTO record_counts SELECT comparison, epoch, side, status, 'ingest', n FROM record_counts_unattributed`,
     );
     await connection.run('DROP TABLE record_counts_unattributed');
-    await connection.run('COMMIT');
-  } catch (error) {
-    await connection.run('ROLLBACK');
-    throw error;
-  }
+  });
 }
 
 /** Tables holding per-comparison rows, for delete and retention. */
