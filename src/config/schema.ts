@@ -161,6 +161,12 @@ export const ConfigSchema = Type.Object(
       {
         path: Type.String({ minLength: 1, default: './data/shadowdiff.duckdb' }),
         memoryLimit: Type.String({ pattern: '^\\d+(\\.\\d+)?\\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$', default: '1GB' }),
+        threads: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description: "DuckDB's threads; by default one fewer than the cores, at least one",
+          }),
+        ),
         retention: Duration('how long closed windows are kept', '7d'),
       },
       { additionalProperties: false, default: {} },

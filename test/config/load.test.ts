@@ -31,6 +31,10 @@ describe('config loading', () => {
     );
   });
 
+  it('names the path of a bad thread count', () => {
+    expect(() => parseConfig({ ...minimal(), storage: { threads: 0 } })).toThrow(/^storage\.threads: /);
+  });
+
   it('names the path of a bad source', () => {
     expect(() => parseConfig(minimal({ live: { ftp: {} } }))).toThrow(/^comparisons\[0\]\.live: expected one of/);
   });

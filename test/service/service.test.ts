@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import { parseConfig } from '../../src/config/load.js';
-import { Service } from '../../src/service/service.js';
+import { Service, storageThreads } from '../../src/service/service.js';
 import { finalCounts, streamTruth } from '../helpers/stream-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -30,6 +30,16 @@ function serviceConfig(name: string, live: string, candidate: string, extra: Rec
     ],
   });
 }
+
+describe('storage threads', () => {
+  it('leave one core to the event loop and the source threads, unless set', () => {
+    const { storage } = parseConfig({});
+    expect(storageThreads(storage, 2)).toBe(1);
+    expect(storageThreads(storage, 1)).toBe(1);
+    expect(storageThreads(storage, 8)).toBe(7);
+    expect(storageThreads({ ...storage, threads: 4 }, 2)).toBe(4);
+  });
+});
 
 describe('service over file sources', () => {
   const truth = streamTruth();
