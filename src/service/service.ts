@@ -34,10 +34,6 @@ const CHECKPOINT_CATCHING_UP = '256MB';
 const CHECKPOINT_POLICY_EVERY_MS = 250;
 
 /**
- * The long-running service: one DuckDB file, one metrics registry, and a runner per comparison,
- * from the config file and from `POST /v1/comparisons` (kept in storage across restarts).
- */
-/**
  * DuckDB's threads: one fewer than the cores, leaving one to the event loop (gate polls) and the
  * source threads. On two cores, ingest ran ~30% faster with one DuckDB thread than with two
  * (BENCHMARKS.md).
@@ -46,6 +42,10 @@ export function storageThreads(storage: Config['storage'], cores = availablePara
   return storage.threads ?? Math.max(1, cores - 1);
 }
 
+/**
+ * The long-running service: one DuckDB file, one metrics registry, and a runner per comparison,
+ * from the config file and from `POST /v1/comparisons` (kept in storage across restarts).
+ */
 export class Service implements ComparisonRegistry {
   readonly metrics: ShadowdiffMetrics;
   readonly promRegistry: Registry;
