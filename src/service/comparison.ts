@@ -76,7 +76,7 @@ export class ComparisonRunner implements ComparisonView {
   /** One connection per side for ingest: the sides' batches are made durable in parallel. */
   readonly #ingestConnections = new Map<Side, DuckDBConnection>();
   /** Writes in flight (ingest batches, stored windows); exclusive work (reset) waits for them. */
-  readonly #ingesting = new Set<Promise<unknown>>();
+  readonly #writing = new Set<Promise<unknown>>();
   #state: ComparisonState = 'starting';
   #error: string | undefined;
   #epoch = 1;
@@ -204,7 +204,7 @@ export class ComparisonRunner implements ComparisonView {
     await Promise.all([...this.#sources.values()].map((source) => source.stop().catch(() => {})));
     // What was delivered before the sources stopped is made durable (and committed) first.
     while (this.#flushing.size > 0) await Promise.all(this.#flushing.values());
-    await Promise.all([this.#queue, ...this.#ingesting]).catch(() => {});
+    await Promise.all([this.#queue, ...this.#writing]).catch(() => {});
     this.#write?.closeSync();
     this.#closer?.closeSync();
     for (const connection of this.#ingestConnections.values()) connection.closeSync();
@@ -219,7 +219,7 @@ export class ComparisonRunner implements ComparisonView {
    * so they run together (`#shared`), each side one batch at a time as its source delivers them.
    */
   #exclusive<T>(work: () => Promise<T>): Promise<T> {
-    const run = Promise.all([this.#queue, ...this.#ingesting]).then(work, work);
+    const run = Promise.all([this.#queue, ...this.#writing]).then(work, work);
     this.#queue = run.catch(() => {});
     return run;
   }
@@ -227,8 +227,8 @@ export class ComparisonRunner implements ComparisonView {
   #shared<T>(work: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(work, work);
     const tracked = run.catch(() => {});
-    this.#ingesting.add(tracked);
-    void tracked.then(() => this.#ingesting.delete(tracked));
+    this.#writing.add(tracked);
+    void tracked.then(() => this.#writing.delete(tracked));
     return run;
   }
 
@@ -360,7 +360,7 @@ export class ComparisonRunner implements ComparisonView {
     const through = Number.isFinite(combined) ? combined : END_OF_TIME;
     const advanced = this.#closedThrough === null || through > this.#closedThrough;
     if (advanced) this.#closedThrough = through;
-    await Promise.all(this.#ingesting);
+    await Promise.all(this.#writing);
     const closer = this.#closer as DuckDBConnection;
     const windows = await closableWindows(closer, this.id, through, this.#plan.windowMs, this.#plan.latenessMs);
     const behind = windows.length > WINDOWS_PER_PASS;

@@ -118,7 +118,7 @@ export class IngestWriter {
           this.#seq += records;
           await connection.run(
             `INSERT INTO buffer SELECT ${id}, ${side}, w, k, ${base} + ordinal, ${sources}[part + 1], position, doc, hash(doc)
-           FROM ${STAGED} WHERE status = 'buffered'`,
+             FROM ${STAGED} WHERE status = 'buffered'`,
           );
         }
         const deadLetterRoom = batch.deadLetterLimit - batch.deadLetters.length;
