@@ -76,6 +76,17 @@ export class WatermarkTracker {
     return Math.min(...active.map((p) => p.maxEventTime as number));
   }
 
+  /** The latest event time any partition of any side delivered; null before the first. */
+  latest(): number | null {
+    let latest: number | null = null;
+    for (const partitions of this.#partitions.values()) {
+      for (const { maxEventTime } of partitions.values()) {
+        if (maxEventTime !== null && (latest === null || maxEventTime > latest)) latest = maxEventTime;
+      }
+    }
+    return latest;
+  }
+
   /** The watermark every side has passed; null until every side has one. */
   combined(now = Date.now()): number | null {
     let low = Number.POSITIVE_INFINITY;

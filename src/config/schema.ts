@@ -167,7 +167,10 @@ export const ConfigSchema = Type.Object(
             description: "DuckDB's threads; by default one fewer than the cores, at least one",
           }),
         ),
-        retention: Duration('how long closed windows are kept', '7d'),
+        retention: Duration(
+          'how long closed-window results are kept; buffers of windows that ended this long before the latest event time expire as late',
+          '7d',
+        ),
       },
       { additionalProperties: false, default: {} },
     ),

@@ -13,6 +13,7 @@ import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { PreparedSource } from '../sources/source.js';
 import { connect, inTransaction, queryRows } from '../store/duckdb.js';
 import { IngestWriter } from '../store/ingest-writer.js';
+import { expireBuffered } from '../store/retention.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
 import { epochResults, storedSamples, windowPage } from './results.js';
@@ -22,6 +23,8 @@ export interface RunnerDependencies {
   instance: DuckDBInstance;
   metrics: ShadowdiffMetrics;
   logger: Logger;
+  /** Buffered windows that ended this long before the latest event time expire (`storage.retention`). */
+  retentionMs: number;
   /** `prepare`: how the source decodes and packs what it delivers. */
   createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource;
 }
@@ -82,6 +85,8 @@ export class ComparisonRunner implements ComparisonView {
   #epoch = 1;
   #epochStartedAt = new Date();
   #closedThrough: number | null = null;
+  /** Buffered windows starting before this have expired. */
+  #expiredBefore: number | null = null;
   #openWindows = 0;
   #closedWindows = 0;
   #verdict: VerdictBody;
@@ -337,6 +342,7 @@ export class ComparisonRunner implements ComparisonView {
       }
       this.#trackAdvance();
       await this.#closeWindows();
+      await this.#expireBuffers();
       this.#applyBackpressure();
       // The lag can change without a window closing: the verdict must follow it.
       this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
@@ -402,6 +408,25 @@ export class ComparisonRunner implements ComparisonView {
     }
     if (windows.length > 0) await this.#refresh(closer);
     else await this.#countOpenWindows(closer);
+  }
+
+  /**
+   * Expires buffered windows that ended more than the retention before the latest event time any
+   * side delivered: their other side stopped. Event time, not the clock, so a replay of old data
+   * keeps its windows. Runs in the tick, after the closes, so it never deletes rows a close does.
+   */
+  async #expireBuffers(): Promise<void> {
+    const latest = this.#watermarks.latest();
+    if (latest === null) return;
+    const { windowMs } = this.#plan;
+    const before = Math.floor((latest - this.#deps.retentionMs) / windowMs) * windowMs;
+    if (this.#expiredBefore !== null && before <= this.#expiredBefore) return;
+    this.#expiredBefore = before;
+    const expired = await this.#shared(() =>
+      expireBuffered(this.#write as DuckDBConnection, this.id, this.#epoch, before),
+    );
+    for (const [side, n] of expired) this.#deps.metrics.addRecords(this.id, side, 'late', n);
+    if (expired.size > 0) await this.#countOpenWindows(this.#closer as DuckDBConnection);
   }
 
   async #countOpenWindows(connection: DuckDBConnection): Promise<void> {

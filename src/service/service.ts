@@ -143,6 +143,7 @@ export class Service implements ComparisonRegistry {
       instance: this.#instance,
       metrics: this.metrics,
       logger: this.#logger,
+      retentionMs: durationMs(this.#config.storage.retention),
       createSource: (side, config, anchor, prepare) => this.#createSource(side, config, anchor, prepare),
     });
     this.#runners.set(comparison.id, runner);

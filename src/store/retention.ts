@@ -1,11 +1,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { inTransaction } from './duckdb.js';
+import type { Side } from '../config/schema.js';
+import { literal } from '../diff/sql.js';
+import { inTransaction, queryRows } from './duckdb.js';
+import { addCountsSql } from './schema.js';
 
 /**
- * Deletes what is older than the retention: closed-window results, samples and dead letters by
- * when they were made, and buffered records of windows that never closed (a side that stopped)
- * by event time, so a one-sided stream cannot grow storage without bound. Expired buffered
- * records are counted `late`: they came too late to meet their other side.
+ * Deletes the results older than the retention: closed-window results, samples and dead letters,
+ * by when they were made. Buffered records expire by event time, per comparison (`expireBuffered`).
  */
 export async function applyRetention(
   connection: DuckDBConnection,
@@ -14,14 +15,6 @@ export async function applyRetention(
 ): Promise<void> {
   const cutoff = `make_timestamptz(${(now - retentionMs) * 1000})`;
   await inTransaction(connection, async () => {
-    await connection.run(
-      `INSERT INTO record_counts
-         SELECT b.comparison, c.epoch, b.side, s.status, 'retention', CASE s.status WHEN 'late' THEN count(*) ELSE -count(*) END
-         FROM buffer b JOIN comparisons c ON c.id = b.comparison, (VALUES ('late'), ('buffered')) s(status)
-         WHERE b.w < ${now - retentionMs} GROUP BY 1, 2, 3, 4, 5
-       ON CONFLICT DO UPDATE SET n = n + EXCLUDED.n`,
-    );
-    await connection.run(`DELETE FROM buffer WHERE w < ${now - retentionMs}`);
     for (const table of ['window_fields', 'window_fieldsets']) {
       await connection.run(
         `DELETE FROM ${table} t USING windows w WHERE w.comparison = t.comparison AND w.w = t.w AND w.closed_at < ${cutoff}`,
@@ -31,4 +24,35 @@ export async function applyRetention(
     await connection.run(`DELETE FROM samples WHERE created_at < ${cutoff}`);
     await connection.run(`DELETE FROM dead_letters WHERE created_at < ${cutoff}`);
   });
+}
+
+/**
+ * Deletes a comparison's buffered records of windows that start before `beforeMs` and counts them
+ * `late`: they came too late to meet their other side (a side that stopped), and a one-sided stream
+ * cannot grow storage without bound. The runner calls it between window closes, so an expiry and a
+ * close never delete the same rows at once. Returns how many records of each side expired.
+ */
+export async function expireBuffered(
+  connection: DuckDBConnection,
+  comparison: string,
+  epoch: number,
+  beforeMs: number,
+): Promise<Map<Side, number>> {
+  const where = `comparison = ${literal(comparison)} AND w < ${beforeMs}`;
+  const expired = new Map<Side, number>();
+  await inTransaction(connection, async () => {
+    const rows = await queryRows<{ side: Side; n: bigint }>(
+      connection,
+      `SELECT side, count(*) AS n FROM buffer WHERE ${where} GROUP BY side`,
+    );
+    if (rows.length === 0) return;
+    for (const row of rows) expired.set(row.side, Number(row.n));
+    const deltas = rows.flatMap((row) => [
+      { comparison, epoch, side: row.side, status: 'late', n: Number(row.n) },
+      { comparison, epoch, side: row.side, status: 'buffered', n: -Number(row.n) },
+    ]);
+    await connection.run(addCountsSql('retention', deltas));
+    await connection.run(`DELETE FROM buffer WHERE ${where}`);
+  });
+  return expired;
 }

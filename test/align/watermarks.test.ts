@@ -15,6 +15,16 @@ describe('watermarks', () => {
     expect(tracker.combined(4)).toBe(3000);
   });
 
+  it('knows the latest event time of any side, null before the first', () => {
+    const tracker = new WatermarkTracker(['live', 'candidate'], 60_000);
+    tracker.register('live', 'p0', 0);
+    expect(tracker.latest()).toBeNull();
+    tracker.observe('live', 'p0', 5000, 1);
+    tracker.observe('candidate', 'p0', 7000, 1);
+    tracker.observe('candidate', 'p0', 6000, 2);
+    expect(tracker.latest()).toBe(7000);
+  });
+
   it('lets idle partitions stop holding the watermark, unless the side is paused', () => {
     const tracker = new WatermarkTracker(['live'], 1000);
     tracker.observe('live', 'busy', 9000, 0);

@@ -100,9 +100,14 @@ function flush(partitions: number, at: number): ProduceMessage[] {
   }));
 }
 
-function config(name: string, t: { live: string; candidate: string }, extra: Record<string, unknown> = {}) {
+function config(
+  name: string,
+  t: { live: string; candidate: string },
+  extra: Record<string, unknown> = {},
+  storage: Record<string, unknown> = {},
+) {
   return parseConfig({
-    storage: { path: `${files.dir}/${name}.duckdb` },
+    storage: { path: `${files.dir}/${name}.duckdb`, ...storage },
     kafka: { brokers: brokers.split(','), clientId: 'shadowdiff-test' },
     comparisons: [
       {
@@ -205,7 +210,7 @@ describe('service over a real Kafka broker', () => {
     }
   });
 
-  it('keeps the verdict INCONCLUSIVE while the candidate is down, with its lag reported', async () => {
+  it('keeps the verdict INCONCLUSIVE while the candidate is down, with its lag reported, and expires old buffers', async () => {
     const t = await topics(1);
     const records = (from: number, to: number) =>
       Array.from({ length: to - from }, (_, k) => {
@@ -219,8 +224,9 @@ describe('service over a real Kafka broker', () => {
     await producer.send(t.live, records(0, 2000));
     await producer.send(t.candidate, records(0, 2000));
     await producer.send(t.live, records(2000, 8000));
+    // Event times are from months ago: buffers expire by the streams' event time, not the clock.
     const service = await Service.start(
-      config('down', t, { verdict: { tolerance: 0.01, minSamples: 100, maxLagSeconds: 60 } }),
+      config('down', t, { verdict: { tolerance: 0.01, minSamples: 100, maxLagSeconds: 60 } }, { retention: '5m' }),
       pino({ level: 'silent' }),
     );
     try {
@@ -230,7 +236,21 @@ describe('service over a real Kafka broker', () => {
       const verdict = runner.verdict();
       expect(verdict.verdict).toBe('INCONCLUSIVE');
       expect(verdict.reason).toMatch(/lags live by/);
-      expect((await runner.summary()).counts.pendingLive).toBeGreaterThan(5000);
+      // Windows 0-180 s closed; the latest event time is 799.9 s, so the windows that ended 5 minutes
+      // before it (190-480 s: 3,000 live and 100 candidate records) expired late; 3,100 wait.
+      await waitFor(async () => (await runner.summary()).counts.pendingLive === 3100, 30_000, 'old buffers expired');
+      expect((await runner.summary()).counts).toMatchObject({
+        equal: 1900,
+        lateLive: 3000,
+        lateCandidate: 100,
+        pendingLive: 3100,
+        pendingCandidate: 0,
+      });
+      const metrics = await service.promRegistry.metrics();
+      expect(metrics).toMatch(/shadowdiff_records_total\{comparison="orders-v2",side="live",status="late"\} 3000\n/);
+      expect(metrics).toMatch(
+        /shadowdiff_records_total\{comparison="orders-v2",side="candidate",status="late"\} 100\n/,
+      );
       expect(await service.promRegistry.metrics()).toMatch(
         /shadowdiff_lag_seconds\{comparison="orders-v2",side="candidate"\} (5\d\d|6\d\d)/,
       );

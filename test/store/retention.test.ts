@@ -1,6 +1,7 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, openDatabase, queryRows } from '../../src/store/duckdb.js';
-import { applyRetention } from '../../src/store/retention.js';
+import { applyRetention, expireBuffered } from '../../src/store/retention.js';
 import { createSchema } from '../../src/store/schema.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -14,17 +15,12 @@ const RECENT = NOW - HOUR / 2;
 const at = (ms: number) => `make_timestamptz(${ms * 1000})`;
 
 describe('retention', () => {
-  it('deletes results, samples and dead letters made before it, and counts expired buffered records late', async () => {
+  it('deletes results, samples and dead letters made before it, and leaves buffered records alone', async () => {
     const instance = await openDatabase({ path: `${files.dir}/retention.duckdb` });
     const connection = await connect(instance);
     await createSchema(connection);
     await connection.run(`INSERT INTO comparisons VALUES ('c', '{}', 2, now(), now(), NULL)`);
-    // A side that stopped left two live records in an old window; one live record is in a recent one.
-    await connection.run(
-      `INSERT INTO buffer VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}', 0), ('c', 'live', ${OLD}, 'b', 2, 't/0', 2, '{}', 0),
-         ('c', 'live', ${RECENT}, 'c', 3, 't/0', 3, '{}', 0)`,
-    );
-    await connection.run(`INSERT INTO record_counts VALUES ('c', 2, 'live', 'buffered', 'ingest', 3)`);
+    await connection.run(`INSERT INTO buffer VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}', 0)`);
     for (const [w, made] of [
       [OLD, OLD],
       [RECENT, RECENT],
@@ -38,21 +34,47 @@ describe('retention', () => {
 
     await applyRetention(connection, HOUR, NOW);
 
-    const count = async (table: string) =>
-      Number((await queryRows<{ n: bigint }>(connection, `SELECT count(*) AS n FROM ${table}`))[0]?.n);
-    expect(await count('buffer')).toBe(1);
-    for (const table of ['windows', 'window_fields', 'window_fieldsets', 'samples', 'dead_letters']) {
-      expect(await count(table), table).toBe(1);
+    for (const table of ['windows', 'window_fields', 'window_fieldsets', 'samples', 'dead_letters', 'buffer']) {
+      expect(await count(connection, table), table).toBe(1);
     }
-    const counts = await queryRows<{ status: string; n: bigint }>(
-      connection,
-      `SELECT status, sum(n) AS n FROM record_counts WHERE comparison = 'c' AND epoch = 2 GROUP BY status ORDER BY status`,
+    connection.closeSync();
+    instance.closeSync();
+  });
+
+  it("expires one comparison's buffered records of windows before the cutoff, counting them late", async () => {
+    const instance = await openDatabase({ path: `${files.dir}/expiry.duckdb` });
+    const connection = await connect(instance);
+    await createSchema(connection);
+    // A side that stopped left two live records and a candidate one in an old window; one live record is in a recent one.
+    await connection.run(
+      `INSERT INTO buffer VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}', 0), ('c', 'live', ${OLD}, 'b', 2, 't/0', 2, '{}', 0),
+         ('c', 'candidate', ${OLD}, 'a', 3, 'u/0', 1, '{}', 0), ('c', 'live', ${RECENT}, 'c', 4, 't/0', 3, '{}', 0),
+         ('d', 'live', ${OLD}, 'a', 1, 'v/0', 1, '{}', 0)`,
     );
-    expect(counts.map((row) => [row.status, Number(row.n)])).toEqual([
-      ['buffered', 1],
-      ['late', 2],
+    await connection.run(
+      `INSERT INTO record_counts VALUES ('c', 2, 'live', 'buffered', 'ingest', 3), ('c', 2, 'candidate', 'buffered', 'ingest', 1)`,
+    );
+
+    const expired = await expireBuffered(connection, 'c', 2, NOW - HOUR);
+
+    expect(Object.fromEntries(expired)).toEqual({ live: 2, candidate: 1 });
+    expect(await count(connection, 'buffer')).toBe(2);
+    const counts = await queryRows<{ side: string; status: string; n: bigint }>(
+      connection,
+      `SELECT side, status, sum(n) AS n FROM record_counts WHERE comparison = 'c' AND epoch = 2 GROUP BY ALL ORDER BY ALL`,
+    );
+    expect(counts.map((row) => [row.side, row.status, Number(row.n)])).toEqual([
+      ['candidate', 'buffered', 0],
+      ['candidate', 'late', 1],
+      ['live', 'buffered', 1],
+      ['live', 'late', 2],
     ]);
+    expect(Object.fromEntries(await expireBuffered(connection, 'c', 2, NOW - HOUR))).toEqual({});
     connection.closeSync();
     instance.closeSync();
   });
 });
+
+async function count(connection: DuckDBConnection, table: string): Promise<number> {
+  return Number((await queryRows<{ n: bigint }>(connection, `SELECT count(*) AS n FROM ${table}`))[0]?.n);
+}
