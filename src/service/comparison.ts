@@ -17,7 +17,7 @@ import { expireBuffered } from '../store/retention.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
 import { epochResults, storedSamples, windowPage } from './results.js';
-import { closableWindows, diffWindows, persistWindows } from './window-close.js';
+import { bufferedRecords, type ClosedWindows, closableWindows, diffWindows, persistWindows } from './window-close.js';
 
 export interface RunnerDependencies {
   instance: DuckDBInstance;
@@ -45,6 +45,15 @@ interface PendingBatch {
   /** The last offset per partition: the durable position once written. */
   positions: Map<string, number>;
   records: number;
+}
+
+/** At most this many of the newest windows are diffed early (`#diffEarly`). */
+const EARLY_WINDOWS = 3;
+
+/** A window diffed before it closed, and what its sides had buffered then (`bufferedRecords`). */
+interface EarlyDiff {
+  closed: ClosedWindows;
+  buffered: string;
 }
 
 /** Stands for +∞ in stored watermarks once every input has ended. */
@@ -85,6 +94,7 @@ export class ComparisonRunner implements ComparisonView {
   #epoch = 1;
   #epochStartedAt = new Date();
   #closedThrough: number | null = null;
+  readonly #early = new Map<number, EarlyDiff>();
   /** Buffered windows starting before this have expired. */
   #expiredBefore: number | null = null;
   #openWindows = 0;
@@ -343,6 +353,7 @@ export class ComparisonRunner implements ComparisonView {
       this.#trackAdvance();
       await this.#closeWindows();
       await this.#expireBuffers();
+      await this.#diffEarly();
       this.#applyBackpressure();
       // The lag can change without a window closing: the verdict must follow it.
       this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
@@ -369,36 +380,21 @@ export class ComparisonRunner implements ComparisonView {
     await Promise.all(this.#writing);
     const closer = this.#closer as DuckDBConnection;
     const windows = await closableWindows(closer, this.id, through, this.#plan.windowMs, this.#plan.latenessMs);
-    const behind = windows.length > WINDOWS_PER_PASS;
-    const { metrics } = this.#deps;
-    // A batch of windows at a time keeps one engine pass from holding ingest back for long.
-    for (let from = 0; from < windows.length; from += WINDOWS_PER_PASS) {
-      const batch = windows.slice(from, from + WINDOWS_PER_PASS);
-      const diff = () => diffWindows(closer, this.id, batch, this.#spec, this.#sides.includes('control'));
-      const closed = behind ? await this.#exclusive(diff) : await diff();
-      await this.#shared(() => persistWindows(this.#write as DuckDBConnection, this.id, this.#epoch, closed, through));
-      for (let i = 0; i < batch.length; i++) metrics.windowClosed(this.id, closed.diffSeconds / batch.length);
-      // Rows that differ only in fields known to be noise count as equal, as in the verdict.
-      const noiseOnly = closed.candidate.differingRows.filter(
-        (fields) => this.#noise.size > 0 && fields.every((field) => this.#noise.has(field)),
-      ).length;
-      metrics.addOutcomes(this.id, {
-        ...closed.candidate,
-        equal: closed.candidate.equal + noiseOnly,
-        different: closed.candidate.different - noiseOnly,
-      });
-      metrics.addFieldDifferences(this.id, closed.candidate.fields);
-      const finals: [Side, { valid: number; duplicates: number; invalid: number }][] = [
-        ['live', closed.candidate.live],
-        ['candidate', closed.candidate.other],
-        ...(closed.control ? ([['control', closed.control.other]] as [Side, typeof closed.candidate.live][]) : []),
-      ];
-      for (const [side, counts] of finals) {
-        metrics.addRecords(this.id, side, 'accepted', counts.valid - counts.duplicates);
-        metrics.addRecords(this.id, side, 'duplicate', counts.duplicates);
-        metrics.addRecords(this.id, side, 'invalid', counts.invalid);
-      }
+    const early = await this.#earlyDiffsOf(closer, windows);
+    for (const closed of early) {
+      await this.#store(closed, through);
+      this.#deps.logger.debug({ comparison: this.id, window: closed.windows[0] }, 'window closed with its early diff');
     }
+    const rest = windows.filter((w) => !early.some((closed) => closed.windows[0] === w));
+    const behind = rest.length > WINDOWS_PER_PASS;
+    // A batch of windows at a time keeps one engine pass from holding ingest back for long.
+    for (let from = 0; from < rest.length; from += WINDOWS_PER_PASS) {
+      const batch = rest.slice(from, from + WINDOWS_PER_PASS);
+      const diff = () => diffWindows(closer, this.id, batch, this.#spec, this.#sides.includes('control'));
+      await this.#store(behind ? await this.#exclusive(diff) : await diff(), through);
+    }
+    const { windowMs, latenessMs } = this.#plan;
+    for (const w of this.#early.keys()) if (w + windowMs + latenessMs <= through) this.#early.delete(w);
     if (advanced && windows.length === 0) {
       await this.#shared(() =>
         (this.#write as DuckDBConnection).run(
@@ -422,11 +418,76 @@ export class ComparisonRunner implements ComparisonView {
     const before = Math.floor((latest - this.#deps.retentionMs) / windowMs) * windowMs;
     if (this.#expiredBefore !== null && before <= this.#expiredBefore) return;
     this.#expiredBefore = before;
+    for (const w of this.#early.keys()) if (w < before) this.#early.delete(w);
     const expired = await this.#shared(() =>
       expireBuffered(this.#write as DuckDBConnection, this.id, this.#epoch, before),
     );
     for (const [side, n] of expired) this.#deps.metrics.addRecords(this.id, side, 'late', n);
     if (expired.size > 0) await this.#countOpenWindows(this.#closer as DuckDBConnection);
+  }
+
+  /** The early diffs of closing windows whose buffered records have not changed since. */
+  async #earlyDiffsOf(connection: DuckDBConnection, windows: number[]): Promise<ClosedWindows[]> {
+    const diffed = windows.filter((w) => this.#early.has(w));
+    const buffered = await bufferedRecords(connection, this.id, diffed);
+    return diffed
+      .map((w) => this.#early.get(w) as EarlyDiff)
+      .filter((early) => buffered.get(early.closed.windows[0] as number) === early.buffered)
+      .map((early) => early.closed);
+  }
+
+  /**
+   * Diffs the newest windows whose end every side has passed while their allowed lateness runs, so
+   * that closing them takes a count of their buffered records: unchanged, the early diff is theirs;
+   * a record that came meanwhile means a fresh diff at close. Not while a side catches up, where
+   * windows close many at a time and one pass over them costs less.
+   */
+  async #diffEarly(): Promise<void> {
+    const { windowMs, latenessMs } = this.#plan;
+    const combined = this.#watermarks.combined();
+    if (latenessMs === 0 || combined === null || !Number.isFinite(combined) || this.catchingUp()) return;
+    const closer = this.#closer as DuckDBConnection;
+    const newestEnded = Math.floor(combined / windowMs) * windowMs - windowMs;
+    for (let n = 0, w = newestEnded; n < EARLY_WINDOWS && w + windowMs + latenessMs > combined; n++, w -= windowMs) {
+      if (this.#early.has(w) || (this.#closedThrough !== null && w + windowMs + latenessMs <= this.#closedThrough)) {
+        continue;
+      }
+      // Counted before the diff: a record that lands in between changes the count, never the diff alone.
+      const buffered = (await bufferedRecords(closer, this.id, [w])).get(w);
+      if (buffered === undefined) continue;
+      const closed = await diffWindows(closer, this.id, [w], this.#spec, this.#sides.includes('control'));
+      this.#early.set(w, { closed, buffered });
+      this.#deps.logger.debug({ comparison: this.id, window: w, buffered }, 'window diffed early');
+    }
+  }
+
+  /** Stores a diff of closed windows, then counts it in the metrics. */
+  async #store(closed: ClosedWindows, through: number): Promise<void> {
+    const { metrics } = this.#deps;
+    await this.#shared(() => persistWindows(this.#write as DuckDBConnection, this.id, this.#epoch, closed, through));
+    for (let i = 0; i < closed.windows.length; i++) {
+      metrics.windowClosed(this.id, closed.diffSeconds / closed.windows.length);
+    }
+    // Rows that differ only in fields known to be noise count as equal, as in the verdict.
+    const noiseOnly = closed.candidate.differingRows.filter(
+      (fields) => this.#noise.size > 0 && fields.every((field) => this.#noise.has(field)),
+    ).length;
+    metrics.addOutcomes(this.id, {
+      ...closed.candidate,
+      equal: closed.candidate.equal + noiseOnly,
+      different: closed.candidate.different - noiseOnly,
+    });
+    metrics.addFieldDifferences(this.id, closed.candidate.fields);
+    const finals: [Side, { valid: number; duplicates: number; invalid: number }][] = [
+      ['live', closed.candidate.live],
+      ['candidate', closed.candidate.other],
+      ...(closed.control ? ([['control', closed.control.other]] as [Side, typeof closed.candidate.live][]) : []),
+    ];
+    for (const [side, counts] of finals) {
+      metrics.addRecords(this.id, side, 'accepted', counts.valid - counts.duplicates);
+      metrics.addRecords(this.id, side, 'duplicate', counts.duplicates);
+      metrics.addRecords(this.id, side, 'invalid', counts.invalid);
+    }
   }
 
   async #countOpenWindows(connection: DuckDBConnection): Promise<void> {

@@ -52,6 +52,26 @@ export async function closableWindows(
 }
 
 /**
+ * How many records each side has buffered in each of some windows, as one text per window (`live:n,…`).
+ * Records of an open window are only ever added, so while its text stays the same, so does its diff.
+ */
+export async function bufferedRecords(
+  connection: DuckDBConnection,
+  comparison: string,
+  windows: number[],
+): Promise<Map<number, string>> {
+  if (windows.length === 0) return new Map();
+  const rows = await queryRows<{ w: bigint; sides: string }>(
+    connection,
+    `SELECT w, string_agg(side || ':' || n, ',' ORDER BY side) AS sides FROM (
+       SELECT w, side, count(*) AS n FROM buffer
+       WHERE comparison = ${literal(comparison)} AND w IN (${windows.join(', ')}) GROUP BY w, side)
+     GROUP BY w`,
+  );
+  return new Map(rows.map((row) => [Number(row.w), row.sides]));
+}
+
+/**
  * Diffs closed windows together: candidate vs live, and control vs live when there is a control.
  * Keys align within their window; one engine pass over many windows costs far less than one each.
  */

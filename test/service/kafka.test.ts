@@ -165,6 +165,53 @@ describe('service over a real Kafka broker', () => {
     }
   });
 
+  it('diffs a window early while its lateness runs, and again at close if a record came meanwhile', async () => {
+    const t = await topics(1);
+    const at = (key: string, ms: number, amount = 1): ProduceMessage => ({
+      key,
+      value: JSON.stringify({ order_id: key, event_time: new Date(T0 + ms).toISOString(), amount }),
+    });
+    const firstWindow = Array.from({ length: 100 }, (_, i) => at(`a${i}`, i * 50));
+    const logs: { msg: string; window?: number }[] = [];
+    const log = new Writable({
+      write(chunk, _encoding, done) {
+        logs.push(JSON.parse(chunk.toString()));
+        done();
+      },
+    });
+    const diffedEarly = (window: number) => logs.some((l) => l.msg === 'window diffed early' && l.window === window);
+    const service = await Service.start(config('early', t), pino({ level: 'debug' }, log));
+    try {
+      const runner = service.get('orders-v2')!;
+      // Both sides pass the end of the first window, not its lateness (1 s): it is diffed early.
+      for (const side of ['live', 'candidate'] as const)
+        await producer.send(t[side], [...firstWindow, at('b0', 10_500)]);
+      await waitFor(() => diffedEarly(T0), 30_000, 'first window diffed early');
+      // A record in the first window's lateness: its early diff no longer holds.
+      await producer.send(t.candidate, [at('late-1', 9_900)]);
+      await waitFor(async () => (await runner.summary()).counts.pendingCandidate === 102, 30_000, 'record buffered');
+      for (const side of ['live', 'candidate'] as const) await producer.send(t[side], [at('c0', 20_500)]);
+      await waitFor(() => runner.runtime().closedWindows === 1, 30_000, 'first window closed');
+      expect((await runner.summary()).counts).toMatchObject({ equal: 100, extra: 1, different: 0, missing: 0 });
+      expect(logs.some((l) => l.msg === 'window closed with its early diff')).toBe(false);
+      // The second window's early diff still holds when it closes.
+      await waitFor(() => diffedEarly(T0 + WINDOW_MS), 30_000, 'second window diffed early');
+      for (const side of ['live', 'candidate'] as const) await producer.send(t[side], [at('d0', 30_500)]);
+      await waitFor(() => runner.runtime().closedWindows === 2, 30_000, 'second window closed');
+      expect(logs.filter((l) => l.msg === 'window closed with its early diff').map((l) => l.window)).toEqual([
+        T0 + WINDOW_MS,
+      ]);
+      expect((await runner.summary()).counts).toMatchObject({
+        equal: 101,
+        extra: 1,
+        pendingLive: 2,
+        pendingCandidate: 2,
+      });
+    } finally {
+      await service.stop();
+    }
+  });
+
   it('spaces checkpoints while a side catches up on a backlog, and closes them up once it has', async () => {
     const t = await topics();
     const ground = orders(150_000);
