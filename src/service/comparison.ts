@@ -47,7 +47,7 @@ interface PendingBatch {
   records: number;
 }
 
-/** At most this many of the newest windows are diffed early (`#diffEarly`). */
+/** At most this many windows, the next to close, are diffed early (`#diffEarly`). */
 const EARLY_WINDOWS = 3;
 
 /** A window diffed before it closed, and what its sides had buffered then (`bufferedRecords`). */
@@ -437,7 +437,7 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   /**
-   * Diffs the newest windows whose end every side has passed while their allowed lateness runs, so
+   * Diffs the next windows to close, whose end every side has passed, while their lateness runs, so
    * that closing them takes a count of their buffered records: unchanged, the early diff is theirs;
    * a record that came meanwhile means a fresh diff at close. Not while a side catches up, where
    * windows close many at a time and one pass over them costs less.
@@ -447,11 +447,11 @@ export class ComparisonRunner implements ComparisonView {
     const combined = this.#watermarks.combined();
     if (latenessMs === 0 || combined === null || !Number.isFinite(combined) || this.catchingUp()) return;
     const closer = this.#closer as DuckDBConnection;
+    // From the next window to close on: the ones whose lateness ends first.
+    const nextToClose = Math.floor((combined - windowMs - latenessMs) / windowMs) * windowMs + windowMs;
     const newestEnded = Math.floor(combined / windowMs) * windowMs - windowMs;
-    for (let n = 0, w = newestEnded; n < EARLY_WINDOWS && w + windowMs + latenessMs > combined; n++, w -= windowMs) {
-      if (this.#early.has(w) || (this.#closedThrough !== null && w + windowMs + latenessMs <= this.#closedThrough)) {
-        continue;
-      }
+    for (let w = nextToClose; w <= Math.min(newestEnded, nextToClose + (EARLY_WINDOWS - 1) * windowMs); w += windowMs) {
+      if (this.#early.has(w)) continue;
       // Counted before the diff: a record that lands in between changes the count, never the diff alone.
       const buffered = (await bufferedRecords(closer, this.id, [w])).get(w);
       if (buffered === undefined) continue;
