@@ -3,7 +3,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { ShadowdiffError } from '../errors.js';
-import { DURATION_PATTERN } from './duration.js';
+import { DURATION_PATTERN, durationMs } from './duration.js';
 import { type ComparisonConfig, ComparisonSchema, type Config, ConfigSchema } from './schema.js';
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -56,6 +56,21 @@ function checkComparison(comparison: ComparisonConfig, path: string): void {
   }
 }
 
+/**
+ * A comparison's buffers expire once their window ended `storage.retention` before the latest
+ * event time any side delivered. Backpressure lets a side run up to two windows plus the lateness
+ * ahead, so a retention of twice the window and lateness or less would expire windows still due to close.
+ */
+export function checkRetention(comparison: ComparisonConfig, retention: string, path: string): void {
+  const shortest = 2 * (durationMs(comparison.window.size) + durationMs(comparison.window.allowedLateness));
+  if (durationMs(retention) <= shortest) {
+    throw new ShadowdiffError(
+      'SD_CONFIG_INVALID',
+      `storage.retention: ${retention} is too short for ${path}: it must be longer than twice its window size plus allowed lateness (${shortest} ms)`,
+    );
+  }
+}
+
 /** Validates one comparison (config file entry or `POST /v1/comparisons` body). */
 export function parseComparison(document: unknown, path = ''): ComparisonConfig {
   const comparison = validate<ComparisonConfig>(ComparisonSchema, document, path ? `${path}.` : '');
@@ -74,6 +89,7 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = process.
     }
     seen.add(comparison.id);
     checkComparison(comparison, path);
+    checkRetention(comparison, config.storage.retention, path);
   });
   return config;
 }

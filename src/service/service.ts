@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { PrepareOptions } from '../align/prepare.js';
 import { durationMs } from '../config/duration.js';
-import { parseComparison } from '../config/load.js';
+import { checkRetention, parseComparison } from '../config/load.js';
 import type { ComparisonConfig, Config, Side } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { ShadowdiffMetrics } from '../metrics/metrics.js';
@@ -193,6 +193,7 @@ export class Service implements ComparisonRegistry {
     if (this.#runners.has(config.id)) {
       throw new ShadowdiffError('SD_API_CONFLICT', `comparison ${config.id} exists already`);
     }
+    checkRetention(config, this.#config.storage.retention, `comparison ${config.id}`);
     return this.#launch(config);
   }
 

@@ -39,6 +39,17 @@ describe('config loading', () => {
     expect(() => parseConfig(minimal({ live: { ftp: {} } }))).toThrow(/^comparisons\[0\]\.live: expected one of/);
   });
 
+  it('rejects a retention that would expire buffers of windows still due to close', () => {
+    const config = (retention: string) => ({
+      ...minimal({ window: { size: '1m', allowedLateness: '30s' } }),
+      storage: { retention },
+    });
+    expect(() => parseConfig(config('3m'))).toThrow(
+      'storage.retention: 3m is too short for comparisons[0]: it must be longer than twice its window size plus allowed lateness (180000 ms)',
+    );
+    expect(parseConfig(config('4m')).storage.retention).toBe('4m');
+  });
+
   it('rejects unknown settings and duplicate ids', () => {
     expect(() => parseConfig({ server: { prot: 1 } })).toThrow('server.prot: unknown setting');
     const twice = minimal();

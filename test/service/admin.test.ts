@@ -89,5 +89,13 @@ describe('runtime comparisons', () => {
       error: 'SD_CONFIG_INVALID',
       message: 'window.size: expected a duration like 1m',
     });
+    const longWindows = await app.inject({
+      method: 'POST',
+      url: '/v1/comparisons',
+      payload: { ...simulated, id: 'runtime-3', window: { size: '7d' } },
+      headers: auth,
+    });
+    expect(longWindows.statusCode).toBe(400);
+    expect(longWindows.json().message).toMatch(/^storage\.retention: 7d is too short for comparison runtime-3: /);
   });
 });
