@@ -3,6 +3,7 @@
  * `ThreadedSource` on the main thread. kafkajs' wire decoding, the per-record checks and their
  * garbage cost this thread, so the main thread's event loop stays free for ingest and HTTP.
  */
+import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { RecordPreparer } from '../../align/prepare.js';
@@ -12,6 +13,14 @@ import { createKafkajsClient } from '../kafka/kafkajs-client.js';
 import { KafkaSource } from '../kafka/source.js';
 import type { FromSourceThread, SourceState, SourceThreadData, ThreadError, ToSourceThread } from './protocol.js';
 import { TextRingWriter } from './text-ring.js';
+
+/**
+ * How much lower this thread runs than the one that started it. It only feeds batches, which wait
+ * for DuckDB anyway, so DuckDB and the event loop, which answers gate polls, get the cores first.
+ * Linux keeps priorities per thread; elsewhere this would lower the whole process, so it does not.
+ */
+const LOWER_PRIORITY_BY = 5;
+if (process.platform === 'linux') setPriority(Math.min(19, getPriority() + LOWER_PRIORITY_BY));
 
 const port = parentPort;
 if (!port) throw new Error('the source thread runs as a worker thread');
