@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -102,6 +104,8 @@ describe('threaded source', () => {
         { partition: 1, offset: '50' },
       ]);
       expect(source.hasEnded()).toBe(false);
+      // The source thread runs at a lower priority than this one (Linux: per thread).
+      if (process.platform === 'linux') expect(threadNiceValues()).toContain(getPriority() + 5);
     } finally {
       await source.stop();
     }
@@ -194,3 +198,11 @@ describe('threaded source', () => {
     await source.stop();
   });
 });
+
+/** The nice value of every thread of this process, from /proc. */
+function threadNiceValues(): number[] {
+  return readdirSync('/proc/self/task').map((task) => {
+    const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+}
