@@ -94,6 +94,7 @@ export class ComparisonRunner implements ComparisonView {
   #epoch = 1;
   #epochStartedAt = new Date();
   #closedThrough: number | null = null;
+  /** Windows diffed before they closed (`#diffEarly`), by window start. */
   readonly #early = new Map<number, EarlyDiff>();
   /** Buffered windows starting before this have expired. */
   #expiredBefore: number | null = null;
