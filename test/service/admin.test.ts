@@ -78,23 +78,15 @@ describe('runtime comparisons', () => {
   });
 
   it('rejects a bad comparison with the path of the bad value', async () => {
-    const bad = await app.inject({
-      method: 'POST',
-      url: '/v1/comparisons',
-      payload: { ...simulated, id: 'runtime-2', window: { size: 'soon' } },
-      headers: auth,
-    });
+    const create = (changes: Record<string, unknown>) =>
+      app.inject({ method: 'POST', url: '/v1/comparisons', payload: { ...simulated, ...changes }, headers: auth });
+    const bad = await create({ id: 'runtime-2', window: { size: 'soon' } });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({
       error: 'SD_CONFIG_INVALID',
       message: 'window.size: expected a duration like 1m',
     });
-    const longWindows = await app.inject({
-      method: 'POST',
-      url: '/v1/comparisons',
-      payload: { ...simulated, id: 'runtime-3', window: { size: '7d' } },
-      headers: auth,
-    });
+    const longWindows = await create({ id: 'runtime-3', window: { size: '7d' } });
     expect(longWindows.statusCode).toBe(400);
     expect(longWindows.json().message).toMatch(/^storage\.retention: 7d is too short for comparison runtime-3: /);
   });
