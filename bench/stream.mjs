@@ -187,15 +187,7 @@ const gcObserver = new PerformanceObserver((list) => {
 gcObserver.observe({ entryTypes: ['gc'] });
 const loopDelay = monitorEventLoopDelay({ resolution: 10 });
 loopDelay.enable();
-const stalls = [];
-let lastTick = performance.now();
-const stallTimer = setInterval(() => {
-  const now = performance.now();
-  if (now - lastTick > 12) stalls.push([Math.round(now - begin), Math.round(now - lastTick - 5)]);
-  lastTick = now;
-}, 5);
 const service = await Service.start(config, pino({ level: 'silent' }));
-console.error('service started at', Math.round(performance.now() - begin));
 const app = buildServer({
   registry: service,
   adminToken: '',
@@ -203,7 +195,6 @@ const app = buildServer({
   logger: false,
 });
 await app.listen({ host: '127.0.0.1', port: 0 });
-console.error('listening at', Math.round(performance.now() - begin));
 const port = app.server.address().port;
 // The load runs in its own process: in this one it would compete with the service for the event loop.
 // It polls until (b) ends (SIGINT), so every request is one made while ingesting.
@@ -235,8 +226,6 @@ await new Promise((resolve) => {
   }, 20);
 });
 const shadowSeconds = (performance.now() - begin) / 1000;
-clearInterval(stallTimer);
-console.error('stalls', JSON.stringify(stalls));
 if (process.env.BENCH_MARKS) console.error(`(b) to ${process.hrtime.bigint() / 1000n}`);
 const cpu = process.cpuUsage(cpuBefore);
 const mainCpu = mainThreadCpu() - mainCpuBefore;
