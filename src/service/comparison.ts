@@ -382,16 +382,16 @@ export class ComparisonRunner implements ComparisonView {
     const closer = this.#closer as DuckDBConnection;
     const windows = await closableWindows(closer, this.id, through, this.#plan.windowMs, this.#plan.latenessMs);
     const early = await this.#earlyDiffsOf(closer, windows);
-    for (const closed of early) {
+    for (const [window, closed] of early) {
       await this.#store(closed, through);
-      this.#deps.logger.debug({ comparison: this.id, window: closed.windows[0] }, 'window closed with its early diff');
+      this.#deps.logger.debug({ comparison: this.id, window }, 'window closed with its early diff');
     }
-    const rest = windows.filter((w) => !early.some((closed) => closed.windows[0] === w));
+    const rest = windows.filter((w) => !early.has(w));
     const behind = rest.length > WINDOWS_PER_PASS;
     // A batch of windows at a time keeps one engine pass from holding ingest back for long.
     for (let from = 0; from < rest.length; from += WINDOWS_PER_PASS) {
       const batch = rest.slice(from, from + WINDOWS_PER_PASS);
-      const diff = () => diffWindows(closer, this.id, batch, this.#spec, this.#sides.includes('control'));
+      const diff = () => this.#diff(closer, batch);
       await this.#store(behind ? await this.#exclusive(diff) : await diff(), through);
     }
     const { windowMs, latenessMs } = this.#plan;
@@ -427,14 +427,20 @@ export class ComparisonRunner implements ComparisonView {
     if (expired.size > 0) await this.#countOpenWindows(this.#closer as DuckDBConnection);
   }
 
-  /** The early diffs of closing windows whose buffered records have not changed since. */
-  async #earlyDiffsOf(connection: DuckDBConnection, windows: number[]): Promise<ClosedWindows[]> {
+  /** The early diffs of closing windows whose buffered records have not changed since, by window. */
+  async #earlyDiffsOf(connection: DuckDBConnection, windows: number[]): Promise<Map<number, ClosedWindows>> {
     const diffed = windows.filter((w) => this.#early.has(w));
     const buffered = await bufferedRecords(connection, this.id, diffed);
-    return diffed
-      .map((w) => this.#early.get(w) as EarlyDiff)
-      .filter((early) => buffered.get(early.closed.windows[0] as number) === early.buffered)
-      .map((early) => early.closed);
+    const current = new Map<number, ClosedWindows>();
+    for (const w of diffed) {
+      const early = this.#early.get(w) as EarlyDiff;
+      if (buffered.get(w) === early.buffered) current.set(w, early.closed);
+    }
+    return current;
+  }
+
+  #diff(connection: DuckDBConnection, windows: number[]): Promise<ClosedWindows> {
+    return diffWindows(connection, this.id, windows, this.#spec, this.#sides.includes('control'));
   }
 
   /**
@@ -446,9 +452,9 @@ export class ComparisonRunner implements ComparisonView {
   async #diffEarly(): Promise<void> {
     const { windowMs, latenessMs } = this.#plan;
     const combined = this.#watermarks.combined();
-    if (latenessMs === 0 || combined === null || !Number.isFinite(combined) || this.catchingUp()) return;
+    if (combined === null || !Number.isFinite(combined) || this.catchingUp()) return;
     const closer = this.#closer as DuckDBConnection;
-    // From the next window to close on: the ones whose lateness ends first.
+    // From the next window to close on: the ones whose lateness ends first. None without lateness.
     const nextToClose = Math.floor((combined - windowMs - latenessMs) / windowMs) * windowMs + windowMs;
     const newestEnded = Math.floor(combined / windowMs) * windowMs - windowMs;
     for (let w = nextToClose; w <= Math.min(newestEnded, nextToClose + (EARLY_WINDOWS - 1) * windowMs); w += windowMs) {
@@ -456,8 +462,7 @@ export class ComparisonRunner implements ComparisonView {
       // Counted before the diff: a record that lands in between changes the count, never the diff alone.
       const buffered = (await bufferedRecords(closer, this.id, [w])).get(w);
       if (buffered === undefined) continue;
-      const closed = await diffWindows(closer, this.id, [w], this.#spec, this.#sides.includes('control'));
-      this.#early.set(w, { closed, buffered });
+      this.#early.set(w, { closed: await this.#diff(closer, [w]), buffered });
       this.#deps.logger.debug({ comparison: this.id, window: w, buffered }, 'window diffed early');
     }
   }
