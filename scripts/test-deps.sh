@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# System packages the test suite needs beyond Node, Java and Maven: Prometheus and promtool (Debian
+# package `prometheus`) for the dashboard and alert-rule tests. Installs them with apt-get when
+# missing, and does nothing when they are on PATH:
+#
+#   bash scripts/test-deps.sh
+#
+# Debian's package enables a system service on :9090; the tests run their own Prometheus, so the
+# install is kept from starting it and the service is left stopped and disabled.
+set -euo pipefail
+
+have_all() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
+
+if have_all; then
+  exit 0
+fi
+
+fail() {
+  echo "test-deps.sh: ERROR: $*" >&2
+  echo "test-deps.sh: install the Debian/Ubuntu package 'prometheus' (prometheus and promtool on PATH) and run again" >&2
+  exit 1
+}
+
+command -v apt-get >/dev/null 2>&1 || fail "prometheus/promtool are missing and there is no apt-get to install them"
+if [[ "$(id -u)" == 0 ]]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+  as_root=(sudo -n)
+else
+  fail "prometheus/promtool are missing and installing them needs root (or password-less sudo)"
+fi
+
+# policy-rc.d answering 101 forbids invoke-rc.d/deb-systemd-invoke to start services during the
+# install; one already there (Docker images ship one) is left as it is.
+policy=/usr/sbin/policy-rc.d
+if [[ ! -e "$policy" ]]; then
+  "${as_root[@]}" sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+  trap '"${as_root[@]}" rm -f "$policy"' EXIT
+fi
+
+echo "test-deps.sh: installing prometheus (prometheus, promtool) with apt-get" >&2
+"${as_root[@]}" apt-get update -qq
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+
+# Where systemd runs, make sure the packaged service neither runs now nor starts at boot.
+if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
+  "${as_root[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+fi
+
+have_all || fail "apt-get installed prometheus, yet prometheus/promtool are not on PATH"
+echo "test-deps.sh: $(prometheus --version 2>&1 | head -n 1)" >&2
