@@ -9,6 +9,7 @@ import { routeFor, routes } from '../../src/api/paths.js';
 import { parseConfig } from '../../src/config/load.js';
 import { METRIC_NAMES } from '../../src/metrics/metrics.js';
 import { evaluateVerdict, type Verdict, verdictCode } from '../../src/verdict/verdict.js';
+import { requireTool } from '../helpers/prometheus.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -85,6 +86,8 @@ describe('shadowdiff URLs in examples and docs', () => {
         'examples/flagger/canary.yaml',
         'examples/flagger/metric-template.yaml',
         'examples/kubernetes/shadowdiff.yaml',
+        'examples/prometheus/shadowdiff-alerts.test.yaml',
+        'examples/prometheus/shadowdiff-alerts.yaml',
         'examples/spinnaker/webhook-stage.json',
       ].sort(),
     );
@@ -300,6 +303,48 @@ describe('Kubernetes', () => {
   });
 });
 
+describe('Prometheus alerting rules', () => {
+  const RULES = 'examples/prometheus/shadowdiff-alerts.yaml';
+  const TESTS = 'examples/prometheus/shadowdiff-alerts.test.yaml';
+  const rules: Doc[] = parseYaml(read(RULES)).groups.flatMap((group: Doc) => group.rules);
+  const promtool = (...args: string[]) =>
+    spawnSync(requireTool('promtool'), args, { cwd: join(root, 'examples/prometheus'), encoding: 'utf8' });
+
+  it('alerts on FAIL, lag, invalid records and stalled windows', () => {
+    expect(rules.map((rule) => rule.alert)).toEqual([
+      'ShadowdiffVerdictFail',
+      'ShadowdiffLagAboveMax',
+      'ShadowdiffInvalidRecords',
+      'ShadowdiffWindowsStalled',
+    ]);
+  });
+
+  it('alerts once per comparison, however many instances export it', () => {
+    for (const rule of rules) {
+      const groupings = [...rule.expr.matchAll(/\b(?:min|max|sum) by \(([^)]*)\)/g)].map(([, labels]) => labels);
+      expect(groupings.length, rule.alert).toBeGreaterThan(0);
+      for (const labels of groupings) expect(labels.split(/,\s*/), rule.alert).toContain('comparison');
+    }
+  });
+
+  it('passes promtool check rules', () => {
+    const check = promtool('check', 'rules', 'shadowdiff-alerts.yaml');
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    expect(check.stdout).toContain(`SUCCESS: ${rules.length} rules found`);
+  });
+
+  it('passes its promtool unit tests, which cover every alert', () => {
+    const tests = parseYaml(read(TESTS));
+    const tested = new Set(
+      tests.tests.flatMap((test: Doc) => test.alert_rule_test.map((check: Doc) => check.alertname)),
+    );
+    expect([...tested].sort()).toEqual(rules.map((rule) => rule.alert).sort());
+    const run = promtool('test', 'rules', 'shadowdiff-alerts.test.yaml');
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('SUCCESS');
+  });
+});
+
 describe('metric queries', () => {
   it('name only exported metrics', () => {
     const queries = [
@@ -307,6 +352,7 @@ describe('metric queries', () => {
       ...byKind('examples/argo-rollouts/analysis-template.yaml', 'AnalysisTemplate')
         .spec.metrics.filter((m: Doc) => m.provider.prometheus)
         .map((m: Doc) => m.provider.prometheus.query),
+      read('examples/prometheus/shadowdiff-alerts.yaml'),
       read('docs/GATES.md'),
     ];
     const names = queries.flatMap(metricNames);
