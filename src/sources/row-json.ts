@@ -31,15 +31,18 @@ export function csvRowJson(columns: readonly Column[]): string {
   );
 }
 
+const DECIMAL = /DECIMAL\((\d+),(\d+)\)/g;
+
 /**
  * The JSON text of a Parquet column's value where DuckDB's `to_json` would lose or misspell it;
- * undefined where `to_json` is right. Decimals: `to_json` goes through a double below 19 digits,
- * so they are written with every digit of their scale, as the Avro path does. Times of day: pyarrow
- * writes them adjusted to UTC, which DuckDB marks `+00`; Avro and NDJSON times have no zone.
- * Non-finite floats: `to_json` writes bare `NaN`/`Infinity`, which is not JSON.
+ * undefined where `to_json` is right. Decimals: `to_json` goes through a double below 19 digits
+ * and writes every digit of the scale only for wider ones, so every decimal, also inside structs,
+ * lists and maps, is widened to 38 digits first, and written as the Avro path writes it. Times of
+ * day: pyarrow writes them adjusted to UTC, which DuckDB marks `+00`; Avro and NDJSON times have no
+ * zone. Non-finite floats: `to_json` writes bare `NaN`/`Infinity`, which is not JSON.
  */
 function parquetValue(column: string, type: string): string | undefined {
-  if (type.startsWith('DECIMAL')) return `${column}::VARCHAR`;
+  if (type.match(DECIMAL)) return `to_json(${column}::${type.replace(DECIMAL, 'DECIMAL(38,$2)')})::VARCHAR`;
   if (type === 'TIME WITH TIME ZONE') return `to_json(${column}::TIME)::VARCHAR`;
   if (type === 'FLOAT' || type === 'DOUBLE') {
     return `CASE WHEN isfinite(${column}) THEN to_json(${column})::VARCHAR WHEN isnan(${column}) THEN '"NaN"'

@@ -206,7 +206,7 @@ describe('files written by pyarrow and fastavro', () => {
         expect(reader.getRows()).toEqual([
           [
             '{"id":1,"amount":1234567890123456.78,"wide":-12345678901234567890.123456789,"rescaled":123.4500,' +
-              '"big":9007199254740993,"nan":"NaN","inf":"-Infinity"}',
+              '"big":9007199254740993,"nan":"NaN","inf":"-Infinity","lines":[{"price":1234567890123456.78},{"price":0.10}]}',
           ],
         ]);
       }
