@@ -16,8 +16,10 @@ if ! command -v python3 >/dev/null 2>&1; then
 fi
 
 mkdir -p "$root/.cache"
+# Test files run in parallel workers: one installs, the others wait (flock is util-linux; without
+# it, e.g. on macOS, parallel first runs may install twice, which pip tolerates).
 exec 9>"$root/.cache/pyfixtures.lock"
-flock 9
+if command -v flock >/dev/null 2>&1; then flock 9; fi
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "${PACKAGES[*]}" ]]; then
   python3 -m venv "$venv" >&2
   "$venv/bin/pip" install --disable-pip-version-check --quiet "${PACKAGES[@]}" >&2
