@@ -14,6 +14,7 @@ export interface DiffOptions {
   comparison?: string;
   key?: string;
   format?: FileFormat;
+  csvEmptyQuotedIsString?: boolean;
   json?: boolean;
   samples: number;
 }
@@ -26,7 +27,8 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
     ?.split(',')
     .map((part) => part.trim())
     .filter(Boolean);
-  const files = {
+  const fromFlags = {
+    ...(options.csvEmptyQuotedIsString ? { csv: { emptyQuotedIsString: true } } : {}),
     live: { file: { path: options.live } },
     candidate: { file: { path: options.candidate } },
     ...(options.control ? { control: { file: { path: options.control } } } : {}),
@@ -47,12 +49,12 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
           : `${options.config} has several comparisons (${ids}); choose one with --comparison`,
       );
     }
-    return parseComparison({ ...found, ...files, ...(keyFromFlag ? { key: keyFromFlag } : {}) });
+    return parseComparison({ ...found, ...fromFlags, ...(keyFromFlag ? { key: keyFromFlag } : {}) });
   }
   if (!keyFromFlag?.length) {
     throw new ShadowdiffError('SD_CLI_USAGE', '--key is required without --config (e.g. --key order_id)');
   }
-  return parseComparison({ id: options.comparison ?? 'batch', ...files, key: keyFromFlag });
+  return parseComparison({ id: options.comparison ?? 'batch', ...fromFlags, key: keyFromFlag });
 }
 
 /** `shadowdiff diff`: returns the exit code (0 PASS, 1 FAIL, 2 INCONCLUSIVE). */

@@ -46,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
         'avro',
       ]),
     )
+    .option('--csv-empty-quoted-is-string', 'CSV: "" is an empty string, only an empty unquoted field is null')
     .option('--json', 'print one JSON document instead of the report')
     .option('--samples <n>', 'examples kept per field and outcome', positiveInteger, 5)
     .action(async (options) => {

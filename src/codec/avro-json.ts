@@ -1,4 +1,5 @@
 import type { Type, types } from 'avsc';
+import { isJsonNumber, jsonNumber } from './avro-logical.js';
 import { DecodeError } from './decode-error.js';
 
 /** Turns one avsc-decoded value into its JSON-safe form; `null` means "already JSON-safe". */
@@ -13,14 +14,14 @@ const bytesToString: Converter = (value) => (value as Buffer).toString('latin1')
 // could then find "equal" to a real null. Strings keep them visible and distinct.
 const finiteOrString: Converter = (value) => (Number.isFinite(value) ? value : String(value));
 
-// A long beyond ±(2^53 − 1) arrives as a bigint (see avro-type.ts). As a decimal string it
-// stays exact through every JSON.parse downstream (keys, samples); a JSON number would not.
-const longToJson: Converter = (value) => (typeof value === 'bigint' ? value.toString() : value);
+// A long beyond ±(2^53 − 1) arrives as a bigint (see avro-long.ts): it stays a JSON number, with
+// every digit in the text, as the Parquet and NDJSON paths give it.
+const longToJson: Converter = (value) => (typeof value === 'bigint' ? jsonNumber(value.toString()) : value);
 
 /** Values in an unwrapped union are told apart by their JavaScript kind, as avsc does. */
 function scalarToJson(value: unknown): unknown {
   if (typeof value === 'number') return finiteOrString(value);
-  if (typeof value === 'bigint') return value.toString();
+  if (typeof value === 'bigint') return jsonNumber(value.toString());
   if (Buffer.isBuffer(value)) return bytesToString(value);
   return value;
 }
@@ -65,7 +66,10 @@ function compileUnion(type: Type, wrapped: boolean): Converter | null {
   const convertArray = arrayBranch ? compile(arrayBranch) : null;
   const convertObject = objectBranch ? compile(objectBranch) : null;
   return (value) => {
-    if (value === null || typeof value !== 'object' || Buffer.isBuffer(value)) return scalarToJson(value);
+    // A decoded decimal is a JSON number object (jsonNumber), not a record.
+    if (value === null || typeof value !== 'object' || Buffer.isBuffer(value) || isJsonNumber(value)) {
+      return scalarToJson(value);
+    }
     const convert = Array.isArray(value) ? convertArray : convertObject;
     return convert === null ? value : convert(value);
   };
@@ -121,9 +125,12 @@ function compile(type: Type): Converter | null {
       converter = compileUnion(type, false);
       break;
     default:
-      // Logical types only appear when a schema is parsed with avsc logical-type classes;
-      // parseAvroType never does, so this is a programming error, not bad input.
-      throw new Error(`unsupported Avro type ${type.typeName}: parse schemas with parseAvroType`);
+      // Logical types (avro-logical.ts) decode to JSON values already. Any other type name is a
+      // programming error, not bad input.
+      if (!type.typeName.startsWith('logical:')) {
+        throw new Error(`unsupported Avro type ${type.typeName}: parse schemas with parseAvroType`);
+      }
+      converter = null;
   }
   converters.set(type, converter);
   return converter;
@@ -131,9 +138,9 @@ function compile(type: Type): Converter | null {
 
 /**
  * The JSON-safe form of a value decoded by `type` (a type from parseAvroType): bytes and fixed
- * as ISO-8859-1 strings, longs beyond 2^53 as decimal strings, NaN/±Infinity as strings,
- * unions unwrapped, enums as their symbol, maps as objects, logical types as their
- * underlying value. The type is needed because a wrapped union looks like a one-entry map.
+ * as ISO-8859-1 strings, longs beyond 2^53 as exact JSON numbers (`jsonNumber`), NaN/±Infinity
+ * as strings, unions unwrapped, enums as their symbol, maps as objects, logical types as their
+ * JSON values (avro-logical.ts). The type is needed because a wrapped union looks like a one-entry map.
  */
 export function avroValueToJson(type: Type, value: unknown): unknown {
   const convert = compile(type);

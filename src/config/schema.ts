@@ -139,6 +139,15 @@ export const ComparisonSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     duplicates: Type.Union([Type.Literal('last'), Type.Literal('first'), Type.Literal('error')], { default: 'last' }),
+    csv: Type.Object(
+      {
+        emptyQuotedIsString: Type.Boolean({
+          default: false,
+          description: 'CSV files: "" is an empty string and only an empty unquoted field is null (PostgreSQL COPY)',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     compare: CompareSchema,
     redact: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
     verdict: VerdictPolicySchema,

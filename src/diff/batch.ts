@@ -106,7 +106,11 @@ export async function runBatchDiff(
     )
       .filter((entry): entry is ['live' | 'candidate' | 'control', string] => entry[1] !== undefined)
       .map(([side, path]) => ({ side, path, format: inputs.format ?? formatFromPath(path) }));
-    const [live, candidate, control] = (await loadFiles(connection, files)) as [SideInput, SideInput, SideInput?];
+    const [live, candidate, control] = (await loadFiles(connection, files, comparison.csv)) as [
+      SideInput,
+      SideInput,
+      SideInput?,
+    ];
     const spec = diffSpecOf(comparison, options.samples);
     const main = await diffPair(connection, spec, live, candidate, options.stages);
     const controlResult = control ? await diffPair(connection, spec, live, control, options.stages) : undefined;

@@ -8,7 +8,9 @@ import { identifier, literal } from '../diff/sql.js';
 import { ShadowdiffError } from '../errors.js';
 import { appendDocs } from '../store/append.js';
 import { queryRows } from '../store/duckdb.js';
+import { type CsvQuoting, findCsvRecordLines } from './csv-lines.js';
 import { findRecordLines } from './file-lines.js';
+import { type Column, csvRowJson, parquetRowJson } from './row-json.js';
 
 export type FileFormat = 'json' | 'csv' | 'parquet' | 'avro';
 
@@ -48,30 +50,38 @@ async function ensureReadable(path: string): Promise<void> {
   }
 }
 
-/** CSV files of one diff share their column types, so `12` is a number on both sides or on neither. */
-async function csvColumnTypes(connection: DuckDBConnection, paths: string[]): Promise<Record<string, string>> {
-  const rows = await queryRows<{ column_name: string; column_type: string }>(
-    connection,
-    `DESCRIBE SELECT * FROM read_csv([${paths.map(literal).join(', ')}], union_by_name = true)`,
-  );
-  return Object.fromEntries(rows.map((row) => [row.column_name, row.column_type]));
+/** How CSV fields are read (`csv:` of a comparison). */
+export interface CsvOptions {
+  /**
+   * `""` is an empty string and only an empty unquoted field is null, as PostgreSQL's
+   * `COPY ... CSV` writes them. Off by default: most writers (pandas, spreadsheets) do not mark
+   * the difference, and one that quotes every field would turn each null into a string.
+   */
+  emptyQuotedIsString: boolean;
 }
 
-function typesArgument(types: Record<string, string>): string {
-  return `{${Object.entries(types)
-    .map(([name, type]) => `${literal(name)}: ${literal(type)}`)
-    .join(', ')}}`;
+/** The quote and escape DuckDB's sniffer finds in a CSV file, to locate its records by line. */
+async function csvQuoting(connection: DuckDBConnection, path: string): Promise<CsvQuoting> {
+  const [found] = await queryRows<{ Quote: string; Escape: string }>(
+    connection,
+    `SELECT Quote, Escape FROM sniff_csv(${literal(path)})`,
+  );
+  const sniffed = (value: string | undefined) => (value === undefined || value === '(empty)' ? '' : value);
+  return { quote: sniffed(found?.Quote), escape: sniffed(found?.Escape) };
 }
 
 /**
  * Turns each file into a side input of the diff engine: a relation of `(doc, reason)` in file
  * order that DuckDB reads in parallel. NDJSON lines that are not valid JSON become NULL docs (counted
- * invalid); blank lines are not records. Avro files are decoded in JS and appended to a table.
+ * invalid); blank lines are not records. CSV and Parquet rows become JSON text in DuckDB
+ * (`row-json.ts`); Avro files are decoded in JS and appended to a table.
  */
-export async function loadFiles(connection: DuckDBConnection, files: FileSide[]): Promise<SideInput[]> {
+export async function loadFiles(
+  connection: DuckDBConnection,
+  files: FileSide[],
+  csv: CsvOptions = { emptyQuotedIsString: false },
+): Promise<SideInput[]> {
   for (const file of files) await ensureReadable(file.path);
-  const csvPaths = files.filter((f) => f.format === 'csv').map((f) => f.path);
-  const csvTypes = csvPaths.length > 0 ? await csvColumnTypes(connection, csvPaths).catch(() => ({})) : {};
   const inputs: SideInput[] = [];
   for (const file of files) {
     const source = literal(file.path);
@@ -83,12 +93,13 @@ export async function loadFiles(connection: DuckDBConnection, files: FileSide[])
           FROM read_json_objects(${source}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216))`;
         break;
       case 'csv': {
-        const types = Object.keys(csvTypes).length ? `, types = ${typesArgument(csvTypes)}` : '';
-        relation = await materialize(connection, file, `read_csv(${source}, header = true${types})`);
+        // Every field is read as text, each file on its own: see csvRowJson.
+        const reader = `read_csv(${source}, header = true, all_varchar = true, allow_quoted_nulls = ${!csv.emptyQuotedIsString})`;
+        relation = await materialize(connection, file, reader, (_, columns) => csvRowJson(columns));
         break;
       }
       case 'parquet':
-        relation = await materialize(connection, file, `read_parquet(${source})`);
+        relation = await materialize(connection, file, `read_parquet(${source})`, parquetRowJson);
         break;
       case 'avro': {
         const table = `sd_file_${file.side}`;
@@ -100,25 +111,35 @@ export async function loadFiles(connection: DuckDBConnection, files: FileSide[])
         throw new ShadowdiffError('SD_INPUT_FORMAT', `unknown format ${file.format satisfies never}`);
     }
     await probe(connection, file.path, relation);
-    inputs.push({ side: file.side, relation, locate: locator(file) });
+    const quoting = file.format === 'csv' ? await csvQuoting(connection, file.path) : undefined;
+    inputs.push({ side: file.side, relation, locate: locator(file, quoting) });
   }
   return inputs;
 }
 
 /**
  * Typed rows (CSV, Parquet) are copied into a table first: its rowid keeps the file order, and
- * `to_json` of a table row holds exactly the file's columns.
+ * its columns are exactly the file's, from which `rowJson` builds the JSON text of a row.
  */
-async function materialize(connection: DuckDBConnection, file: FileSide, reader: string): Promise<string> {
+async function materialize(
+  connection: DuckDBConnection,
+  file: FileSide,
+  reader: string,
+  rowJson: (table: string, columns: Column[]) => string,
+): Promise<string> {
   const table = identifier(`sd_file_${file.side}`);
+  let columns: Column[];
   try {
     await connection.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${reader}`);
+    columns = (await queryRows<{ column_name: string; column_type: string }>(connection, `DESCRIBE ${table}`)).map(
+      (row) => ({ name: row.column_name, type: row.column_type }),
+    );
   } catch (cause) {
     throw new ShadowdiffError('SD_INPUT_UNREADABLE', `cannot read ${file.path}: ${(cause as Error).message}`, {
       cause,
     });
   }
-  return `(SELECT to_json(${table})::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason FROM ${table})`;
+  return `(SELECT ${rowJson(table, columns)} AS doc, CAST(NULL AS VARCHAR) AS reason FROM ${table})`;
 }
 
 /** Reads the first record so that an unreadable file fails here, with its path, not deep in the diff. */
@@ -139,19 +160,24 @@ async function loadAvroFile(connection: DuckDBConnection, path: string, table: s
   await appendDocs(connection, table, rows());
 }
 
-function locator(file: FileSide): SideInput['locate'] {
+function locator(file: FileSide, quoting: CsvQuoting | undefined): SideInput['locate'] {
   return async (positions) => {
     const located = new Map<number, { label: string; raw?: string }>();
-    if (file.format === 'json') {
+    if (quoting) {
+      const lines = await findCsvRecordLines(file.path, positions, quoting);
+      for (const position of positions) {
+        const line = lines.get(position);
+        located.set(position, { label: line === undefined ? file.path : `${file.path}:${line}` });
+      }
+    } else if (file.format === 'json') {
       const lines = await findRecordLines(file.path, positions);
       for (const position of positions) {
         const found = lines.get(position);
         located.set(position, found ? { label: `${file.path}:${found.line}`, raw: found.text } : { label: file.path });
       }
     } else {
-      // CSV rows start after the header line; Parquet and Avro files have records, not lines.
-      const label = (p: number) => (file.format === 'csv' ? `${file.path}:${p + 1}` : `${file.path}#${p}`);
-      for (const position of positions) located.set(position, { label: label(position) });
+      // Parquet and Avro files have records, not lines.
+      for (const position of positions) located.set(position, { label: `${file.path}#${position}` });
     }
     return located;
   };

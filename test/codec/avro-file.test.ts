@@ -167,7 +167,7 @@ describe('openAvroFile', () => {
     const big = { order_id: 2n ** 62n + 1n, customer: 'x', amount: 1 };
     await pipeline(Readable.from([big]).pipe(new avsc.streams.BlockEncoder(type)), createWriteStream(path));
     expect(await collect(path)).toEqual([
-      { position: 1, json: '{"order_id":"4611686018427387905","customer":"x","amount":1}' },
+      { position: 1, json: '{"order_id":4611686018427387905,"customer":"x","amount":1}' },
     ]);
   });
 
