@@ -27,6 +27,11 @@ export interface RunnerDependencies {
   retentionMs: number;
   /** `prepare`: how the source decodes and packs what it delivers. */
   createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource;
+  /**
+   * Awaited in every tick after its window work and before its verdict: where a side's last batch
+   * can land unseen by the tick's count of open windows. Tests hold a tick there; the service sets none.
+   */
+  beforeVerdict?(): Promise<void>;
 }
 
 const TICK_MS = 250;
@@ -113,6 +118,8 @@ export class ComparisonRunner implements ComparisonView {
   readonly #advancedAt = new Map<Side, number>();
   /** Fields found to be noise by the control side, as of the last refresh. */
   #noise = new Set<string>();
+  /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
+  #complete = false;
 
   constructor(config: ComparisonConfig, deps: RunnerDependencies) {
     this.id = config.id;
@@ -347,14 +354,23 @@ export class ComparisonRunner implements ComparisonView {
 
   async #tick(): Promise<void> {
     try {
+      let drained = true;
       for (const [side, source] of this.#sources) {
-        this.#watermarks.setEnded(side, this.#drained(side, source));
+        const ended = this.#drained(side, source);
+        drained &&= ended;
+        this.#watermarks.setEnded(side, ended);
         this.#watermarks.setPaused(side, source.isPaused());
       }
       this.#trackAdvance();
       await this.#closeWindows();
       await this.#expireBuffers();
       await this.#diffEarly();
+      await this.#deps.beforeVerdict?.();
+      // Drained as of the tick's start, not now: a side whose last batch became durable during the
+      // tick wrote records that the tick's count of open windows (or its skipped count, while that
+      // side had no watermark yet) never saw. Drained at the start, every watermark is +∞, so
+      // #closeWindows closed and counted what is left, and nothing can be added since.
+      this.#complete = drained && this.#openWindows === 0;
       this.#applyBackpressure();
       // The lag can change without a window closing: the verdict must follow it.
       this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
@@ -528,17 +544,13 @@ export class ComparisonRunner implements ComparisonView {
 
   #judge(counts: OutcomeCounts, fields: Record<string, number>): VerdictBody {
     const lag = this.#lagSeconds('candidate');
-    const complete =
-      [...this.#sources.values()].length > 0 &&
-      [...this.#sources].every(([side, source]) => this.#drained(side, source)) &&
-      this.#openWindows === 0;
     return evaluateVerdict({
       comparison: this.id,
       policy: this.config.verdict,
       counts,
       fieldDifferences: fields,
       ...(lag === undefined ? {} : { lagSeconds: lag }),
-      complete,
+      complete: this.#complete,
     });
   }
 
