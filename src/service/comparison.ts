@@ -15,8 +15,15 @@ import { connect, inTransaction, queryRows } from '../store/duckdb.js';
 import { IngestWriter } from '../store/ingest-writer.js';
 import { expireBuffered } from '../store/retention.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
-import type { ComparisonRuntime, ComparisonState, ComparisonView, SideRuntime, Summary } from './contracts.js';
-import { epochResults, storedSamples, windowPage } from './results.js';
+import type {
+  ComparisonRuntime,
+  ComparisonState,
+  ComparisonView,
+  NoiseFilter,
+  SideRuntime,
+  Summary,
+} from './contracts.js';
+import { epochResults, type NoiseOptions, storedSamples, windowPage } from './results.js';
 import { bufferedRecords, type ClosedWindows, closableWindows, diffWindows, persistWindows } from './window-close.js';
 
 export interface RunnerDependencies {
@@ -116,8 +123,6 @@ export class ComparisonRunner implements ComparisonView {
   #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
   #lastFields: Record<string, number> = {};
   readonly #advancedAt = new Map<Side, number>();
-  /** Fields found to be noise by the control side, as of the last refresh. */
-  #noise = new Set<string>();
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
   #complete = false;
 
@@ -490,16 +495,6 @@ export class ComparisonRunner implements ComparisonView {
     for (let i = 0; i < closed.windows.length; i++) {
       metrics.windowClosed(this.id, closed.diffSeconds / closed.windows.length);
     }
-    // Rows that differ only in fields known to be noise count as equal, as in the verdict.
-    const noiseOnly = closed.candidate.differingRows.filter(
-      (fields) => this.#noise.size > 0 && fields.every((field) => this.#noise.has(field)),
-    ).length;
-    metrics.addOutcomes(this.id, {
-      ...closed.candidate,
-      equal: closed.candidate.equal + noiseOnly,
-      different: closed.candidate.different - noiseOnly,
-    });
-    metrics.addFieldDifferences(this.id, closed.candidate.fields);
     const finals: [Side, { valid: number; duplicates: number; invalid: number }][] = [
       ['live', closed.candidate.live],
       ['candidate', closed.candidate.other],
@@ -522,24 +517,21 @@ export class ComparisonRunner implements ComparisonView {
 
   /** Recomputes the verdict and the gauges from what is durable. */
   async #refresh(connection: DuckDBConnection): Promise<void> {
-    const results = await epochResults(
-      connection,
-      this.id,
-      this.#epoch,
-      this.#sides.includes('control'),
-      this.config.verdict.alpha,
-    );
+    const results = await epochResults(connection, this.id, this.#epoch, this.#noiseOptions());
     await this.#countOpenWindows(connection);
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
-    this.#noise = noise;
     this.#lastCounts = results.counts;
     this.#lastFields = Object.fromEntries(
       results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different]),
     );
     this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
-    this.#deps.metrics.setVerdict(this.id, this.#verdict);
-    if (results.noise) this.#deps.metrics.setNoiseFields(this.id, [...noise]);
+    const { metrics } = this.#deps;
+    metrics.setVerdict(this.id, this.#verdict);
+    // The counters follow the stored totals, so they say what the summary says (noise included).
+    metrics.setOutcomes(this.id, results.counts);
+    metrics.setFieldDifferences(this.id, results.fields);
+    if (results.noise) metrics.setNoiseFields(this.id, [...noise]);
   }
 
   #judge(counts: OutcomeCounts, fields: Record<string, number>): VerdictBody {
@@ -639,13 +631,7 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   async summary(): Promise<Summary> {
-    const results = await epochResults(
-      this.#read as DuckDBConnection,
-      this.id,
-      this.#epoch,
-      this.#sides.includes('control'),
-      this.config.verdict.alpha,
-    );
+    const results = await epochResults(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noiseOptions());
     const watermarks: Partial<Record<Side, string | null>> = {};
     for (const side of this.#sides) {
       const mark = this.#watermarks.watermark(side);
@@ -662,11 +648,16 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   windows(page: { limit: number; offset: number }) {
-    return windowPage(this.#read as DuckDBConnection, this.id, this.#epoch, this.#plan.windowMs, page);
+    const read = this.#read as DuckDBConnection;
+    return windowPage(read, this.id, this.#epoch, this.#plan.windowMs, this.#noiseOptions(), page);
   }
 
-  samples(filter: { field?: string; outcome?: SampleOutcome; limit: number }) {
-    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, filter);
+  samples(filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number }) {
+    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noiseOptions(), filter);
+  }
+
+  #noiseOptions(): NoiseOptions {
+    return { hasControl: this.#sides.includes('control'), alpha: this.config.verdict.alpha };
   }
 
   reset(): Promise<void> {
