@@ -151,7 +151,8 @@ export async function windowPage(
      WHERE ${where} ORDER BY w DESC LIMIT ${page.limit} OFFSET ${page.offset}`,
   );
   const { noise } = await epochFields(connection, where, options);
-  const noiseOnly = await noiseOnlyByWindow(connection, where, noise ?? []);
+  const shown = rows.length === 0 ? 'false' : `w IN (${rows.map((r) => n(r.w)).join(', ')})`;
+  const noiseOnly = await noiseOnlyByWindow(connection, `${where} AND ${shown}`, noise ?? []);
   return {
     total: n(total?.n),
     items: rows.map((r) => {

@@ -112,6 +112,8 @@ describe('noise baseline from a control side', () => {
           extra: 0,
           noiseOnly: COUNT - COUNT / 50,
         });
+        const page = (await app.inject({ url: '/v1/comparisons/noise/windows?limit=2&offset=1' })).json();
+        expect(page.items).toEqual(windows.items.slice(1, 3));
         const { counts } = summary;
         for (const outcome of ['equal', 'different', 'missing', 'extra'] as const) {
           expect(text).toContain(
