@@ -82,15 +82,15 @@ export const comparisonRoutes: FastifyPluginCallback<{ registry: ComparisonRegis
     routes.samples,
     {
       schema: {
-        summary: 'stored diff examples',
+        summary: 'stored diff examples, real differences before those in noise fields',
         params: IdParams,
         querystring: SamplesQuery,
         response: withErrors({ 200: SamplesBody }),
       },
     },
     async (request) => {
-      const { field, outcome, limit } = request.query;
-      return { items: await comparisonOf(registry, request.params.id).samples({ field, outcome, limit }) };
+      const { field, outcome, noise, limit } = request.query;
+      return { items: await comparisonOf(registry, request.params.id).samples({ field, outcome, noise, limit }) };
     },
   );
   done();

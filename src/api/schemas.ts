@@ -15,8 +15,11 @@ const open = { additionalProperties: true } as const;
  * fast-json-stringify serializes by running an Ajv validator per answer, compiled on the first:
  * a stall of a hundred milliseconds for the first gate poll.
  */
-function OneOf<const T extends readonly string[]>(values: T) {
-  return Type.Unsafe<T[number]>({ type: 'string', enum: [...values] });
+function OneOf<const T extends readonly string[]>(
+  values: T,
+  options: { default?: T[number]; description?: string } = {},
+) {
+  return Type.Unsafe<T[number]>({ ...options, type: 'string', enum: [...values] });
 }
 
 /** A scalar or null, as a JSON Schema type list: no `anyOf` for the serializer (see OneOf). */
@@ -219,6 +222,9 @@ const WindowSummary = Type.Object(
     different: Type.Integer(),
     missing: Type.Integer(),
     extra: Type.Integer(),
+    noiseOnly: Type.Optional(
+      Type.Integer({ description: 'with a control side: records that differ only in noise fields, counted in equal' }),
+    ),
     diffSeconds: Type.Number(),
   },
   open,
@@ -234,6 +240,11 @@ export const SampleOutcome = OneOf(['different', 'missing', 'extra', 'invalid'])
 const SamplesQueryShape = Type.Object({
   field: Type.Optional(Type.String({ minLength: 1, description: 'canonical field path' })),
   outcome: Type.Optional(SampleOutcome),
+  noise: OneOf(['include', 'exclude', 'only'], {
+    default: 'include',
+    description:
+      'differences in noise fields: after the real differences (include), left out (exclude), or alone (only)',
+  }),
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 20 }),
 });
 export const SamplesQuery = defaultsOptional(SamplesQueryShape);
@@ -251,6 +262,7 @@ const Sample = Type.Object(
     candidate: Type.Optional(Type.Unknown()),
     raw: Type.Optional(Type.String()),
     position: Type.Optional(Type.Record(Type.String(), Type.String())),
+    noise: Type.Optional(Type.Boolean({ description: 'a difference in a field the control side shows to be noise' })),
   },
   open,
 );

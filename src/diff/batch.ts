@@ -162,12 +162,18 @@ export async function runBatchDiff(
       ),
       complete: true,
     });
+    // Real differences first: a noise field differs on almost every record and would crowd them out.
+    const isNoise = (sample: DiffSample) => sample.field !== undefined && noisePaths.has(sample.field);
+    const samples = [
+      ...main.samples.filter((sample) => !isNoise(sample)),
+      ...main.samples.filter(isNoise).map((sample) => ({ ...sample, noise: true })),
+    ];
     return {
       comparison: comparison.id,
       counts,
       fields,
       ...(noise ? { noise } : {}),
-      samples: main.samples,
+      samples,
       verdict,
     };
   } finally {

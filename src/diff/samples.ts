@@ -18,6 +18,8 @@ export interface DiffSample {
   raw?: string;
   /** Source positions, e.g. `live.ndjson:12` or `orders.v2/3@1042`. */
   position?: Partial<Record<Side, string>>;
+  /** A difference in a field the control side shows to be noise. */
+  noise?: boolean;
 }
 
 /** A sample while it is collected: positions are still the engine's numbers. */

@@ -55,6 +55,26 @@ interface ComparisonSeries {
   fields: FieldLabels;
   noise: Set<string>;
   decodeReasons: Set<string>;
+  /** What the counters that follow stored totals show, by their labels (`follow`). */
+  published: Map<string, number>;
+}
+
+/** Sets a counter series to a total: adds what it grew by, or restarts the series when it shrank. */
+function follow<L extends string>(
+  counter: Counter<L>,
+  published: Map<string, number>,
+  labels: Record<L, string>,
+  total: number,
+): void {
+  const key = JSON.stringify(labels);
+  const shown = published.get(key) ?? 0;
+  if (total < shown) {
+    counter.remove(labels);
+    counter.inc(labels, total);
+  } else if (total > shown) {
+    counter.inc(labels, total - shown);
+  }
+  published.set(key, total);
 }
 
 /**
@@ -94,13 +114,13 @@ export class ShadowdiffMetrics {
     });
     this.#outcomes = new Counter({
       name: NAMES.outcomes,
-      help: 'Aligned keys of closed windows by outcome (equal, different, missing, extra).',
+      help: "Aligned keys of the epoch's closed windows by outcome (equal, different, missing, extra), as the summary counts them: noise-only differences are equal.",
       labelNames: ['comparison', 'outcome'],
       registers,
     });
     this.#fieldDifferences = new Counter({
       name: NAMES.fieldDifferences,
-      help: 'Field differences by canonical field path and kind; fields beyond metrics.maxFieldLabels fold into field="__other__".',
+      help: 'Field differences of the epoch\'s closed windows by canonical field path and kind; fields beyond metrics.maxFieldLabels fold into field="__other__".',
       labelNames: ['comparison', 'field', 'kind'],
       registers,
     });
@@ -190,6 +210,7 @@ export class ShadowdiffMetrics {
       fields: new FieldLabels(this.#maxFieldLabels),
       noise: new Set(),
       decodeReasons: new Set(),
+      published: new Map(),
     });
     const comparison = id;
     this.#setVerdictState(comparison, 'INCONCLUSIVE');
@@ -234,23 +255,36 @@ export class ShadowdiffMetrics {
     this.#records.inc({ comparison, side, status }, count);
   }
 
-  addOutcomes(comparison: string, counts: Partial<OutcomeCounts>): void {
-    if (!this.#comparisons.has(comparison)) return;
-    for (const outcome of OUTCOMES) {
-      const count = counts[outcome];
-      if (count) this.#outcomes.inc({ comparison, outcome }, count);
-    }
+  /**
+   * Outcome totals of the current epoch, as the summary counts them. A counter only grows, but a
+   * total can shrink: a field recognised as noise moves its records from `different` to `equal`, a
+   * reset starts a new epoch, retention drops old windows. Then the series restarts at the new
+   * total, which Prometheus reads as a counter reset, so the counter never disagrees with the summary.
+   */
+  setOutcomes(comparison: string, counts: OutcomeCounts): void {
+    const series = this.#comparisons.get(comparison);
+    if (!series) return;
+    for (const outcome of OUTCOMES) follow(this.#outcomes, series.published, { comparison, outcome }, counts[outcome]);
   }
 
-  /** Per-field statistics of one closed window (or batch). */
-  addFieldDifferences(comparison: string, fields: readonly FieldStats[]): void {
+  /** Field difference totals of the current epoch, as the summary's `fields`; restarts as `setOutcomes`. */
+  setFieldDifferences(comparison: string, fields: readonly FieldStats[]): void {
     const series = this.#comparisons.get(comparison);
     if (!series) return;
     const labels = series.fields.assign(new Map(fields.map((f) => [f.path, f.different])));
+    const totals = new Map<string, { field: string; kind: DifferenceKind; n: number }>();
+    // Every series published before is set too: a field gone from the totals (new epoch) goes to 0.
+    for (const field of series.fields.values()) {
+      for (const kind of KINDS) totals.set(`${field}\u0000${kind}`, { field, kind, n: 0 });
+    }
     for (const { path, kinds } of fields) {
       const field = labels.get(path) as string;
-      for (const kind of KINDS) {
-        if (kinds[kind] > 0) this.#fieldDifferences.inc({ comparison, field, kind }, kinds[kind]);
+      for (const kind of KINDS) (totals.get(`${field}\u0000${kind}`) as { n: number }).n += kinds[kind];
+    }
+    for (const { field, kind, n } of totals.values()) {
+      const labelSet = { comparison, field, kind };
+      if (n > 0 || series.published.has(JSON.stringify(labelSet))) {
+        follow(this.#fieldDifferences, series.published, labelSet, n);
       }
     }
   }

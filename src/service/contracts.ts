@@ -47,8 +47,13 @@ export interface WindowSummary {
   different: number;
   missing: number;
   extra: number;
+  /** With a control side: records that differ only in noise fields, counted in `equal`. */
+  noiseOnly?: number;
   diffSeconds: number;
 }
+
+/** Samples of differences in noise fields: after the real ones (`include`), left out, or alone. */
+export type NoiseFilter = 'include' | 'exclude' | 'only';
 
 export interface ComparisonView {
   readonly id: string;
@@ -59,7 +64,13 @@ export interface ComparisonView {
   summary(): Promise<Summary>;
   /** Closed windows of the current epoch, newest first. */
   windows(page: { limit: number; offset: number }): Promise<{ total: number; items: WindowSummary[] }>;
-  samples(filter: { field?: string; outcome?: SampleOutcome; limit: number }): Promise<DiffSample[]>;
+  /** Real differences first; differences in noise fields as `noise` says (default `include`). */
+  samples(filter: {
+    field?: string;
+    outcome?: SampleOutcome;
+    noise?: NoiseFilter;
+    limit: number;
+  }): Promise<DiffSample[]>;
   /** Starts a new epoch: the verdict and summary forget everything before now. */
   reset(): Promise<void>;
 }

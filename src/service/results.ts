@@ -5,7 +5,7 @@ import type { DiffSample, SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
 import { type FieldRates, noiseFields } from '../verdict/noise.js';
-import type { WindowSummary } from './contracts.js';
+import type { NoiseFilter, WindowSummary } from './contracts.js';
 
 export interface EpochResults {
   counts: BatchCounts;
@@ -14,27 +14,26 @@ export interface EpochResults {
   closedWindows: number;
 }
 
+/** How the noise fields of a control side count: as in the verdict (SPEC §4), and so everywhere. */
+export interface NoiseOptions {
+  hasControl: boolean;
+  alpha: number;
+}
+
 const n = (value: unknown) => Number(value ?? 0);
 
-/** Everything closed in the current epoch, in the shape of the batch output (SPEC §5 summary). */
-export async function epochResults(
+const epochWhere = (comparison: string, epoch: number) => `comparison = ${literal(comparison)} AND epoch = ${epoch}`;
+
+/**
+ * The epoch's field totals, candidate vs live, and with a control side the fields that are noise:
+ * decided over the whole epoch from the stored per-window field counts, so windows closed before a
+ * field was recognised as noise are judged the same as later ones.
+ */
+async function epochFields(
   connection: DuckDBConnection,
-  comparison: string,
-  epoch: number,
-  hasControl: boolean,
-  alpha: number,
-): Promise<EpochResults> {
-  const where = `comparison = ${literal(comparison)} AND epoch = ${epoch}`;
-  const statusRows = await queryRows<{ side: Side; status: string; n: bigint }>(
-    connection,
-    `SELECT side, status, sum(n) AS n FROM record_counts WHERE ${where} GROUP BY ALL`,
-  );
-  const status = (side: Side, name: string) => n(statusRows.find((r) => r.side === side && r.status === name)?.n);
-  const [outcomes] = await queryRows<Record<string, bigint | null>>(
-    connection,
-    `SELECT count(*) AS windows, sum(equal) AS equal, sum(different) AS different, sum(missing) AS missing,
-       sum(extra) AS extra, sum(control_compared) AS control_compared FROM windows WHERE ${where}`,
-  );
+  where: string,
+  options: NoiseOptions,
+): Promise<{ fields: BatchField[]; noise?: FieldRates[] }> {
   const fieldRows = await queryRows<Record<string, string | bigint>>(
     connection,
     `SELECT pair, path, sum(different) AS different, sum(value) AS value, sum(type) AS type, sum(missing) AS missing,
@@ -48,42 +47,68 @@ export async function epochResults(
         different: n(r.different),
         kinds: { value: n(r.value), type: n(r.type), missing: n(r.missing), extra: n(r.extra) },
       }));
-  let fields = fieldsOf('candidate');
-  let equal = n(outcomes?.equal);
-  let different = n(outcomes?.different);
-  let noise: FieldRates[] | undefined;
+  const fields = fieldsOf('candidate');
+  if (!options.hasControl) return { fields };
+  const [compared] = await queryRows<Record<string, bigint | null>>(
+    connection,
+    `SELECT sum(equal + different) AS candidate, sum(control_compared) AS control FROM windows WHERE ${where}`,
+  );
+  const noise = noiseFields(
+    { compared: n(compared?.candidate), fields: new Map(fields.map((f) => [f.path, f.different])) },
+    { compared: n(compared?.control), fields: new Map(fieldsOf('control').map((f) => [f.path, f.different])) },
+    options.alpha,
+  );
+  const noisy = new Set(noise.map((f) => f.path));
+  return { fields: fields.map((f) => (noisy.has(f.path) ? { ...f, noise: true } : f)), noise };
+}
+
+/**
+ * Per window, the candidate records whose differing fields are all noise: they count as equal.
+ * From the stored field sets of differing records, so no record is kept to reclassify a window.
+ */
+async function noiseOnlyByWindow(
+  connection: DuckDBConnection,
+  where: string,
+  noise: readonly FieldRates[],
+): Promise<Map<number, number>> {
+  if (noise.length === 0) return new Map();
+  const rows = await queryRows<{ w: bigint; n: bigint }>(
+    connection,
+    `SELECT w, sum(n) AS n FROM window_fieldsets WHERE ${where}
+       AND list_has_all([${noise.map((f) => literal(f.path)).join(', ')}]::VARCHAR[], fieldset) GROUP BY w`,
+  );
+  return new Map(rows.map((r) => [Number(r.w), n(r.n)]));
+}
+
+/** Everything closed in the current epoch, in the shape of the batch output (SPEC §5 summary). */
+export async function epochResults(
+  connection: DuckDBConnection,
+  comparison: string,
+  epoch: number,
+  options: NoiseOptions,
+): Promise<EpochResults> {
+  const where = epochWhere(comparison, epoch);
+  const statusRows = await queryRows<{ side: Side; status: string; n: bigint }>(
+    connection,
+    `SELECT side, status, sum(n) AS n FROM record_counts WHERE ${where} GROUP BY ALL`,
+  );
+  const status = (side: Side, name: string) => n(statusRows.find((r) => r.side === side && r.status === name)?.n);
+  const [outcomes] = await queryRows<Record<string, bigint | null>>(
+    connection,
+    `SELECT count(*) AS windows, sum(equal) AS equal, sum(different) AS different, sum(missing) AS missing,
+       sum(extra) AS extra FROM windows WHERE ${where}`,
+  );
+  const { fields, noise } = await epochFields(connection, where, options);
   let noiseOnly = 0;
-  if (hasControl) {
-    noise = noiseFields(
-      { compared: equal + different, fields: new Map(fields.map((f) => [f.path, f.different])) },
-      {
-        compared: n(outcomes?.control_compared),
-        fields: new Map(fieldsOf('control').map((f) => [f.path, f.different])),
-      },
-      alpha,
-    );
-    const noisy = noise.map((f) => f.path);
-    if (noisy.length > 0) {
-      const [row] = await queryRows<{ n: bigint | null }>(
-        connection,
-        `SELECT sum(n) AS n FROM window_fieldsets WHERE ${where}
-           AND list_has_all([${noisy.map(literal).join(', ')}]::VARCHAR[], fieldset)`,
-      );
-      noiseOnly = n(row?.n);
-    }
-    const noisePaths = new Set(noisy);
-    fields = fields.map((f) => (noisePaths.has(f.path) ? { ...f, noise: true } : f));
-    equal += noiseOnly;
-    different -= noiseOnly;
-  }
+  for (const count of (await noiseOnlyByWindow(connection, where, noise ?? [])).values()) noiseOnly += count;
   // Valid records consumed: those with an outcome, duplicates, sampled out, late, and still buffered.
   const valid = (side: Side) =>
     ['accepted', 'duplicate', 'sampled_out', 'late', 'buffered'].reduce((sum, name) => sum + status(side, name), 0);
   const counts: BatchCounts = {
     live: valid('live'),
     candidate: valid('candidate'),
-    equal,
-    different,
+    equal: n(outcomes?.equal) + noiseOnly,
+    different: n(outcomes?.different) - noiseOnly,
     missing: n(outcomes?.missing),
     extra: n(outcomes?.extra),
     duplicateLive: status('live', 'duplicate'),
@@ -96,7 +121,7 @@ export async function epochResults(
     lateCandidate: status('candidate', 'late'),
     pendingLive: status('live', 'buffered'),
     pendingCandidate: status('candidate', 'buffered'),
-    ...(hasControl
+    ...(options.hasControl
       ? {
           control: valid('control'),
           invalidControl: status('control', 'invalid'),
@@ -109,53 +134,80 @@ export async function epochResults(
   return { counts, fields, ...(noise ? { noise } : {}), closedWindows: n(outcomes?.windows) };
 }
 
+/** Closed windows, newest first, with the epoch's noise fields discounted as in the summary. */
 export async function windowPage(
   connection: DuckDBConnection,
   comparison: string,
   epoch: number,
   windowMs: number,
+  options: NoiseOptions,
   page: { limit: number; offset: number },
 ): Promise<{ total: number; items: WindowSummary[] }> {
-  const where = `comparison = ${literal(comparison)} AND epoch = ${epoch}`;
+  const where = epochWhere(comparison, epoch);
   const [total] = await queryRows<{ n: bigint }>(connection, `SELECT count(*) AS n FROM windows WHERE ${where}`);
   const rows = await queryRows<Record<string, unknown>>(
     connection,
     `SELECT w, closed_at::VARCHAR AS closed_at, equal, different, missing, extra, diff_seconds FROM windows
      WHERE ${where} ORDER BY w DESC LIMIT ${page.limit} OFFSET ${page.offset}`,
   );
+  const { noise } = await epochFields(connection, where, options);
+  const shown = rows.length === 0 ? 'false' : `w IN (${rows.map((r) => n(r.w)).join(', ')})`;
+  const noiseOnly = await noiseOnlyByWindow(connection, `${where} AND ${shown}`, noise ?? []);
   return {
     total: n(total?.n),
-    items: rows.map((r) => ({
-      start: new Date(n(r.w)).toISOString(),
-      end: new Date(n(r.w) + windowMs).toISOString(),
-      closedAt: new Date(String(r.closed_at)).toISOString(),
-      equal: n(r.equal),
-      different: n(r.different),
-      missing: n(r.missing),
-      extra: n(r.extra),
-      diffSeconds: n(r.diff_seconds),
-    })),
+    items: rows.map((r) => {
+      const discounted = noiseOnly.get(n(r.w)) ?? 0;
+      return {
+        start: new Date(n(r.w)).toISOString(),
+        end: new Date(n(r.w) + windowMs).toISOString(),
+        closedAt: new Date(String(r.closed_at)).toISOString(),
+        equal: n(r.equal) + discounted,
+        different: n(r.different) - discounted,
+        missing: n(r.missing),
+        extra: n(r.extra),
+        ...(options.hasControl ? { noiseOnly: discounted } : {}),
+        diffSeconds: n(r.diff_seconds),
+      };
+    }),
   };
 }
 
+/**
+ * Stored examples (`GET …/samples`): real differences first, then invalid records, then differences
+ * in noise fields (flagged `noise`), which would otherwise crowd out the rest: a noise field differs
+ * on almost every record. `noise` narrows to real differences (`exclude`) or noise (`only`).
+ */
 export async function storedSamples(
   connection: DuckDBConnection,
   comparison: string,
   epoch: number,
-  filter: { field?: string; outcome?: SampleOutcome; limit: number },
+  options: NoiseOptions,
+  filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number },
 ): Promise<DiffSample[]> {
-  const conditions = [`comparison = ${literal(comparison)}`, `epoch = ${epoch}`];
+  const where = epochWhere(comparison, epoch);
+  const { noise = [] } = options.hasControl ? await epochFields(connection, where, options) : {};
+  const inNoise =
+    noise.length === 0 ? 'false' : `coalesce(field IN (${noise.map((f) => literal(f.path)).join(', ')}), false)`;
+  const conditions = [where];
   if (filter.field) conditions.push(`field = ${literal(filter.field)}`);
   if (filter.outcome && filter.outcome !== 'invalid') conditions.push(`outcome = ${literal(filter.outcome)}`);
-  const samples: DiffSample[] = [];
-  if (filter.outcome !== 'invalid') {
+  const mode = filter.noise ?? 'include';
+  const differences = async (noisy: boolean, limit: number): Promise<DiffSample[]> => {
     const rows = await queryRows<{ body: string }>(
       connection,
-      `SELECT body::VARCHAR AS body FROM samples WHERE ${conditions.join(' AND ')} ORDER BY created_at DESC, w DESC LIMIT ${filter.limit}`,
+      `SELECT body::VARCHAR AS body FROM samples WHERE ${conditions.join(' AND ')} AND ${inNoise} = ${noisy}
+       ORDER BY created_at DESC, w DESC LIMIT ${limit}`,
     );
-    samples.push(...rows.map((r) => JSON.parse(r.body) as DiffSample));
-  }
-  if ((!filter.outcome || filter.outcome === 'invalid') && !filter.field && samples.length < filter.limit) {
+    return rows.map((r) => ({ ...(JSON.parse(r.body) as DiffSample), ...(noisy ? { noise: true } : {}) }));
+  };
+  const samples: DiffSample[] = [];
+  if (filter.outcome !== 'invalid' && mode !== 'only') samples.push(...(await differences(false, filter.limit)));
+  if (
+    (!filter.outcome || filter.outcome === 'invalid') &&
+    !filter.field &&
+    mode !== 'only' &&
+    samples.length < filter.limit
+  ) {
     const rows = await queryRows<{ side: Side; source: string; position: bigint; reason: string; raw: string | null }>(
       connection,
       `SELECT side, source, position, reason, raw FROM dead_letters WHERE comparison = ${literal(comparison)}
@@ -170,6 +222,9 @@ export async function storedSamples(
         position: { [r.side]: `${r.source}@${r.position}` },
       })),
     );
+  }
+  if (filter.outcome !== 'invalid' && mode !== 'exclude' && samples.length < filter.limit) {
+    samples.push(...(await differences(true, filter.limit - samples.length)));
   }
   return samples;
 }

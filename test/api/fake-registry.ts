@@ -5,6 +5,7 @@ import type {
   ComparisonRegistry,
   ComparisonRuntime,
   ComparisonView,
+  NoiseFilter,
   Readiness,
   Summary,
   WindowSummary,
@@ -97,7 +98,7 @@ export class FakeComparison implements ComparisonView {
   state: ComparisonRuntime = runtime();
   resets = 0;
   lastWindowsPage: { limit: number; offset: number } | undefined;
-  lastSamplesFilter: { field?: string; outcome?: SampleOutcome; limit: number } | undefined;
+  lastSamplesFilter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number } | undefined;
   failSummary: Error | undefined;
 
   constructor(config: ComparisonConfig) {
@@ -142,7 +143,12 @@ export class FakeComparison implements ComparisonView {
     return { total: WINDOWS.length, items: WINDOWS.slice(page.offset, page.offset + page.limit) };
   }
 
-  async samples(filter: { field?: string; outcome?: SampleOutcome; limit: number }): Promise<DiffSample[]> {
+  async samples(filter: {
+    field?: string;
+    outcome?: SampleOutcome;
+    noise?: NoiseFilter;
+    limit: number;
+  }): Promise<DiffSample[]> {
     this.lastSamplesFilter = filter;
     return SAMPLES.filter(
       (s) =>

@@ -200,16 +200,21 @@ describe('reading comparisons', () => {
     expect(response.json()).toEqual({ error: 'SD_API_BAD_REQUEST', message });
   });
 
-  it('serves samples: 20 by default, filtered by field and outcome', async () => {
+  it('serves samples: 20 by default, noise after real differences, filtered by field and outcome', async () => {
     const all = await app.inject({ method: 'GET', url: routeFor(routes.samples, 'orders-v2') });
-    expect(orders.lastSamplesFilter).toEqual({ field: undefined, outcome: undefined, limit: 20 });
+    expect(orders.lastSamplesFilter).toEqual({ field: undefined, outcome: undefined, noise: 'include', limit: 20 });
     expect(all.json()).toEqual({ items: SAMPLES });
 
     const url = `${routeFor(routes.samples, 'orders-v2')}?field=amount&outcome=different&limit=5`;
     const filtered = await app.inject({ method: 'GET', url });
     expect(filtered.statusCode).toBe(200);
-    expect(orders.lastSamplesFilter).toEqual({ field: 'amount', outcome: 'different', limit: 5 });
+    expect(orders.lastSamplesFilter).toEqual({ field: 'amount', outcome: 'different', noise: 'include', limit: 5 });
     expect(filtered.json()).toEqual({ items: [SAMPLES[0]] });
+
+    await app.inject({ method: 'GET', url: `${routeFor(routes.samples, 'orders-v2')}?noise=only` });
+    expect(orders.lastSamplesFilter).toMatchObject({ noise: 'only' });
+    const bad = await app.inject({ method: 'GET', url: `${routeFor(routes.samples, 'orders-v2')}?noise=yes` });
+    expect(bad.statusCode).toBe(400);
   });
 
   it('refuses an unknown sample outcome and a limit above 1000', async () => {

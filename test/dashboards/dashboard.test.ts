@@ -50,8 +50,8 @@ async function exportedFamilies(): Promise<Map<string, Set<string>>> {
   const id = 'orders-v2';
   metrics.registerComparison(id, ['live', 'candidate', 'control']);
   metrics.addRecords(id, 'live', 'accepted', 10);
-  metrics.addOutcomes(id, { equal: 9, different: 1 });
-  metrics.addFieldDifferences(id, [
+  metrics.setOutcomes(id, { equal: 9, different: 1, missing: 0, extra: 0 });
+  metrics.setFieldDifferences(id, [
     { path: 'amount', different: 1, kinds: { value: 1, type: 0, missing: 0, extra: 0 } },
   ]);
   metrics.addDecodeErrors(id, 'candidate', 'malformed');

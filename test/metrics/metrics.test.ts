@@ -64,8 +64,8 @@ describe('ShadowdiffMetrics', () => {
     metrics.addRecords('orders-v2', 'live', 'accepted', 120);
     metrics.addRecords('orders-v2', 'live', 'accepted', 3);
     metrics.addRecords('orders-v2', 'candidate', 'invalid');
-    metrics.addOutcomes('orders-v2', { equal: 95, different: 4, missing: 1 });
-    metrics.addOutcomes('orders-v2', { equal: 5, extra: 2 });
+    metrics.setOutcomes('orders-v2', { equal: 95, different: 4, missing: 1, extra: 0 });
+    metrics.setOutcomes('orders-v2', { equal: 100, different: 4, missing: 1, extra: 2 });
     const records = await samples(registry, 'shadowdiff_records_total');
     expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="live",status="accepted"} 123');
     expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="candidate",status="invalid"} 1');
@@ -74,6 +74,18 @@ describe('ShadowdiffMetrics', () => {
       'shadowdiff_outcomes_total{comparison="orders-v2",outcome="different"} 4',
       'shadowdiff_outcomes_total{comparison="orders-v2",outcome="missing"} 1',
       'shadowdiff_outcomes_total{comparison="orders-v2",outcome="extra"} 2',
+    ]);
+  });
+
+  it('restarts an outcome series whose total shrank: noise found later moves records to equal', async () => {
+    metrics.registerComparison('orders-v2');
+    metrics.setOutcomes('orders-v2', { equal: 10, different: 50, missing: 1, extra: 0 });
+    metrics.setOutcomes('orders-v2', { equal: 58, different: 3, missing: 1, extra: 0 });
+    expect(await samples(registry, 'shadowdiff_outcomes_total')).toEqual([
+      'shadowdiff_outcomes_total{comparison="orders-v2",outcome="equal"} 58',
+      'shadowdiff_outcomes_total{comparison="orders-v2",outcome="missing"} 1',
+      'shadowdiff_outcomes_total{comparison="orders-v2",outcome="extra"} 0',
+      'shadowdiff_outcomes_total{comparison="orders-v2",outcome="different"} 3',
     ]);
   });
 
@@ -155,7 +167,7 @@ describe('ShadowdiffMetrics', () => {
   describe('field labels', () => {
     it('labels the top fields of the first batch and folds the rest into __other__', async () => {
       metrics.registerComparison('orders-v2');
-      metrics.addFieldDifferences('orders-v2', [
+      metrics.setFieldDifferences('orders-v2', [
         field('note', 1, { value: 1 }),
         field('amount', 40, { value: 38, type: 2 }),
         field('status', 7, { value: 7 }),
@@ -163,26 +175,30 @@ describe('ShadowdiffMetrics', () => {
         field('customer.id', 3, { missing: 3 }),
       ]);
       expect(await samples(registry, 'shadowdiff_field_differences_total')).toEqual([
-        'shadowdiff_field_differences_total{comparison="orders-v2",field="__other__",kind="value"} 1',
         'shadowdiff_field_differences_total{comparison="orders-v2",field="amount",kind="value"} 38',
         'shadowdiff_field_differences_total{comparison="orders-v2",field="amount",kind="type"} 2',
-        'shadowdiff_field_differences_total{comparison="orders-v2",field="status",kind="value"} 7',
         'shadowdiff_field_differences_total{comparison="orders-v2",field="items[].price",kind="value"} 12',
+        'shadowdiff_field_differences_total{comparison="orders-v2",field="status",kind="value"} 7',
+        'shadowdiff_field_differences_total{comparison="orders-v2",field="__other__",kind="value"} 1',
         'shadowdiff_field_differences_total{comparison="orders-v2",field="__other__",kind="missing"} 3',
       ]);
     });
 
     it('keeps a label once given, even when a folded field later differs more', async () => {
       metrics.registerComparison('orders-v2');
-      metrics.addFieldDifferences('orders-v2', [field('a', 5, { value: 5 }), field('b', 4, { value: 4 })]);
-      metrics.addFieldDifferences('orders-v2', [field('c', 1, { value: 1 }), field('d', 2, { value: 2 })]);
+      // Totals so far, as the runner sets them after each window close.
+      const a = field('a', 5, { value: 5 });
+      const b = field('b', 4, { value: 4 });
+      const d = field('d', 2, { value: 2 });
+      metrics.setFieldDifferences('orders-v2', [a, b]);
+      metrics.setFieldDifferences('orders-v2', [a, b, field('c', 1, { value: 1 }), d]);
       // Slots are full (a, b, d): c folds, and stays folded even when it becomes the top field.
-      metrics.addFieldDifferences('orders-v2', [field('c', 500, { value: 500 }), field('a', 1, { value: 1 })]);
+      metrics.setFieldDifferences('orders-v2', [field('c', 501, { value: 501 }), field('a', 6, { value: 6 }), b, d]);
       expect(await samples(registry, 'shadowdiff_field_differences_total')).toEqual([
         'shadowdiff_field_differences_total{comparison="orders-v2",field="a",kind="value"} 6',
         'shadowdiff_field_differences_total{comparison="orders-v2",field="b",kind="value"} 4',
-        'shadowdiff_field_differences_total{comparison="orders-v2",field="__other__",kind="value"} 501',
         'shadowdiff_field_differences_total{comparison="orders-v2",field="d",kind="value"} 2',
+        'shadowdiff_field_differences_total{comparison="orders-v2",field="__other__",kind="value"} 501',
       ]);
     });
 
@@ -190,8 +206,8 @@ describe('ShadowdiffMetrics', () => {
       const many = Array.from({ length: 10 }, (_, i) => field(`f${i}`, 10 - i, { value: 10 - i }));
       metrics.registerComparison('one');
       metrics.registerComparison('two');
-      metrics.addFieldDifferences('one', many);
-      metrics.addFieldDifferences('two', many);
+      metrics.setFieldDifferences('one', many);
+      metrics.setFieldDifferences('two', many);
       const lines = await samples(registry, 'shadowdiff_field_differences_total');
       expect(lines).toHaveLength(8);
       expect(lines).toContain('shadowdiff_field_differences_total{comparison="two",field="f2",kind="value"} 8');
@@ -200,7 +216,7 @@ describe('ShadowdiffMetrics', () => {
 
     it('marks noise fields, counts folded ones under __other__ and drops fields no longer noise', async () => {
       metrics.registerComparison('orders-v2');
-      metrics.addFieldDifferences('orders-v2', [
+      metrics.setFieldDifferences('orders-v2', [
         field('a', 3, { value: 3 }),
         field('b', 2, { value: 2 }),
         field('c', 1, { value: 1 }),
@@ -222,12 +238,12 @@ describe('ShadowdiffMetrics', () => {
       for (const id of ['orders-v2', 'payments']) {
         metrics.registerComparison(id, ['live', 'candidate', 'control']);
         metrics.addRecords(id, 'control', 'duplicate', 2);
-        metrics.addOutcomes(id, { equal: 10, different: 1 });
-        metrics.addFieldDifferences(id, [field('a', 1, { value: 1 }), field('b', 1, { type: 1 })]);
-        metrics.addFieldDifferences(
-          id,
-          Array.from({ length: 5 }, (_, i) => field(`z${i}`, 1, { extra: 1 })),
-        );
+        metrics.setOutcomes(id, { equal: 10, different: 1, missing: 0, extra: 0 });
+        metrics.setFieldDifferences(id, [
+          field('a', 1, { value: 1 }),
+          field('b', 1, { type: 1 }),
+          ...Array.from({ length: 5 }, (_, i) => field(`z${i}`, 1, { extra: 1 })),
+        ]);
         metrics.addDecodeErrors(id, 'live', 'oversized');
         metrics.setVerdict(id, { verdict: 'PASS', stats: { rate: 0.01, lower: 0, upper: 0.02 } });
         metrics.setWatermark(id, 'control', 1000);
@@ -260,7 +276,7 @@ describe('ShadowdiffMetrics', () => {
 
     it('registers again after removal, starting from zero', async () => {
       metrics.registerComparison('orders-v2');
-      metrics.addOutcomes('orders-v2', { equal: 9 });
+      metrics.setOutcomes('orders-v2', { equal: 9, different: 0, missing: 0, extra: 0 });
       metrics.removeComparison('orders-v2');
       metrics.registerComparison('orders-v2');
       expect(await samples(registry, 'shadowdiff_outcomes_total')).toContain(

@@ -1,5 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server.js';
 import { parseComparison, parseConfig } from '../../src/config/load.js';
 import { runBatchDiff } from '../../src/diff/batch.js';
 import { Service } from '../../src/service/service.js';
@@ -47,13 +48,19 @@ describe('noise baseline from a control side', () => {
     });
     expect(result.verdict.stats.mismatched).toBe(COUNT / 50);
     expect(result.verdict.verdict).toBe('FAIL');
+    // Real differences come first; the noise field's samples follow, flagged.
+    const flags = result.samples.map((sample) => sample.noise === true);
+    expect(flags.indexOf(true)).toBeGreaterThan(0);
+    expect(flags.slice(flags.indexOf(true)).every(Boolean)).toBe(true);
+    expect(result.samples.filter((sample) => sample.noise).every((sample) => sample.field === 'trace_id')).toBe(true);
     const withoutControl = await runBatchDiff(comparison, { live, candidate }, { samples: 1 });
     expect(withoutControl.counts.different).toBe(COUNT);
   });
 
-  it('service: the same, and visible in the metrics', async () => {
+  it('service: the same in the summary, windows, verdict, metrics and samples', async () => {
     const service = await Service.start(
       parseConfig({
+        server: { adminToken: 'secret-token' },
         storage: { path: `${files.dir}/noise.duckdb` },
         comparisons: [
           {
@@ -79,6 +86,72 @@ describe('noise baseline from a control side', () => {
       expect(runner.verdict().stats.mismatched).toBe(COUNT / 50);
       const text = await service.promRegistry.metrics();
       expect(text).toContain('shadowdiff_noise_fields{comparison="noise",field="trace_id"} 1');
+
+      // One definition everywhere (#14.2): noise-only records are equal in the windows and metrics too.
+      const app = buildServer({
+        registry: service,
+        adminToken: 'secret-token',
+        metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+        logger: false,
+      });
+      try {
+        const windows = (await app.inject({ url: '/v1/comparisons/noise/windows?limit=1000' })).json();
+        expect(windows.total).toBe(summary.windows.closed);
+        const sum = (name: string) =>
+          windows.items.reduce((total: number, item: Record<string, number>) => total + item[name]!, 0);
+        expect({
+          equal: sum('equal'),
+          different: sum('different'),
+          missing: sum('missing'),
+          extra: sum('extra'),
+          noiseOnly: sum('noiseOnly'),
+        }).toEqual({
+          equal: COUNT - COUNT / 50,
+          different: COUNT / 50,
+          missing: 0,
+          extra: 0,
+          noiseOnly: COUNT - COUNT / 50,
+        });
+        const page = (await app.inject({ url: '/v1/comparisons/noise/windows?limit=2&offset=1' })).json();
+        expect(page.items).toEqual(windows.items.slice(1, 3));
+        const { counts } = summary;
+        for (const outcome of ['equal', 'different', 'missing', 'extra'] as const) {
+          expect(text).toContain(
+            `shadowdiff_outcomes_total{comparison="noise",outcome="${outcome}"} ${counts[outcome]}\n`,
+          );
+        }
+        for (const { path, kinds } of summary.fields) {
+          for (const [kind, n] of Object.entries(kinds).filter(([, n]) => n > 0)) {
+            expect(text).toContain(
+              `shadowdiff_field_differences_total{comparison="noise",field="${path}",kind="${kind}"} ${n}\n`,
+            );
+          }
+        }
+        const verdict = (await app.inject({ url: '/v1/comparisons/noise/verdict' })).json();
+        expect(verdict.stats).toMatchObject({ sampled: COUNT, mismatched: counts.different });
+
+        // Samples: real differences by default, noise reachable and flagged.
+        const samples = async (query: string) =>
+          (await app.inject({ url: `/v1/comparisons/noise/samples?${query}` })).json().items as {
+            field?: string;
+            noise?: boolean;
+          }[];
+        const first = await samples('limit=3');
+        expect(first.map((sample) => [sample.field, sample.noise])).toEqual(Array(3).fill(['amount', undefined]));
+        const all = await samples('limit=1000');
+        const flags = all.map((sample) => sample.noise === true);
+        expect(flags.indexOf(true)).toBeGreaterThan(0);
+        expect(flags.slice(flags.indexOf(true)).every(Boolean)).toBe(true);
+        const noisy = await samples('noise=only&limit=1000');
+        expect(noisy.length).toBe(all.filter((sample) => sample.noise).length);
+        expect(noisy.every((sample) => sample.field === 'trace_id' && sample.noise === true)).toBe(true);
+        const real = await samples('noise=exclude&limit=1000');
+        expect(real.length).toBeGreaterThan(0);
+        expect(real.every((sample) => sample.field === 'amount' && sample.noise === undefined)).toBe(true);
+        expect((await app.inject({ url: '/v1/comparisons/noise/samples?noise=maybe' })).statusCode).toBe(400);
+      } finally {
+        await app.close();
+      }
     } finally {
       await service.stop();
     }
