@@ -344,8 +344,10 @@ describe('creating comparisons', () => {
     [{ ...body, verdict: { tolerance: 2 } }, 'verdict.tolerance: expected number to be less or equal to 1'],
     [{ ...body, colour: 'blue' }, 'colour: unknown setting'],
     [{ ...body, key: [] }, 'key: expected array length to be greater or equal to 1'],
-    [{ ...body, format: 'avro-schema' }, '(comparison).schema: required when format is avro-schema'],
-    [[1, 2], '(root): expected object'],
+    [{ ...body, format: 'avro-schema' }, 'schema: required when format is avro-schema'],
+    [[1, 2], '(root): expected an object'],
+    [{ ...body, window: { size: '0s' } }, 'window.size: must be greater than 0'],
+    [{ ...body, live: { kafka: { topic: {} } } }, 'live.kafka.topic: expected a string'],
   ])('refuses an invalid config with 400 naming the path (%#)', async (payload, message) => {
     const response = await app.inject({ method: 'POST', url: routes.comparisons, headers: auth, payload });
     expect(response.statusCode).toBe(400);
@@ -380,7 +382,7 @@ describe('creating comparisons', () => {
   it('answers 400 when there is no body at all', async () => {
     const response = await app.inject({ method: 'POST', url: routes.comparisons, headers: auth });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ error: 'SD_CONFIG_INVALID', message: '(root): expected object' });
+    expect(response.json()).toEqual({ error: 'SD_CONFIG_INVALID', message: '(root): expected an object' });
   });
 
   it('answers 415 JSON to a body that is not JSON', async () => {
