@@ -25,6 +25,9 @@ import type {
   TopicPartitions,
   TopicSpec,
 } from './client.js';
+import { patchKafkajsRequestQueue } from './kafkajs-patch.js';
+
+patchKafkajsRequestQueue();
 
 /**
  * Backoff 250 ms doubling to 10 s, 8 retries: about 35 s, enough to ride through a broker restart
