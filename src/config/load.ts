@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError, ValueErrorType, ValuePointer } from '@sinclair/typebox/value';
@@ -183,6 +184,36 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = process.
   return config;
 }
 
+/**
+ * Parses YAML whose values may hold `${...}` references. Inside a flow collection a reference is
+ * not a plain scalar (`{topic: ${TOPIC}}` is a syntax error: `{` opens a mapping), so references
+ * are swapped for plain tokens while the text is parsed and put back after, for `interpolateEnv`
+ * to fill in: values from the environment never go through the YAML parser.
+ */
+function parseYamlWithReferences(text: string): unknown {
+  const nonce = randomBytes(6).toString('hex');
+  const references: string[] = [];
+  const tokens = new RegExp(`sdenv${nonce}r(\\d+)r`, 'g');
+  const restoreText = (text: string) => text.replace(tokens, (_, index: string) => references[Number(index)] ?? '');
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text.replace(ENV_REFERENCE, (reference) => `sdenv${nonce}r${references.push(reference) - 1}r`));
+  } catch (error) {
+    // The excerpt of the text in the message shows the references as written.
+    (error as Error).message = restoreText((error as Error).message);
+    throw error;
+  }
+  const restore = (value: unknown): unknown => {
+    if (typeof value === 'string') return restoreText(value);
+    if (Array.isArray(value)) return value.map(restore);
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).map(([key, member]) => [restoreText(key), restore(member)]));
+    }
+    return value;
+  };
+  return restore(parsed);
+}
+
 export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
   let text: string;
   try {
@@ -194,7 +225,7 @@ export async function loadConfig(path: string, env: NodeJS.ProcessEnv = process.
   }
   let document: unknown;
   try {
-    document = parseYaml(text);
+    document = parseYamlWithReferences(text);
   } catch (cause) {
     throw new ShadowdiffError('SD_CONFIG_INVALID', `${path}: not valid YAML or JSON: ${(cause as Error).message}`, {
       cause,

@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { interpolateEnv, parseConfig, pointerToPath } from '../../src/config/load.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { interpolateEnv, loadConfig, parseConfig, pointerToPath } from '../../src/config/load.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const files = tempDir();
+afterAll(() => files.remove());
 
 const minimal = (extra: Record<string, unknown> = {}) => ({
   comparisons: [
@@ -124,6 +128,27 @@ describe('config loading', () => {
     expect(config.server.port).toBe(9090);
     expect(config.server.adminToken).toBe('s3cret');
     expect(interpolateEnv('${A:-x}-${B}', { B: 'y' } as NodeJS.ProcessEnv)).toBe('x-y');
+  });
+
+  it('reads references inside flow mappings, as the README writes them', async () => {
+    const path = files.write(
+      'flow.yaml',
+      `server: {host: 0.0.0.0, port: \${PORT:-9090}, adminToken: \${TOKEN:-}}
+comparisons:
+  - {id: orders, live: {kafka: {topic: \${TOPIC}}}, candidate: {kafka: {topic: 'v2-\${TOPIC}'}}, key: [id]}
+`,
+    );
+    const config = await loadConfig(path, { TOPIC: 'orders' } as NodeJS.ProcessEnv);
+    expect(config.server).toMatchObject({ port: 9090, adminToken: '' });
+    expect(config.comparisons[0]?.live).toEqual({ kafka: { topic: 'orders', fromBeginning: true } });
+    expect(config.comparisons[0]?.candidate).toEqual({ kafka: { topic: 'v2-orders', fromBeginning: true } });
+    await expect(loadConfig(path, {} as NodeJS.ProcessEnv)).rejects.toThrow(
+      'comparisons[0].live.kafka.topic: ${TOPIC} is not set',
+    );
+  });
+
+  it('accepts an empty file: no comparisons (serve warns)', async () => {
+    expect((await loadConfig(files.write('empty.yaml', ''))).comparisons).toEqual([]);
   });
 
   it('turns JSON pointers into dotted paths', () => {
