@@ -502,10 +502,30 @@ describe('errors', () => {
     expect(response.json()).toEqual({ error: 'SD_API_NOT_FOUND', message: 'no route GET /v2/nothing?x=1' });
   });
 
-  it('answers 404 JSON for a known path with an unknown method', async () => {
-    const response = await app.inject({ method: 'PUT', url: routeFor(routes.verdict, 'orders-v2') });
-    expect(response.statusCode).toBe(404);
-    expect(response.json().error).toBe('SD_API_NOT_FOUND');
+  it.each([
+    ['PUT', routeFor(routes.verdict, 'orders-v2'), 'GET, HEAD'],
+    ['OPTIONS', routeFor(routes.verdict, 'orders-v2'), 'GET, HEAD'],
+    ['PATCH', routes.comparisons, 'GET, HEAD, POST'],
+    ['PUT', routeFor(routes.comparison, 'no-such-id'), 'DELETE, GET, HEAD'],
+    ['DELETE', routeFor(routes.gatePromote, 'orders-v2'), 'GET, HEAD, POST'],
+    ['GET', routeFor(routes.reset, 'orders-v2'), 'POST'],
+    ['POST', `${routes.healthz}?x=1`, 'GET, HEAD'],
+  ])('answers %s %s with 405 JSON and Allow: %s', async (method, url, allow) => {
+    const response = await app.inject({ method: method as 'PUT', url });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe(allow);
+    expect(response.json()).toEqual({
+      error: 'SD_API_METHOD_NOT_ALLOWED',
+      message: `${method} is not allowed on ${url}; allowed: ${allow}`,
+    });
+  });
+
+  it('answers 404 for an unknown path whatever the method', async () => {
+    for (const method of ['PUT', 'OPTIONS'] as const) {
+      const response = await app.inject({ method, url: '/v1/comparisons/orders-v2/nothing' });
+      expect(response.statusCode).toBe(404);
+      expect(response.json().error).toBe('SD_API_NOT_FOUND');
+    }
   });
 
   it('answers 400 JSON for a malformed URL', async () => {
