@@ -62,6 +62,8 @@ export class Service implements ComparisonRegistry {
   #catchingUp = false;
   #storageOpen = true;
   #stopping = false;
+  /** Until every comparison of the config and of storage has started (`launchAll`). */
+  #launching = true;
 
   private constructor(
     config: Config,
@@ -79,7 +81,23 @@ export class Service implements ComparisonRegistry {
     this.metrics = new ShadowdiffMetrics(this.promRegistry, { maxFieldLabels: config.metrics.maxFieldLabels });
   }
 
+  /** Opens storage and starts every comparison: `open`, then `launchAll`. */
   static async start(config: Config, logger: Logger): Promise<Service> {
+    const service = await Service.open(config, logger);
+    try {
+      await service.launchAll();
+    } catch (error) {
+      await service.stop();
+      throw error;
+    }
+    return service;
+  }
+
+  /**
+   * Opens storage; no comparison runs yet (`launchAll`), so the HTTP API can listen in between
+   * and a port in use stops the start before any comparison consumes.
+   */
+  static async open(config: Config, logger: Logger): Promise<Service> {
     const { path, memoryLimit } = config.storage;
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
@@ -92,18 +110,32 @@ export class Service implements ComparisonRegistry {
     await maintenance.run(`SET checkpoint_threshold = '${CHECKPOINT_STEADY}'`);
     await createSchema(maintenance);
     const service = new Service(config, logger, instance, maintenance, await connect(instance));
-    const fromConfig = new Set(config.comparisons.map((c) => c.id));
+    service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
+    service.#checkpointTimer = setInterval(() => void service.#spaceCheckpoints(), CHECKPOINT_POLICY_EVERY_MS);
+    return service;
+  }
+
+  /**
+   * Starts the comparisons of the config, and those created through the API before (kept in
+   * storage). A source that cannot connect yet does not hold this up: it keeps trying on its own.
+   */
+  async launchAll(): Promise<void> {
+    const fromConfig = new Set(this.#config.comparisons.map((c) => c.id));
     const stored = await queryRows<{ id: string; config: string }>(
-      maintenance,
+      this.#maintenance,
       'SELECT id, config::VARCHAR AS config FROM comparisons',
     );
     const created = stored
       .filter((row) => !fromConfig.has(row.id))
       .map((row) => parseComparison(JSON.parse(row.config)));
-    for (const comparison of [...config.comparisons, ...created]) await service.#launch(comparison);
-    service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
-    service.#checkpointTimer = setInterval(() => void service.#spaceCheckpoints(), CHECKPOINT_POLICY_EVERY_MS);
-    return service;
+    // Side by side, so that none waits for another's source threads; all have settled before a
+    // failure is reported, so that stopping the service stops every one that started.
+    const launched = await Promise.allSettled(
+      [...this.#config.comparisons, ...created].map((comparison) => this.#launch(comparison)),
+    );
+    const failed = launched.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+    this.#launching = false;
   }
 
   #createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource {
@@ -212,12 +244,15 @@ export class Service implements ComparisonRegistry {
     const reasons: string[] = [];
     if (this.#stopping) reasons.push('shutting down');
     if (!this.#storageOpen) reasons.push('storage is closed');
+    else if (this.#launching) reasons.push('comparisons are starting');
     for (const runner of this.#runners.values()) {
       const runtime = runner.runtime();
-      if (runtime.state !== 'running')
+      // A connecting comparison's reasons are its sources'.
+      if (runtime.state !== 'running' && runtime.state !== 'connecting')
         reasons.push(`${runner.id}: ${runtime.state}${runtime.error ? ` (${runtime.error})` : ''}`);
       for (const [side, state] of Object.entries(runtime.sides)) {
-        if (!state.connected && !state.endOfInput) reasons.push(`${runner.id}: ${side} source not connected`);
+        if (!state.connected && !state.endOfInput)
+          reasons.push(`${runner.id}: ${side} source not connected${state.error ? ` (${state.error})` : ''}`);
       }
     }
     return { ready: reasons.length === 0, reasons };

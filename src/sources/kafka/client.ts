@@ -16,6 +16,7 @@ export interface KafkaConnectionOptions {
 export interface KafkaClient {
   connectAdmin(): Promise<KafkaAdmin>;
   connectProducer(): Promise<KafkaProducer>;
+  /** Fails within a connection timeout when no broker answers, so that the caller can say why. */
   connectConsumer(options: ConsumerOptions): Promise<KafkaConsumer>;
 }
 

@@ -78,4 +78,26 @@ describe('KafkaSource', () => {
     const source = new KafkaSource(client, { topic, groupId, fromBeginning: false });
     expect(positions(await consume(source, new Map(), 1))).toEqual(['1@10']);
   });
+
+  it('starts at once when no broker answers, says why, keeps trying, and stops at once', async () => {
+    const unreachable = createKafkajsClient({ brokers: ['127.0.0.1:1'], clientId: 'shadowdiff-source-test' });
+    const errors: number[] = [];
+    const source = new KafkaSource(unreachable, {
+      topic: 'nowhere',
+      groupId: 'nowhere',
+      fromBeginning: true,
+      onConnectError: (_, retryInMs) => errors.push(retryInMs),
+    });
+    const started = Date.now();
+    await source.start(async () => {}, new Map());
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(source.isConnected()).toBe(false);
+    await waitFor(() => errors.length >= 2, 30_000, 'a second try');
+    expect(source.lastError()).toMatch(/ECONNREFUSED 127\.0\.0\.1:1/);
+    // Backoff: each wait longer than the one before.
+    expect(errors[1]).toBeGreaterThan(errors[0] as number);
+    const stopping = Date.now();
+    await source.stop();
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+  });
 });
