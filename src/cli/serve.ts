@@ -30,78 +30,58 @@ function listenError(host: string, port: number, cause: unknown): ShadowdiffErro
 }
 
 /**
- * `shadowdiff serve`: opens storage, listens, then starts the comparisons, so a port in use stops
- * the start before anything consumes, and a source that cannot connect yet holds up neither the
- * HTTP API nor the other comparisons. A failed start stops what did start and closes storage, so
- * the process exits at once. Shuts down gracefully on SIGTERM or SIGINT, also during the start:
- * readiness goes 503 first, then consumers stop, the batch in flight is made durable and
- * committed, storage closes, and the HTTP server closes last.
+ * `shadowdiff serve`: starts the service and the HTTP API. A source that cannot connect yet holds
+ * up neither (it keeps trying on its own), so HTTP answers as soon as storage is open and every
+ * comparison has started. A port that cannot be listened on stops every comparison and closes
+ * storage, so the process exits at once. Shuts down gracefully on SIGTERM or SIGINT: readiness goes
+ * 503 first, then consumers stop, the batch in flight is made durable and committed, storage
+ * closes, and the HTTP server closes last.
  */
 export async function runServe(options: ServeOptions): Promise<number> {
   const config = await loadConfig(options.config);
   const logger = pino({ name: 'shadowdiff', level: process.env.SHADOWDIFF_LOG_LEVEL ?? 'info', redact: LOG_REDACT });
-  const service = await Service.open(config, logger);
+  const service = await Service.start(config, logger);
   const app = buildServer({
     registry: service,
     adminToken: config.server.adminToken,
     metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
     logger,
   });
-  let closing: Promise<void> | undefined;
-  const close = () => {
-    closing ??= (async () => {
-      service.beginShutdown();
-      await service.stop();
-      await app.close();
-    })();
-    return closing;
-  };
-  const started = (async () => {
-    const { host, port } = config.server;
-    try {
-      await app.listen({ host, port });
-    } catch (cause) {
-      await close();
-      throw listenError(host, port, cause);
-    }
-    try {
-      await service.launchAll();
-    } catch (error) {
-      await close();
-      throw error;
-    }
-    if (service.list().length === 0) {
-      // Not an error: comparisons can still come through POST /v1/comparisons, so readiness stays 200.
-      logger.warn(
-        { config: options.config },
-        config.server.adminToken
-          ? 'no comparisons: the config has none and storage holds none; create them with POST /v1/comparisons'
-          : 'no comparisons: the config has none and storage holds none, and without server.adminToken none can be created',
-      );
-    }
-  })();
-  return new Promise<number>((resolve, reject) => {
-    const shutdown = (signal: NodeJS.Signals) => {
+  const { host, port } = config.server;
+  try {
+    await app.listen({ host, port });
+  } catch (cause) {
+    service.beginShutdown();
+    await service.stop();
+    await app.close();
+    throw listenError(host, port, cause);
+  }
+  if (service.list().length === 0) {
+    // Not an error: comparisons can still come through POST /v1/comparisons, so readiness stays 200.
+    logger.warn(
+      { config: options.config },
+      config.server.adminToken
+        ? 'no comparisons: the config has none and storage holds none; create them with POST /v1/comparisons'
+        : 'no comparisons: the config has none and storage holds none, and without server.adminToken none can be created',
+    );
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const shutdown = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
       logger.info({ signal }, 'shutting down');
       service.beginShutdown();
-      // A start under way finishes first: nothing it starts outlives the stop.
-      started
-        .catch(() => {})
-        .then(close)
-        .then(
-          () => resolve(0),
-          (error) => {
-            logger.error({ err: error }, 'unclean shutdown');
-            resolve(1);
-          },
-        );
+      try {
+        await service.stop();
+        await app.close();
+        resolve(0);
+      } catch (error) {
+        logger.error({ err: error }, 'unclean shutdown');
+        resolve(1);
+      }
     };
-    process.once('SIGTERM', shutdown);
-    process.once('SIGINT', shutdown);
-    started.catch((error) => {
-      process.off('SIGTERM', shutdown);
-      process.off('SIGINT', shutdown);
-      reject(error);
-    });
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    process.once('SIGINT', () => void shutdown('SIGINT'));
   });
 }

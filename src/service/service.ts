@@ -62,8 +62,6 @@ export class Service implements ComparisonRegistry {
   #catchingUp = false;
   #storageOpen = true;
   #stopping = false;
-  /** Until every comparison of the config and of storage has started (`launchAll`). */
-  #launching = true;
 
   private constructor(
     config: Config,
@@ -81,23 +79,8 @@ export class Service implements ComparisonRegistry {
     this.metrics = new ShadowdiffMetrics(this.promRegistry, { maxFieldLabels: config.metrics.maxFieldLabels });
   }
 
-  /** Opens storage and starts every comparison: `open`, then `launchAll`. */
+  /** Opens storage and starts every comparison; one that fails to start stops the others and storage. */
   static async start(config: Config, logger: Logger): Promise<Service> {
-    const service = await Service.open(config, logger);
-    try {
-      await service.launchAll();
-    } catch (error) {
-      await service.stop();
-      throw error;
-    }
-    return service;
-  }
-
-  /**
-   * Opens storage; no comparison runs yet (`launchAll`), so the HTTP API can listen in between
-   * and a port in use stops the start before any comparison consumes.
-   */
-  static async open(config: Config, logger: Logger): Promise<Service> {
     const { path, memoryLimit } = config.storage;
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
     let instance: DuckDBInstance;
@@ -110,6 +93,12 @@ export class Service implements ComparisonRegistry {
     await maintenance.run(`SET checkpoint_threshold = '${CHECKPOINT_STEADY}'`);
     await createSchema(maintenance);
     const service = new Service(config, logger, instance, maintenance, await connect(instance));
+    try {
+      await service.#launchAll();
+    } catch (error) {
+      await service.stop();
+      throw error;
+    }
     service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
     service.#checkpointTimer = setInterval(() => void service.#spaceCheckpoints(), CHECKPOINT_POLICY_EVERY_MS);
     return service;
@@ -117,9 +106,11 @@ export class Service implements ComparisonRegistry {
 
   /**
    * Starts the comparisons of the config, and those created through the API before (kept in
-   * storage). A source that cannot connect yet does not hold this up: it keeps trying on its own.
+   * storage), side by side: a source that cannot connect yet holds up none of them (it keeps
+   * trying on its own). All have settled before a failure is reported, so stopping the service
+   * then stops every one that started (they kept the process alive before).
    */
-  async launchAll(): Promise<void> {
+  async #launchAll(): Promise<void> {
     const fromConfig = new Set(this.#config.comparisons.map((c) => c.id));
     const stored = await queryRows<{ id: string; config: string }>(
       this.#maintenance,
@@ -128,14 +119,11 @@ export class Service implements ComparisonRegistry {
     const created = stored
       .filter((row) => !fromConfig.has(row.id))
       .map((row) => parseComparison(JSON.parse(row.config)));
-    // Side by side, so that none waits for another's source threads; all have settled before a
-    // failure is reported, so that stopping the service stops every one that started.
     const launched = await Promise.allSettled(
       [...this.#config.comparisons, ...created].map((comparison) => this.#launch(comparison)),
     );
     const failed = launched.find((result) => result.status === 'rejected');
     if (failed) throw failed.reason;
-    this.#launching = false;
   }
 
   #createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource {
@@ -244,7 +232,6 @@ export class Service implements ComparisonRegistry {
     const reasons: string[] = [];
     if (this.#stopping) reasons.push('shutting down');
     if (!this.#storageOpen) reasons.push('storage is closed');
-    else if (this.#launching) reasons.push('comparisons are starting');
     for (const runner of this.#runners.values()) {
       const runtime = runner.runtime();
       // A connecting comparison's reasons are its sources'.

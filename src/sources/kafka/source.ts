@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from '../source.js';
-import type { KafkaClient, KafkaConsumer } from './client.js';
+import type { KafkaClient, KafkaConsumer, PartitionRange } from './client.js';
 
 export interface KafkaSourceOptions {
   topic: string;
@@ -84,7 +84,7 @@ export class KafkaSource implements RecordSource {
         this.#options.onCrash?.(error);
       },
     });
-    let ranges: Awaited<ReturnType<KafkaConsumer['offsetRanges']>>;
+    let ranges: PartitionRange[];
     try {
       if (!this.#running) throw new Error('stopped while starting');
       await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
