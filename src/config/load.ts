@@ -102,12 +102,15 @@ function prepared(schema: TSchema, value: unknown): unknown {
  * string`), not as the whole union's.
  */
 function firstError(schema: TSchema, document: unknown): { path: string; message: string } | undefined {
-  // Each pass settles one union value; a document has finitely many.
+  // Each pass settles one union value; a document has finitely many. A value that stays wrong
+  // once settled is reported as it is, so no input can keep this going.
+  const settled = new Set<string>();
   for (;;) {
     const error = Value.Errors(schema, document).First();
     if (!error) return undefined;
     const variant = chosenVariant(error);
-    if (!variant || error.path === '') return { path: error.path, message: describe(error) };
+    if (!variant || error.path === '' || settled.has(error.path)) return { path: error.path, message: describe(error) };
+    settled.add(error.path);
     const value = prepared(variant, error.value);
     const inner = firstError(variant, value);
     if (inner) return { path: error.path + inner.path, message: inner.message };
