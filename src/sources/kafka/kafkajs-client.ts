@@ -296,6 +296,10 @@ class KafkajsConsumer implements KafkaConsumer {
     this.#consumer.seek(target);
   }
 
+  async topicExists(topic: string): Promise<boolean> {
+    return (await this.#admin.listTopics()).includes(topic);
+  }
+
   committedOffsets(topic: string): Promise<CommittedOffset[]> {
     return committedOffsets(this.#admin, this.#groupId, topic);
   }

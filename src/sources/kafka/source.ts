@@ -87,6 +87,8 @@ export class KafkaSource implements RecordSource {
     let ranges: PartitionRange[];
     try {
       if (!this.#running) throw new Error('stopped while starting');
+      // Said plainly: kafkajs' own answer is 'This server does not host this topic-partition'.
+      if (!(await consumer.topicExists(topic))) throw new Error(`topic ${topic} does not exist`);
       await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
       ranges = await consumer.offsetRanges(topic);
     } catch (error) {

@@ -100,4 +100,24 @@ describe('KafkaSource', () => {
     await source.stop();
     expect(Date.now() - stopping).toBeLessThan(10_000);
   });
+
+  it('says a topic does not exist, and consumes it once it is created', async () => {
+    const topic = `later-${randomUUID().slice(0, 8)}`;
+    const source = new KafkaSource(client, { topic, groupId: `group-${topic}`, fromBeginning: true });
+    const received: RawRecord[] = [];
+    await source.start(async (records) => {
+      received.push(...records);
+    }, new Map());
+    try {
+      await waitFor(() => source.lastError() !== null, 30_000, 'the error');
+      expect(source.lastError()).toBe(`topic ${topic} does not exist`);
+      await admin.createTopics([{ topic, partitions: 1 }]);
+      await producer.send(topic, [{ key: 'k', value: '{"i": 1}', partition: 0 }]);
+      await waitFor(() => received.length === 1, 60_000, 'the record');
+      expect(source.lastError()).toBeNull();
+      expect(source.partitions()).toEqual([`${topic}/0`]);
+    } finally {
+      await source.stop();
+    }
+  });
 });
