@@ -14,11 +14,13 @@ export const ErrorCodes = {
   SD_API_BAD_REQUEST: { exitCode: 3, status: 400, message: 'bad request' },
   SD_API_INTERNAL: { exitCode: 3, status: 500, message: 'internal error; see the server log' },
   SD_API_NOT_FOUND: { exitCode: 3, status: 404, message: 'not found' },
+  SD_API_METHOD_NOT_ALLOWED: { exitCode: 3, status: 405, message: 'method not allowed on this path' },
   SD_API_CONFLICT: { exitCode: 3, status: 409, message: 'conflict' },
   SD_API_UNAUTHORIZED: { exitCode: 3, status: 401, message: 'missing or wrong admin token' },
   SD_API_FORBIDDEN: { exitCode: 3, status: 403, message: 'no admin token configured' },
   SD_GATE_UNREACHABLE: { exitCode: 3, status: 502, message: 'verdict endpoint unreachable' },
   SD_STORAGE: { exitCode: 3, status: 500, message: 'storage error' },
+  SD_SERVER_LISTEN: { exitCode: 3, status: 500, message: 'the HTTP server cannot listen' },
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -38,17 +38,19 @@ export const adminRoutes: FastifyPluginCallback<AdminOptions> = (app, { registry
       onRequest,
       validatorCompiler: comparisonBody,
       schema: {
-        summary: 'create and start a comparison',
+        summary:
+          'create and start a comparison: 201 once it runs, 202 while a source still connects (state connecting, with the last error)',
         security,
         // Documents the body; the validator above checks it.
         body: defaultsOptional(ComparisonSchema),
-        response: withErrors({ 201: ComparisonDetail }),
+        response: withErrors({ 201: ComparisonDetail, 202: ComparisonDetail }),
       },
     },
     async (request, reply) => {
       // The validator replaced the body with the parsed comparison, defaults applied.
       const view = await registry.create(request.body);
-      reply.code(201);
+      // A source that cannot connect yet keeps trying: the comparison is accepted, not yet running.
+      reply.code(view.runtime().state === 'connecting' ? 202 : 201);
       return detail(view);
     },
   );

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, isShadowdiffError } from '../errors.js';
+import type { RouteMethods } from './route-methods.js';
 import type { ErrorBodyType } from './schemas.js';
 
 export interface ErrorAnswer {
@@ -34,8 +35,24 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   return answer.body;
 }
 
-/** Unknown routes answer like unknown comparisons do. */
-export function handleNotFound(request: FastifyRequest, reply: FastifyReply): ErrorAnswer['body'] {
-  reply.code(404);
-  return { error: 'SD_API_NOT_FOUND', message: `no route ${request.method} ${request.url.slice(0, 200)}` };
+/**
+ * Unknown paths answer like unknown comparisons do; a known path asked with a method it does not
+ * answer gets 405 and the methods it does in `Allow`.
+ */
+export function notFoundHandler(
+  routes: RouteMethods,
+): (request: FastifyRequest, reply: FastifyReply) => ErrorAnswer['body'] {
+  return (request, reply) => {
+    const url = request.url.slice(0, 200);
+    const allowed = routes.allowed(request.url);
+    if (allowed) {
+      reply.code(405).header('allow', allowed.join(', '));
+      return {
+        error: 'SD_API_METHOD_NOT_ALLOWED',
+        message: `${request.method} is not allowed on ${url}; allowed: ${allowed.join(', ')}`,
+      };
+    }
+    reply.code(404);
+    return { error: 'SD_API_NOT_FOUND', message: `no route ${request.method} ${url}` };
+  };
 }

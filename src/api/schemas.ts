@@ -117,9 +117,16 @@ export const VerdictBody = Type.Object(
   { ...open, description: 'verdict body (SPEC §4)' },
 );
 
-const ComparisonState = OneOf(['starting', 'running', 'stopping', 'stopped', 'failed']);
+const ComparisonState = OneOf(['starting', 'connecting', 'running', 'stopping', 'stopped', 'failed']);
 
-export const ComparisonListItem = Type.Object({ id: Type.String(), state: ComparisonState, verdict: Verdict }, open);
+const StateError = Type.Optional(
+  Type.String({ description: 'why the comparison failed, or (connecting) why a source has not connected yet' }),
+);
+
+export const ComparisonListItem = Type.Object(
+  { id: Type.String(), state: ComparisonState, verdict: Verdict, error: StateError },
+  open,
+);
 
 export const ComparisonList = Type.Object({ items: Type.Array(ComparisonListItem) }, open);
 
@@ -134,6 +141,7 @@ const SideRuntime = Type.Object(
     consumerLag: OrNull(Type.Number(), { description: 'messages not yet consumed, when known' }),
     connected: Type.Boolean(),
     endOfInput: Type.Boolean(),
+    error: Type.Optional(Type.String({ description: 'why the source is not connected while it keeps trying' })),
   },
   open,
 );
@@ -162,7 +170,7 @@ export const ComparisonDetail = Type.Object(
           },
           open,
         ),
-        error: Type.Optional(Type.String({ description: 'why the comparison failed' })),
+        error: StateError,
       },
       open,
     ),

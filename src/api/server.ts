@@ -4,9 +4,10 @@ import type { Logger } from 'pino';
 import type { ComparisonRegistry } from '../service/contracts.js';
 import { adminRoutes } from './admin-routes.js';
 import { comparisonRoutes } from './comparison-routes.js';
-import { handleError, handleNotFound } from './errors.js';
+import { handleError, notFoundHandler } from './errors.js';
 import { gateRoutes } from './gate-routes.js';
 import { probeRoutes } from './probe-routes.js';
+import { RouteMethods } from './route-methods.js';
 
 export interface ServerOptions {
   registry: ComparisonRegistry;
@@ -44,7 +45,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     },
   });
   app.setErrorHandler(handleError);
-  app.setNotFoundHandler(handleNotFound);
+  const methods = new RouteMethods();
+  // Added before the routes, so it sees every one of them.
+  app.addHook('onRoute', (route) => methods.record(route));
+  app.setNotFoundHandler(notFoundHandler(methods));
 
   // Registered before the routes so its onRoute hook sees every one of them.
   app.register(swagger, {

@@ -22,7 +22,13 @@ export function isoTime(ms: number | null): string | null {
 }
 
 export function listItem(view: ComparisonView): ComparisonListItemType {
-  return { id: view.id, state: view.runtime().state, verdict: view.verdict().verdict };
+  const { state, error } = view.runtime();
+  return {
+    id: view.id,
+    state,
+    verdict: view.verdict().verdict,
+    ...(error === undefined ? {} : { error: redactSecrets(error) as string }),
+  };
 }
 
 /** JSON has no Infinity or NaN; such a lag reads as unknown. */

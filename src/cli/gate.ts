@@ -24,6 +24,8 @@ function duration(text: string, flag: string): number {
 export async function runGate(options: GateOptions): Promise<number> {
   const timeoutMs = duration(options.timeout, '--timeout');
   const intervalMs = duration(options.interval, '--interval');
+  // No pause between polls would hammer the verdict endpoint until the timeout.
+  if (intervalMs === 0) throw new ShadowdiffError('SD_CLI_USAGE', '--interval: must be greater than 0');
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const doFetch = options.fetch ?? fetch;
   const deadline = Date.now() + timeoutMs;

@@ -1,8 +1,9 @@
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+/** Twelve digits before the point are more than any real duration needs; unbounded, a count could parse as Infinity. */
+const DURATION = /^(\d{1,12}(?:\.\d+)?)(ms|s|m|h|d)$/;
 
 /** Pattern accepted by config durations: `500ms`, `30s`, `1m`, `2h`, `7d`. */
-export const DURATION_PATTERN = '^\\d+(\\.\\d+)?(ms|s|m|h|d)$';
+export const DURATION_PATTERN = '^\\d{1,12}(\\.\\d+)?(ms|s|m|h|d)$';
 
 /** Parses `30s`, `1m`, `7d` into milliseconds; undefined when the text is not a duration. */
 export function parseDuration(text: string): number | undefined {

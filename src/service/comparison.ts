@@ -179,10 +179,13 @@ export class ComparisonRunner implements ComparisonView {
     };
     for (const side of this.#sides)
       this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, prepare));
-    for (const [side, source] of this.#sources) {
-      await source.start((batch) => this.#ingest(side, source, batch), this.#durable.get(side) ?? new Map());
-      for (const partition of source.partitions()) this.#watermarks.register(side, partition);
-    }
+    // Side by side: a source thread takes a while to start on a busy machine.
+    await Promise.all(
+      [...this.#sources].map(([side, source]) =>
+        source.start((batch) => this.#ingest(side, source, batch), this.#durable.get(side) ?? new Map()),
+      ),
+    );
+    this.#registerPartitions();
     this.#state = 'running';
     this.#timer = setInterval(() => this.#startTick(), TICK_MS);
   }
@@ -357,8 +360,16 @@ export class ComparisonRunner implements ComparisonView {
     return source.hasEnded() && !this.#pending.has(side) && !this.#flushing.has(side);
   }
 
+  /** A source that is still connecting knows its partitions only once it has: they hold the watermark from then. */
+  #registerPartitions(): void {
+    for (const [side, source] of this.#sources) {
+      for (const partition of source.partitions()) this.#watermarks.register(side, partition);
+    }
+  }
+
   async #tick(): Promise<void> {
     try {
+      this.#registerPartitions();
       let drained = true;
       for (const [side, source] of this.#sources) {
         const ended = this.#drained(side, source);
@@ -605,24 +616,33 @@ export class ComparisonRunner implements ComparisonView {
 
   runtime(): ComparisonRuntime {
     const sides: Partial<Record<Side, SideRuntime>> = {};
+    let connecting = false;
+    let waiting: string | undefined;
     for (const [side, source] of this.#sources) {
+      const connected = source.isConnected();
+      const endOfInput = source.hasEnded();
+      const error = source.lastError();
       sides[side] = {
         watermark: this.#watermarks.watermark(side),
         lagSeconds: this.#lagSeconds(side) ?? 0,
         consumerLag: source.backlog(),
-        connected: source.isConnected(),
-        endOfInput: source.hasEnded(),
+        connected,
+        endOfInput,
+        ...(error === null ? {} : { error }),
       };
+      if (!connected && !endOfInput) connecting = true;
+      if (error !== null) waiting ??= `${side} source: ${error}`;
     }
+    const error = this.#error ?? waiting;
     return {
-      state: this.#state,
+      state: this.#state === 'running' && connecting ? 'connecting' : this.#state,
       epoch: this.#epoch,
       epochStartedAt: this.#epochStartedAt.toISOString(),
       openWindows: this.#openWindows,
       closedWindows: this.#closedWindows,
       sampleRate: this.config.sampling.rate,
       sides,
-      ...(this.#error ? { error: this.#error } : {}),
+      ...(error ? { error } : {}),
     };
   }
 

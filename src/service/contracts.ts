@@ -4,8 +4,11 @@ import type { DiffSample, SampleOutcome } from '../diff/samples.js';
 import type { FieldRates } from '../verdict/noise.js';
 import type { VerdictBody } from '../verdict/verdict.js';
 
-/** What the HTTP API and the metrics see of one running comparison. */
-export type ComparisonState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+/**
+ * What the HTTP API and the metrics see of one running comparison. `connecting`: running, but a
+ * source has not connected yet (broker unreachable, topic missing) and keeps trying.
+ */
+export type ComparisonState = 'starting' | 'connecting' | 'running' | 'stopping' | 'stopped' | 'failed';
 
 export interface SideRuntime {
   /** Event-time watermark in ms since the epoch; null before the first record, Infinity at end of input. */
@@ -16,6 +19,8 @@ export interface SideRuntime {
   consumerLag: number | null;
   connected: boolean;
   endOfInput: boolean;
+  /** Why the source is not connected while it keeps trying. */
+  error?: string;
 }
 
 export interface ComparisonRuntime {
@@ -26,7 +31,7 @@ export interface ComparisonRuntime {
   closedWindows: number;
   sampleRate: number;
   sides: Partial<Record<Side, SideRuntime>>;
-  /** Set when the comparison failed; the message, never a secret. */
+  /** Why the comparison failed, or why a source is still connecting; the message, never a secret. */
   error?: string;
 }
 

@@ -79,6 +79,7 @@ export class Service implements ComparisonRegistry {
     this.metrics = new ShadowdiffMetrics(this.promRegistry, { maxFieldLabels: config.metrics.maxFieldLabels });
   }
 
+  /** Opens storage and starts every comparison; one that fails to start stops the others and storage. */
   static async start(config: Config, logger: Logger): Promise<Service> {
     const { path, memoryLimit } = config.storage;
     if (path !== ':memory:') await mkdir(dirname(path), { recursive: true });
@@ -92,18 +93,37 @@ export class Service implements ComparisonRegistry {
     await maintenance.run(`SET checkpoint_threshold = '${CHECKPOINT_STEADY}'`);
     await createSchema(maintenance);
     const service = new Service(config, logger, instance, maintenance, await connect(instance));
-    const fromConfig = new Set(config.comparisons.map((c) => c.id));
+    try {
+      await service.#launchAll();
+    } catch (error) {
+      await service.stop();
+      throw error;
+    }
+    service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
+    service.#checkpointTimer = setInterval(() => void service.#spaceCheckpoints(), CHECKPOINT_POLICY_EVERY_MS);
+    return service;
+  }
+
+  /**
+   * Starts the comparisons of the config, and those created through the API before (kept in
+   * storage), side by side: a source that cannot connect yet holds up none of them (it keeps
+   * trying on its own). All have settled before a failure is reported, so stopping the service
+   * then stops every one that started (they kept the process alive before).
+   */
+  async #launchAll(): Promise<void> {
+    const fromConfig = new Set(this.#config.comparisons.map((c) => c.id));
     const stored = await queryRows<{ id: string; config: string }>(
-      maintenance,
+      this.#maintenance,
       'SELECT id, config::VARCHAR AS config FROM comparisons',
     );
     const created = stored
       .filter((row) => !fromConfig.has(row.id))
       .map((row) => parseComparison(JSON.parse(row.config)));
-    for (const comparison of [...config.comparisons, ...created]) await service.#launch(comparison);
-    service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
-    service.#checkpointTimer = setInterval(() => void service.#spaceCheckpoints(), CHECKPOINT_POLICY_EVERY_MS);
-    return service;
+    const launched = await Promise.allSettled(
+      [...this.#config.comparisons, ...created].map((comparison) => this.#launch(comparison)),
+    );
+    const failed = launched.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   #createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource {
@@ -214,10 +234,12 @@ export class Service implements ComparisonRegistry {
     if (!this.#storageOpen) reasons.push('storage is closed');
     for (const runner of this.#runners.values()) {
       const runtime = runner.runtime();
-      if (runtime.state !== 'running')
+      // A connecting comparison's reasons are its sources'.
+      if (runtime.state !== 'running' && runtime.state !== 'connecting')
         reasons.push(`${runner.id}: ${runtime.state}${runtime.error ? ` (${runtime.error})` : ''}`);
       for (const [side, state] of Object.entries(runtime.sides)) {
-        if (!state.connected && !state.endOfInput) reasons.push(`${runner.id}: ${side} source not connected`);
+        if (!state.connected && !state.endOfInput)
+          reasons.push(`${runner.id}: ${side} source not connected${state.error ? ` (${state.error})` : ''}`);
       }
     }
     return { ready: reasons.length === 0, reasons };

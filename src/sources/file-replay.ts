@@ -95,7 +95,9 @@ export class FileReplaySource extends LocalSource {
         const dueAt = started + ((ordinal - skipThrough) * 1000) / rate;
         if (dueAt > Date.now()) {
           await flush();
-          await sleep(dueAt - Date.now());
+          // The flush may have taken longer than the wait left: no negative delays.
+          const wait = dueAt - Date.now();
+          if (wait > 0) await sleep(wait);
         }
       }
       batch.push({

@@ -37,6 +37,10 @@ export abstract class LocalSource implements RecordSource {
     return this.running;
   }
 
+  lastError(): string | null {
+    return null;
+  }
+
   backlog(): number | null {
     return null;
   }

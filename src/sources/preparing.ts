@@ -43,6 +43,10 @@ export class PreparingSource implements PreparedSource {
     return this.#source.isConnected();
   }
 
+  lastError(): string | null {
+    return this.#source.lastError();
+  }
+
   hasEnded(): boolean {
     return this.#source.hasEnded();
   }

@@ -37,6 +37,8 @@ export interface SourceControl {
   isPaused(): boolean;
   stop(): Promise<void>;
   isConnected(): boolean;
+  /** Why the source is not connected while it keeps trying (broker unreachable, topic missing); null otherwise. */
+  lastError(): string | null;
   /** True once a finite input is fully delivered: the side's watermark moves to +∞. */
   hasEnded(): boolean;
   /** Records not yet delivered, when the source knows (Kafka consumer lag). */

@@ -349,8 +349,10 @@ describe('creating comparisons', () => {
     [{ ...body, verdict: { tolerance: 2 } }, 'verdict.tolerance: expected number to be less or equal to 1'],
     [{ ...body, colour: 'blue' }, 'colour: unknown setting'],
     [{ ...body, key: [] }, 'key: expected array length to be greater or equal to 1'],
-    [{ ...body, format: 'avro-schema' }, '(comparison).schema: required when format is avro-schema'],
-    [[1, 2], '(root): expected object'],
+    [{ ...body, format: 'avro-schema' }, 'schema: required when format is avro-schema'],
+    [[1, 2], '(root): expected an object'],
+    [{ ...body, window: { size: '0s' } }, 'window.size: must be greater than 0'],
+    [{ ...body, live: { kafka: { topic: {} } } }, 'live.kafka.topic: expected a string'],
   ])('refuses an invalid config with 400 naming the path (%#)', async (payload, message) => {
     const response = await app.inject({ method: 'POST', url: routes.comparisons, headers: auth, payload });
     expect(response.statusCode).toBe(400);
@@ -385,7 +387,7 @@ describe('creating comparisons', () => {
   it('answers 400 when there is no body at all', async () => {
     const response = await app.inject({ method: 'POST', url: routes.comparisons, headers: auth });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ error: 'SD_CONFIG_INVALID', message: '(root): expected object' });
+    expect(response.json()).toEqual({ error: 'SD_CONFIG_INVALID', message: '(root): expected an object' });
   });
 
   it('answers 415 JSON to a body that is not JSON', async () => {
@@ -505,10 +507,30 @@ describe('errors', () => {
     expect(response.json()).toEqual({ error: 'SD_API_NOT_FOUND', message: 'no route GET /v2/nothing?x=1' });
   });
 
-  it('answers 404 JSON for a known path with an unknown method', async () => {
-    const response = await app.inject({ method: 'PUT', url: routeFor(routes.verdict, 'orders-v2') });
-    expect(response.statusCode).toBe(404);
-    expect(response.json().error).toBe('SD_API_NOT_FOUND');
+  it.each([
+    ['PUT', routeFor(routes.verdict, 'orders-v2'), 'GET, HEAD'],
+    ['OPTIONS', routeFor(routes.verdict, 'orders-v2'), 'GET, HEAD'],
+    ['PATCH', routes.comparisons, 'GET, HEAD, POST'],
+    ['PUT', routeFor(routes.comparison, 'no-such-id'), 'DELETE, GET, HEAD'],
+    ['DELETE', routeFor(routes.gatePromote, 'orders-v2'), 'GET, HEAD, POST'],
+    ['GET', routeFor(routes.reset, 'orders-v2'), 'POST'],
+    ['POST', `${routes.healthz}?x=1`, 'GET, HEAD'],
+  ])('answers %s %s with 405 JSON and Allow: %s', async (method, url, allow) => {
+    const response = await app.inject({ method: method as 'PUT', url });
+    expect(response.statusCode).toBe(405);
+    expect(response.headers.allow).toBe(allow);
+    expect(response.json()).toEqual({
+      error: 'SD_API_METHOD_NOT_ALLOWED',
+      message: `${method} is not allowed on ${url}; allowed: ${allow}`,
+    });
+  });
+
+  it('answers 404 for an unknown path whatever the method', async () => {
+    for (const method of ['PUT', 'OPTIONS'] as const) {
+      const response = await app.inject({ method, url: '/v1/comparisons/orders-v2/nothing' });
+      expect(response.statusCode).toBe(404);
+      expect(response.json().error).toBe('SD_API_NOT_FOUND');
+    }
   });
 
   it('answers 400 JSON for a malformed URL', async () => {

@@ -130,6 +130,7 @@ describe('shadowdiff gate', () => {
   it.each([
     ['soon', '30s', '--timeout: expected a duration like 30s, got soon'],
     ['30m', '5 minutes', '--interval: expected a duration like 30s, got 5 minutes'],
+    ['30m', '0s', '--interval: must be greater than 0'],
   ])('rejects timeout %s / interval %s with SD_CLI_USAGE', async (timeout, interval, message) => {
     const { url, requests } = await serve([verdict('PASS')]);
     await expect(runGate({ url, timeout, interval, log: () => {} })).rejects.toMatchObject({

@@ -32,6 +32,28 @@ describe('file replay source', () => {
     expect(new Set(delivered.map((r) => r.timestamp))).toEqual(new Set([0]));
   });
 
+  it('paces a rated replay without negative delays when handling outlasts the wait', async () => {
+    const path = files.write('rated.ndjson', `${lines(0, 40)}\n`);
+    const source = new FileReplaySource({ path, follow: false, ratePerSecond: 200 });
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      let delivered = 0;
+      // Each flush takes longer than the 5 ms until the next record is due.
+      await source.start(async (records) => {
+        delivered += records.length;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }, new Map());
+      await source.done();
+      expect(delivered).toBe(40);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((name) => name === 'TimeoutNegativeWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('resumes after the durable position', async () => {
     const path = files.write('resume.ndjson', `${lines(0, 10)}\n`);
     const source = new FileReplaySource({ path, follow: false });

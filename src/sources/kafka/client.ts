@@ -16,6 +16,7 @@ export interface KafkaConnectionOptions {
 export interface KafkaClient {
   connectAdmin(): Promise<KafkaAdmin>;
   connectProducer(): Promise<KafkaProducer>;
+  /** Fails within a connection timeout when no broker answers, so that the caller can say why. */
   connectConsumer(options: ConsumerOptions): Promise<KafkaConsumer>;
 }
 
@@ -141,6 +142,8 @@ export interface KafkaConsumer {
   resume(topics: TopicPartitions[]): void;
   /** Moves the next fetch of an assigned partition to `offset`; only after run(). */
   seek(target: TopicPartitionOffset): void;
+  /** Whether the cluster has this topic. */
+  topicExists(topic: string): Promise<boolean>;
   /** This group's committed offsets for the topic, sorted by partition. */
   committedOffsets(topic: string): Promise<CommittedOffset[]>;
   /** High watermarks of the topic, sorted by partition. */

@@ -25,6 +25,9 @@ import type {
   TopicPartitions,
   TopicSpec,
 } from './client.js';
+import { patchKafkajsRequestQueue } from './kafkajs-patch.js';
+
+patchKafkajsRequestQueue();
 
 /**
  * Backoff 250 ms doubling to 10 s, 8 retries: about 35 s, enough to ride through a broker restart
@@ -39,15 +42,18 @@ const DEFAULT_MAX_WAIT_MS = 1_000;
 
 /** A KafkaClient backed by kafkajs. Without a logger, kafkajs logs nothing. */
 export function createKafkajsClient(options: KafkaConnectionOptions, logger?: Logger): KafkaClient {
-  const kafka = new Kafka({
+  const settings = {
     clientId: options.clientId,
     brokers: options.brokers,
     ssl: options.ssl ?? false,
     ...(options.sasl ? { sasl: saslOptions(options.sasl) } : {}),
     connectionTimeout: CONNECTION_TIMEOUT_MS,
-    retry: RETRY,
-    ...kafkajsLogging(logger),
-  });
+  };
+  const kafka = new Kafka({ ...settings, retry: RETRY, ...kafkajsLogging(logger) });
+  // Connects once, no retries (kafkajs connects with its client's retry, whatever the admin's):
+  // with no broker answering, a consumer's caller learns why within a connection timeout, not
+  // after the ~35 s of RETRY. A KafkaSource retries with a backoff of its own.
+  const probe = new Kafka({ ...settings, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
 
   return {
     async connectAdmin() {
@@ -73,6 +79,12 @@ export function createKafkajsClient(options: KafkaConnectionOptions, logger?: Lo
     },
 
     async connectConsumer(consumerOptions: ConsumerOptions) {
+      const reachable = probe.admin();
+      try {
+        await reachable.connect();
+      } finally {
+        await reachable.disconnect().catch(() => {});
+      }
       const consumer = kafka.consumer({
         groupId: consumerOptions.groupId,
         maxWaitTimeInMs: consumerOptions.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
@@ -89,7 +101,12 @@ export function createKafkajsClient(options: KafkaConnectionOptions, logger?: Lo
       }
       // Lag needs committed and end offsets, which only the admin API reads.
       const admin = kafka.admin();
-      await Promise.all([consumer.connect(), admin.connect()]);
+      try {
+        await Promise.all([consumer.connect(), admin.connect()]);
+      } catch (error) {
+        await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
+        throw error;
+      }
       return new KafkajsConsumer(consumer, admin, consumerOptions.groupId);
     },
   };
@@ -277,6 +294,10 @@ class KafkajsConsumer implements KafkaConsumer {
 
   seek(target: TopicPartitionOffset): void {
     this.#consumer.seek(target);
+  }
+
+  async topicExists(topic: string): Promise<boolean> {
+    return (await this.#admin.listTopics()).includes(topic);
   }
 
   committedOffsets(topic: string): Promise<CommittedOffset[]> {

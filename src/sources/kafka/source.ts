@@ -1,12 +1,19 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from '../source.js';
-import type { KafkaClient, KafkaConsumer } from './client.js';
+import type { KafkaClient, KafkaConsumer, PartitionRange } from './client.js';
 
 export interface KafkaSourceOptions {
   topic: string;
   groupId: string;
   fromBeginning: boolean;
   onCrash?: (error: Error) => void;
+  /** A start that failed (broker unreachable, topic missing); the next try follows after `retryInMs`. */
+  onConnectError?: (error: Error, retryInMs: number) => void;
 }
+
+/** Tries to start again after 0.5 s, doubling up to 10 s: a broker that comes back is found soon, one that stays away is not hammered. */
+const FIRST_RETRY_MS = 500;
+const MAX_RETRY_MS = 10_000;
 
 /** One side's Kafka topic: manual commits of durable offsets, pause/resume for backpressure, lag. */
 export class KafkaSource implements RecordSource {
@@ -16,6 +23,12 @@ export class KafkaSource implements RecordSource {
   #consumer: KafkaConsumer | undefined;
   #connected = false;
   #paused = false;
+  #running = false;
+  /** Why the last try to start failed; null once started. */
+  #lastError: string | null = null;
+  /** Tries to start until it has, or until stop(); stop() cuts its waits short. */
+  #starting: Promise<void> | undefined;
+  readonly #stopped = new AbortController();
   /** Per partition: the broker's high watermark and the next offset to deliver, for the backlog. */
   readonly #highWatermarks = new Map<number, number>();
   readonly #nextOffsets = new Map<number, number>();
@@ -31,12 +44,38 @@ export class KafkaSource implements RecordSource {
   }
 
   /**
+   * Resolves at once: connecting, subscribing and reading the partitions are tried in the
+   * background until they succeed, with backoff, so an unreachable broker or a missing topic holds
+   * up nothing else (the service serves HTTP, other comparisons run). Meanwhile the source is not
+   * connected and `lastError()` says why.
+   */
+  async start(handler: RecordHandler, durable: DurablePositions): Promise<void> {
+    this.#running = true;
+    this.#starting = this.#startUntilStarted(handler, durable);
+  }
+
+  async #startUntilStarted(handler: RecordHandler, durable: DurablePositions): Promise<void> {
+    for (let retryInMs = FIRST_RETRY_MS; this.#running; retryInMs = Math.min(MAX_RETRY_MS, retryInMs * 2)) {
+      try {
+        await this.#tryStart(handler, durable);
+        this.#lastError = null;
+        return;
+      } catch (error) {
+        if (!this.#running) return;
+        this.#lastError = (error as Error).message ?? String(error);
+        this.#options.onConnectError?.(error as Error, retryInMs);
+        await sleep(retryInMs, undefined, { signal: this.#stopped.signal }).catch(() => {});
+      }
+    }
+  }
+
+  /**
    * Where each partition resumes is decided by the durable positions in DuckDB, not by the group's
    * committed offsets: commits trail durability and are only a courtesy to lag monitors. A
    * partition with no durable position starts at its oldest record (fromBeginning) or where the
    * group left it. So a commit lost in a crash, or offsets reset by hand, never skip a record.
    */
-  async start(handler: RecordHandler, durable: DurablePositions): Promise<void> {
+  async #tryStart(handler: RecordHandler, durable: DurablePositions): Promise<void> {
     const { topic } = this.#options;
     const consumer = await this.#client.connectConsumer({
       groupId: this.#options.groupId,
@@ -45,9 +84,18 @@ export class KafkaSource implements RecordSource {
         this.#options.onCrash?.(error);
       },
     });
+    let ranges: PartitionRange[];
+    try {
+      if (!this.#running) throw new Error('stopped while starting');
+      // Said plainly: kafkajs' own answer is 'This server does not host this topic-partition'.
+      if (!(await consumer.topicExists(topic))) throw new Error(`topic ${topic} does not exist`);
+      await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
+      ranges = await consumer.offsetRanges(topic);
+    } catch (error) {
+      await consumer.disconnect().catch(() => {});
+      throw error;
+    }
     this.#consumer = consumer;
-    await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
-    const ranges = await consumer.offsetRanges(topic);
     this.#partitions = ranges.map((range) => this.partitionName(range.partition));
     for (const range of ranges) this.#highWatermarks.set(range.partition, Number(range.high));
     const startAt = ranges.flatMap(({ partition, low }) => {
@@ -79,6 +127,8 @@ export class KafkaSource implements RecordSource {
         },
         (error: Error) => this.#options.onCrash?.(error),
       );
+    // Backpressure asked for before the consumer existed.
+    if (this.#paused) this.pause();
   }
 
   async commit(positions: DurablePositions): Promise<void> {
@@ -108,12 +158,19 @@ export class KafkaSource implements RecordSource {
   }
 
   async stop(): Promise<void> {
+    this.#running = false;
+    this.#stopped.abort();
+    await this.#starting;
     this.#connected = false;
     await this.#consumer?.disconnect();
   }
 
   isConnected(): boolean {
     return this.#connected;
+  }
+
+  lastError(): string | null {
+    return this.#lastError;
   }
 
   hasEnded(): boolean {

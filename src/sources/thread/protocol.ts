@@ -26,6 +26,8 @@ export interface ThreadError {
 /** What the main thread knows of the source without asking: sent after start, then whenever it changes. */
 export interface SourceState {
   connected: boolean;
+  /** Why the source is not connected while it keeps trying; null otherwise. */
+  error: string | null;
   ended: boolean;
   backlog: number | null;
   partitions: string[];

@@ -47,7 +47,7 @@ export class ThreadedSource implements PreparedSource {
   #ring: TextRingReader | undefined;
   readonly #ringBytes: number;
   #requests = 0;
-  #state: SourceState = { connected: false, ended: false, backlog: null, partitions: [] };
+  #state: SourceState = { connected: false, error: null, ended: false, backlog: null, partitions: [] };
   #paused = false;
   #exited = false;
 
@@ -119,7 +119,7 @@ export class ThreadedSource implements PreparedSource {
   #lost(error: Error): void {
     if (this.#exited) return;
     this.#exited = true;
-    this.#state = { ...this.#state, connected: false };
+    this.#state = { ...this.#state, connected: false, error: error.message };
     for (const reply of this.#replies.values()) reply.reject(error);
     this.#replies.clear();
     this.#onCrash?.(error);
@@ -169,6 +169,10 @@ export class ThreadedSource implements PreparedSource {
 
   isConnected(): boolean {
     return this.#state.connected;
+  }
+
+  lastError(): string | null {
+    return this.#state.error;
   }
 
   hasEnded(): boolean {

@@ -45,6 +45,10 @@ const source = new KafkaSource(createKafkajsClient(spec.connection, logger?.chil
     post({ type: 'crash', error: errorOf(error) });
     postState();
   },
+  onConnectError: (error, retryInMs) => {
+    logger?.warn({ err: error, topic: spec.source.topic, retryInMs }, 'kafka source cannot start; retrying');
+    postState();
+  },
 });
 const decoder = await createDecoder(spec.decode, () => new SchemaRegistryClient({ url: spec.decode.registryUrl }));
 /** Batches handed to the main thread, by id, until it has taken them. */
@@ -57,6 +61,7 @@ const STATE_EVERY_MS = 250;
 function postState(): void {
   const state: SourceState = {
     connected: source.isConnected(),
+    error: source.lastError(),
     ended: source.hasEnded(),
     backlog: source.backlog(),
     partitions: source.partitions(),

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type {
   ConsumedBatch,
   KafkaAdmin,
@@ -305,5 +306,29 @@ describe('kafkajs client against a real broker', () => {
     // kafkajs DEBUG request tracing lands at pino trace (10).
     expect(lines.some((line) => line.level === 10 && line.msg.startsWith('Request Produce'))).toBe(true);
     expect(lines.filter((line) => /partitioner/i.test(line.msg))).toEqual([]);
+  });
+
+  it('schedules no negative timeouts and no 1 ms loop after a response (kafkajs#1704, #1751)', async () => {
+    const require = createRequire(import.meta.url);
+    const queue = require('kafkajs/src/network/requestQueue/index.js').prototype;
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    const check = vi.spyOn(queue, 'checkPendingRequests');
+    const own = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-test' });
+    const idle = await own.connectAdmin();
+    try {
+      const topic = await createTopic('timers', 1);
+      for (let i = 0; i < 3; i++) await idle.endOffsets(topic);
+      const afterRequests = check.mock.calls.length;
+      // An idle connection: the old queue re-checked itself every millisecond from here on.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(check.mock.calls.length - afterRequests).toBeLessThan(5);
+      expect(warnings.filter((warning) => warning.startsWith('TimeoutNegativeWarning'))).toEqual([]);
+    } finally {
+      check.mockRestore();
+      process.off('warning', onWarning);
+      await idle.disconnect();
+    }
   });
 });

@@ -78,4 +78,46 @@ describe('KafkaSource', () => {
     const source = new KafkaSource(client, { topic, groupId, fromBeginning: false });
     expect(positions(await consume(source, new Map(), 1))).toEqual(['1@10']);
   });
+
+  it('starts at once when no broker answers, says why, keeps trying, and stops at once', async () => {
+    const unreachable = createKafkajsClient({ brokers: ['127.0.0.1:1'], clientId: 'shadowdiff-source-test' });
+    const errors: number[] = [];
+    const source = new KafkaSource(unreachable, {
+      topic: 'nowhere',
+      groupId: 'nowhere',
+      fromBeginning: true,
+      onConnectError: (_, retryInMs) => errors.push(retryInMs),
+    });
+    const started = Date.now();
+    await source.start(async () => {}, new Map());
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(source.isConnected()).toBe(false);
+    await waitFor(() => errors.length >= 2, 30_000, 'a second try');
+    expect(source.lastError()).toMatch(/ECONNREFUSED 127\.0\.0\.1:1/);
+    // Backoff: each wait longer than the one before.
+    expect(errors[1]).toBeGreaterThan(errors[0] as number);
+    const stopping = Date.now();
+    await source.stop();
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+  });
+
+  it('says a topic does not exist, and consumes it once it is created', async () => {
+    const topic = `later-${randomUUID().slice(0, 8)}`;
+    const source = new KafkaSource(client, { topic, groupId: `group-${topic}`, fromBeginning: true });
+    const received: RawRecord[] = [];
+    await source.start(async (records) => {
+      received.push(...records);
+    }, new Map());
+    try {
+      await waitFor(() => source.lastError() !== null, 30_000, 'the error');
+      expect(source.lastError()).toBe(`topic ${topic} does not exist`);
+      await admin.createTopics([{ topic, partitions: 1 }]);
+      await producer.send(topic, [{ key: 'k', value: '{"i": 1}', partition: 0 }]);
+      await waitFor(() => received.length === 1, 60_000, 'the record');
+      expect(source.lastError()).toBeNull();
+      expect(source.partitions()).toEqual([`${topic}/0`]);
+    } finally {
+      await source.stop();
+    }
+  });
 });
