@@ -118,7 +118,7 @@ export class Service implements ComparisonRegistry {
     );
     const created = stored
       .filter((row) => !fromConfig.has(row.id))
-      .map((row) => parseComparison(JSON.parse(row.config)));
+      .map((row) => parseComparison(JSON.parse(row.config), `stored comparison ${row.id}`));
     const launched = await Promise.allSettled(
       [...this.#config.comparisons, ...created].map((comparison) => this.#launch(comparison)),
     );

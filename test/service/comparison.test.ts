@@ -65,6 +65,9 @@ class GatedSource implements PreparedSource {
   isConnected(): boolean {
     return this.#source.isConnected();
   }
+  lastError(): string | null {
+    return this.#source.lastError();
+  }
   hasEnded(): boolean {
     return this.#source.hasEnded();
   }
