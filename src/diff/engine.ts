@@ -5,6 +5,7 @@ import { ShadowdiffError } from '../errors.js';
 import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
+import { parseExact } from './exact-json.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
@@ -21,6 +22,7 @@ import {
   leafExpression,
   literal,
   normalizedExpression,
+  roundedNumbersExpression,
 } from './sql.js';
 
 /** What the engine needs to know of a comparison. */
@@ -299,7 +301,7 @@ export async function diffPair(
     for await (const rows of checkResult.yieldRowsJs()) {
       for (const [k, w, lpos, opos, ldoc, odoc] of rows as [string, bigint, bigint, bigint, string, string][]) {
         await slices.pause();
-        const differences = compareRecords(JSON.parse(ldoc), JSON.parse(odoc), spec.rules);
+        const differences = compareRecords(parseExact(ldoc), parseExact(odoc), spec.rules);
         if (differences.length === 0) {
           total.equal++;
           tallyOf(w).equal++;
@@ -355,8 +357,8 @@ export async function diffPair(
 
 /**
  * Pending pairs (raw texts differ) are the same when their typed rows, normalized by the rules,
- * hash the same and both typed rows provably hold every member of their raw text; the others are
- * compared field by field.
+ * hash the same, both typed rows provably hold every member of their raw text and no number in
+ * them may have been rounded; the others are compared field by field.
  */
 async function settleEqualHashes(
   connection: DuckDBConnection,
@@ -365,7 +367,8 @@ async function settleEqualHashes(
   rules: CompareRules,
 ): Promise<void> {
   const equal = `hash(${normalizedExpression(shape, rules, 'lrow')}) = hash(${normalizedExpression(shape, rules, 'orow')})
-    AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}`;
+    AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}
+    AND NOT ${roundedNumbersExpression('ldoc')} AND NOT ${roundedNumbersExpression('odoc')}`;
   await connection.run(
     `UPDATE ${pairs} p SET same = s.same
      FROM (SELECT lpos, coalesce(${equal}, false) AS same

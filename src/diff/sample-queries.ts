@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
 import type { DiffSpec, SideInput } from './engine.js';
+import { parseExact } from './exact-json.js';
 import type { DiffSample, PendingSample, SampleCollector } from './samples.js';
 
 const RAW_SAMPLE_CHARS = 1024;
@@ -12,7 +13,7 @@ function truncate(text: string): string {
 
 function parseOrRaw(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseExact(text);
   } catch {
     return text;
   }

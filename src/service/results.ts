@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
 import type { BatchCounts, BatchField } from '../diff/batch.js';
+import { parseExact } from '../diff/exact-json.js';
 import type { DiffSample, SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
@@ -153,7 +154,7 @@ export async function storedSamples(
       connection,
       `SELECT body::VARCHAR AS body FROM samples WHERE ${conditions.join(' AND ')} ORDER BY created_at DESC, w DESC LIMIT ${filter.limit}`,
     );
-    samples.push(...rows.map((r) => JSON.parse(r.body) as DiffSample));
+    samples.push(...rows.map((r) => parseExact(r.body) as DiffSample));
   }
   if ((!filter.outcome || filter.outcome === 'invalid') && !filter.field && samples.length < filter.limit) {
     const rows = await queryRows<{ side: Side; source: string; position: bigint; reason: string; raw: string | null }>(

@@ -165,3 +165,84 @@ describe('compare rules', () => {
     expect(fieldSummary(result)).toEqual({ 'tags[]': 'value', price: 'value' });
   });
 });
+
+describe('numbers compare by exact decimal value', () => {
+  const big = 2n ** 60n;
+
+  it('tells apart int64 values a double cannot (20,000 pairs 2^60+2i vs 2^60+2i+1)', async () => {
+    const line = (i: number, v: bigint) => `{"id":${i},"v":${v},"name":"n${i % 10}"}`;
+    const live = Array.from({ length: 20_000 }, (_, i) => line(i, big + 2n * BigInt(i)));
+    const candidate = Array.from({ length: 20_000 }, (_, i) => line(i, big + 2n * BigInt(i) + 1n));
+    const result = await diff(live, candidate);
+    expect(result.counts).toMatchObject({ equal: 0, different: 20_000 });
+    expect(result.fields).toEqual([
+      { path: 'v', different: 20_000, kinds: { value: 20_000, type: 0, missing: 0, extra: 0 } },
+    ]);
+    const sample = result.samples.find((s) => s.outcome === 'different' && s.key === '0');
+    expect(JSON.stringify([sample?.live, sample?.candidate])).toBe(`[${big},${big + 1n}]`);
+  });
+
+  it('finds beyond-double differences and shows the numbers as written', async () => {
+    const result = await diff(
+      [
+        '{"id":1,"v":9007199254740993}',
+        '{"id":2,"v":1e400}',
+        '{"id":3,"v":0.1,"w":"x"}',
+        '{"id":4,"v":2.50,"w":1e2,"x":-0}',
+        '{"id":5,"v":[9007199254740993,1]}',
+        '{"id":6,"v":123456789012345678901234567890}',
+      ],
+      [
+        '{"id":1,"v":9007199254740992}',
+        '{"id":2,"v":2e400}',
+        '{"id":3,"v":0.10000000000000000001,"w":"x"}',
+        '{"id":4,"v":2.5,"w":100,"x":0}',
+        '{"id":5,"v":[1,9007199254740992]}',
+        '{"id":6,"v":123456789012345678901234567891}',
+      ],
+      { compare: { unorderedArrays: ['v'] } },
+    );
+    expect(result.counts).toMatchObject({ equal: 1, different: 5 });
+    const shown = result.samples
+      .filter((s) => s.outcome === 'different')
+      .map((s) => `${s.key}:${JSON.stringify(s.live)}/${JSON.stringify(s.candidate)}`)
+      .sort();
+    expect(shown).toEqual([
+      '1:9007199254740993/9007199254740992',
+      '2:1e400/2e400',
+      '3:0.1/0.10000000000000000001',
+      '5:9007199254740993/9007199254740992',
+      '6:123456789012345678901234567890/123456789012345678901234567891',
+    ]);
+  });
+
+  it('applies numeric tolerances in exact decimal arithmetic', async () => {
+    const result = await diff(
+      [
+        `{"id":1,"a":${big}}`,
+        '{"id":2,"a":10.05}',
+        '{"id":3,"a":1e400}',
+        '{"id":4,"a":1e400}',
+        '{"id":5,"r":1000000000000000000000}',
+        '{"id":6,"r":1000000000000000000000}',
+      ],
+      [
+        `{"id":1,"a":${big + 1n}}`,
+        '{"id":2,"a":10}',
+        '{"id":3,"a":1.0000000001e400}',
+        '{"id":4,"a":1e400}',
+        '{"id":5,"r":1000000000000000000001}',
+        '{"id":6,"r":1000000000000000000002}',
+      ],
+      { compare: { numeric: { fields: { a: { abs: 0.5 }, r: { rel: 1e-21 } } } } },
+    );
+    // 2^60 and 2^60+1 differ by 1 > 0.5; 1e400 and 1.0000000001e400 by 1e390; r: 1 <= 1e-21 * 1e21 < 2.
+    expect(result.counts).toMatchObject({ equal: 3, different: 3 });
+    expect(
+      result.samples
+        .filter((s) => s.outcome === 'different')
+        .map((s) => s.key)
+        .sort(),
+    ).toEqual(['1', '3', '6']);
+  });
+});
