@@ -2,7 +2,13 @@ import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig } from '../config/schema.js';
 import { keyShape, typedRow } from '../diff/engine.js';
 import { pathSegments } from '../diff/paths.js';
-import { eventTimeExpression, keyExpression, keyPartExpression, leafExpression } from '../diff/sql.js';
+import {
+  eventTimeExpression,
+  keyExpression,
+  keyPartExpression,
+  leafExpression,
+  rejectedJsonExpression,
+} from '../diff/sql.js';
 import { samplingThreshold } from './keys.js';
 import type { PackedPartition } from './prepare.js';
 
@@ -115,11 +121,13 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
           SELECT *, ${parsed} AS r
           FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM batch)
         ), keyed AS (
-          SELECT ordinal, part, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time FROM parsed
+          SELECT ordinal, part, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
+            CASE WHEN r IS NOT NULL THEN ${rejectedJsonExpression('doc')} END AS rejected
+          FROM parsed
         ), classified AS (
           SELECT ordinal, part, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
             CASE WHEN unparsed THEN CASE WHEN json_valid(doc) THEN 'not_object' ELSE 'malformed' END
-              WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason
+              WHEN rejected IS NOT NULL THEN rejected WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason
           FROM keyed
         )
         SELECT ordinal, part, position, doc, k, w, event_time, reason,

@@ -22,6 +22,7 @@ import {
   leafExpression,
   literal,
   normalizedExpression,
+  rejectedJsonExpression,
   roundedNumbersExpression,
 } from './sql.js';
 
@@ -145,12 +146,14 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
     WITH parsed AS (
       SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
     ), keyed AS (
-      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh
+      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
+        CASE WHEN r IS NOT NULL THEN ${rejectedJsonExpression('doc')} END AS rejected
       FROM parsed
     )
     SELECT doc, reason, k, w, rh,
-      CASE WHEN malformed THEN 'malformed' WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
-      CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
+      CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
+        WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
+      CASE WHEN malformed OR rejected IS NOT NULL OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
     FROM keyed`;
 }
 

@@ -5,7 +5,7 @@ import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
 import { samplingThreshold } from '../../src/align/keys.js';
 import type { PackedPartition } from '../../src/align/prepare.js';
 import { parseComparison } from '../../src/config/load.js';
-import { literal } from '../../src/diff/sql.js';
+import { literal, MAX_DEPTH } from '../../src/diff/sql.js';
 import { connect, openDatabase, queryRows } from '../../src/store/duckdb.js';
 
 const comparison = (extra: Record<string, unknown> = {}) =>
@@ -119,6 +119,31 @@ describe('ingest classification in DuckDB', () => {
       ['invalid', 'malformed'],
       ['invalid', 'malformed'],
       ['invalid', 'missing_key'],
+    ]);
+  });
+
+  it('counts NaN, infinities, trailing commas and nesting past the limit invalid, as batch does', async () => {
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const valid = (extra: string) => `{"region":"eu","customer":{"id":1},"at":0${extra}}`;
+    const rows = await classify([
+      valid(',"v":NaN'),
+      valid(',"v":-Infinity'),
+      valid(',"v":[1,2,]'),
+      valid(',"v":"NaN, inf, [1,]"'),
+      valid(`,"v":${nested(MAX_DEPTH - 1)}`),
+      valid(`,"v":${nested(MAX_DEPTH)}`),
+      valid(`,"v":${nested(10_000)}`),
+      valid(`,"v":"${'{['.repeat(2000)}"`),
+    ]);
+    expect(rows.map((r) => [r.status, r.reason])).toEqual([
+      ['invalid', 'malformed'],
+      ['invalid', 'malformed'],
+      ['invalid', 'malformed'],
+      ['buffered', null],
+      ['buffered', null],
+      ['invalid', 'too_deep'],
+      ['invalid', 'too_deep'],
+      ['buffered', null],
     ]);
   });
 

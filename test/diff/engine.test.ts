@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { formatReport } from '../../src/cli/report.js';
 import { parseComparison } from '../../src/config/load.js';
 import { runBatchDiff } from '../../src/diff/batch.js';
+import { MAX_DEPTH } from '../../src/diff/sql.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const files = tempDir();
@@ -244,5 +246,52 @@ describe('numbers compare by exact decimal value', () => {
         .map((s) => s.key)
         .sort(),
     ).toEqual(['1', '3', '6']);
+  });
+});
+
+describe('hostile JSON never aborts a diff nor becomes equal', () => {
+  const invalidSamples = (result: Awaited<ReturnType<typeof diff>>) =>
+    result.samples.filter((s) => s.outcome === 'invalid').map((s) => `${s.side}:${s.reason}:${s.position?.[s.side!]}`);
+
+  it('counts NaN, infinities and trailing commas invalid, and compares the rest', async () => {
+    const result = await diff(
+      ['{"id":1,"v":NaN}', '{"id":2,"v":Infinity}', '{"id":3,"v":[1,]}', '{"id":4,"v":"NaN"}', '{"id":5,"v":1}'],
+      ['{"id":1,"v":1}', '{"id":2,"v":-inf}', '{"id":3,"v":[1]}', '{"id":4,"v":"NaN"}', '{"id":5,"v":1.0}'],
+    );
+    expect(result.counts).toMatchObject({ invalidLive: 3, invalidCandidate: 1, equal: 2, missing: 0, extra: 2 });
+    expect(invalidSamples(result).map((s) => s.replace(/:[^:]*\.ndjson/, ':'))).toEqual([
+      'live:malformed::1',
+      'live:malformed::2',
+      'live:malformed::3',
+      'candidate:malformed::2',
+    ]);
+  });
+
+  it('counts records nested past the limit invalid (too_deep), at any depth', async () => {
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const live = [`{"id":1,"v":${nested(10_000)}}`, `{"id":2,"v":${nested(MAX_DEPTH - 1)}}`, '{"id":3,"v":1}'];
+    const candidate = [`{"id":1,"v":${nested(10_000)}}`, `{"id":2,"v":${nested(MAX_DEPTH - 2)}}`, '{"id":3,"v":2}'];
+    const result = await diff(live, candidate);
+    expect(result.counts).toMatchObject({ invalidLive: 1, invalidCandidate: 1, different: 2, equal: 0 });
+    expect(result.samples.filter((s) => s.outcome === 'invalid').map((s) => s.reason)).toEqual([
+      'too_deep',
+      'too_deep',
+    ]);
+    expect(formatReport(result, false)).toContain('record invalid (too_deep)');
+  });
+
+  it('counts a 50 MB line oversized and reads the lines after it', async () => {
+    const huge = `{"id":2,"x":"${'a'.repeat(50_000_000)}"}`;
+    const result = await diff(['{"id":1}', huge, '{"id":3}'], ['{"id":1}', '{"id":2}', '{"id":3}']);
+    expect(result.counts).toMatchObject({ live: 2, invalidLive: 1, equal: 2, extra: 1 });
+    expect(result.samples.find((s) => s.outcome === 'invalid')?.reason).toBe('oversized');
+  });
+
+  it('reads a file that starts with a byte order mark', async () => {
+    const result = await diff(['\ufeff{"id":1,"v":1}', '{"id":2,"v":1}'], ['{"id":1,"v":1}', '{"id":2,"v":2}']);
+    expect(result.counts).toMatchObject({ live: 2, invalidLive: 0, equal: 1, different: 1 });
+    const blankFirst = await diff(['\ufeff', '{"id":1,"v":1}'], ['{"id":1,"v":2}']);
+    expect(blankFirst.counts).toMatchObject({ live: 1, invalidLive: 0, different: 1 });
+    expect(blankFirst.samples[0]?.position?.live).toMatch(/:2$/);
   });
 });
