@@ -1,14 +1,9 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig } from '../config/schema.js';
 import { keyShape, typedRow } from '../diff/engine.js';
+import { keyExpression, memberExpression, sampledExpression } from '../diff/key-sql.js';
 import { pathSegments } from '../diff/paths.js';
-import {
-  eventTimeExpression,
-  keyExpression,
-  keyPartExpression,
-  leafExpression,
-  rejectedJsonExpression,
-} from '../diff/sql.js';
+import { eventTimeExpression, rejectedJsonExpression } from '../diff/sql.js';
 import { samplingThreshold } from './keys.js';
 import type { PackedPartition } from './prepare.js';
 
@@ -70,13 +65,12 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     shape.kind === 'object' && shape.members.size > 0
       ? typedRow(shape, 'doc')
       : "CASE WHEN starts_with(ltrim(doc), '{') AND json_valid(doc) THEN true END";
-  const key = recordKeys
-    ? "nullif(record_key, '')"
-    : keyExpression(fieldKeys.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
+  const key = recordKeys ? "nullif(record_key, '')" : keyExpression(fieldKeys.map(pathSegments), comparison.keyAsText);
   const eventTime =
-    time && 'field' in time ? eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit) : 'record_time';
-  const threshold = samplingThreshold(comparison.sampling.rate);
-  const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
+    time && 'field' in time
+      ? eventTimeExpression(memberExpression(pathSegments(time.field)), time.unit)
+      : 'record_time';
+  const sampled = sampledExpression('k', samplingThreshold(comparison.sampling.rate), comparison.keyAsText);
   // Each pack binds its blob, then its texts; part, first (ordinal) and n are literals.
   const textColumns = [
     'positions',

@@ -1,11 +1,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { samplingThreshold } from '../align/keys.js';
+import { keyLabel, samplingThreshold } from '../align/keys.js';
 import type { Side, TimeConfig } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
 import { parseExact } from './exact-json.js';
+import { keyExpression, memberExpression, sampledExpression } from './key-sql.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
@@ -17,9 +18,6 @@ import {
   eventTimeExpression,
   fitsExpression,
   identifier,
-  keyExpression,
-  keyPartExpression,
-  leafExpression,
   literal,
   normalizedExpression,
   rejectedJsonExpression,
@@ -32,6 +30,8 @@ export interface DiffSpec {
   time?: TimeConfig | undefined;
   windowMs: number;
   duplicates: 'last' | 'first' | 'error';
+  /** Keys compare as text: the string `"12"` and the number `12` are one key. */
+  keyAsText: boolean;
   rules: CompareRules;
   samplingRate: number;
   redact: readonly string[];
@@ -133,15 +133,14 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
       SELECT pos AS given_pos, doc, reason, k, w, rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
       FROM ${input.relation}`;
   }
-  const key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
+  const key = keyExpression(spec.key.map(pathSegments), spec.keyAsText);
   const time = spec.time;
   let window = '0::BIGINT';
   if (time && 'field' in time) {
-    const ms = eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit);
+    const ms = eventTimeExpression(memberExpression(pathSegments(time.field)), time.unit);
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
   }
-  const threshold = samplingThreshold(spec.samplingRate);
-  const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
+  const sampled = sampledExpression('k', samplingThreshold(spec.samplingRate), spec.keyAsText);
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
       SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
@@ -238,7 +237,7 @@ export async function diffPair(
       );
       throw new ShadowdiffError(
         'SD_DIFF_DUPLICATE_KEY',
-        `duplicate key ${JSON.stringify(dup?.k)} on ${dup?.side} (duplicates: error); ${liveCounts.duplicates} duplicate(s) on live, ${otherCounts.duplicates} on ${other.side}`,
+        `duplicate key ${JSON.stringify(dup ? keyLabel(dup.k) : undefined)} on ${dup?.side} (duplicates: error); ${liveCounts.duplicates} duplicate(s) on live, ${otherCounts.duplicates} on ${other.side}`,
       );
     }
     await runWithProgress(
@@ -316,7 +315,7 @@ export async function diffPair(
           if (!collector.wants('different', difference.path)) continue;
           collector.add({
             outcome: 'different',
-            key: k,
+            key: keyLabel(k),
             ...(spec.time ? { window: Number(w) } : {}),
             field: difference.path,
             kind: difference.kind,

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { keyLabel } from '../align/keys.js';
 import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
 import type { DiffSpec, SideInput } from './engine.js';
@@ -49,7 +50,7 @@ export async function collectOneSided(
     const record = redact(parseOrRaw(row.doc));
     collector.add({
       outcome,
-      key: row.k,
+      key: keyLabel(row.k),
       ...(spec.time ? { window: Number(row.w) } : {}),
       ...(outcome === 'missing' ? { live: record } : { candidate: record }),
       positions: { [input.side]: Number(row.pos) },

@@ -197,28 +197,6 @@ export function rejectedJsonExpression(doc: string): string {
       THEN 'too_deep' END`;
 }
 
-/** SQL for the leaf at `segments` of row `r` (JSON text), e.g. `(r)."customer"."id"`. */
-export function leafExpression(segments: readonly string[], row = 'r'): string {
-  return segments.reduce((expression, name) => member(expression, name), row);
-}
-
-/**
- * One key part as text: strings unquoted, numbers and booleans as their JSON text; NULL for null,
- * objects and arrays (no usable key).
- */
-export function keyPartExpression(leaf: string): string {
-  // The ELSE branch is cast: a JSON-typed branch would make the whole CASE JSON and re-parse the text.
-  // Strings without escapes are unquoted by slicing, which is cheaper than parsing them.
-  return `CASE WHEN starts_with(${leaf}, '"') THEN CASE WHEN contains(${leaf}, '\\') THEN json_extract_string(${leaf}, '$') ELSE (${leaf}::VARCHAR)[2:-2] END
-    WHEN ${leaf} = 'null' OR starts_with(${leaf}, '{') OR starts_with(${leaf}, '[') THEN NULL ELSE ${leaf}::VARCHAR END`;
-}
-
-/** The canonical key: parts joined by U+001F; NULL when any part is unusable. */
-export function keyExpression(parts: readonly string[]): string {
-  if (parts.length === 1) return parts[0] as string;
-  return `CASE WHEN ${parts.map((p) => `(${p}) IS NULL`).join(' OR ')} THEN NULL ELSE concat_ws(chr(31), ${parts.join(', ')}) END`;
-}
-
 const UNIT_TO_MS = { ms: 1, s: 1000, us: 0.001 } as const;
 
 /**

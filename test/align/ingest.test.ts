@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { blobValue } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
-import { samplingThreshold } from '../../src/align/keys.js';
+import { keyLabel, samplingThreshold } from '../../src/align/keys.js';
 import type { PackedPartition } from '../../src/align/prepare.js';
 import { parseComparison } from '../../src/config/load.js';
 import { literal, MAX_DEPTH } from '../../src/diff/sql.js';
@@ -89,7 +89,8 @@ describe('ingest classification in DuckDB', () => {
   it('keys, times and windows a record, and keeps its text as written', async () => {
     const text = '{"region": "eu", "customer": {"id": 7}, "at": "2026-01-01T00:01:30Z", "big": 9007199254740993}';
     const [row] = await classify([text]);
-    expect(row).toMatchObject({ status: 'buffered', k: 'eu\u001f7', doc: text, reason: null });
+    expect(row).toMatchObject({ status: 'buffered', k: 'eu\u001f\u001d7', doc: text, reason: null });
+    expect(keyLabel(row?.k as string)).toBe('eu\u001f7');
     expect(Number(row?.w)).toBe(Date.UTC(2026, 0, 1, 0, 1));
     expect(Number(row?.event_time)).toBe(Date.UTC(2026, 0, 1, 0, 1, 30));
   });
@@ -147,6 +148,57 @@ describe('ingest classification in DuckDB', () => {
     ]);
   });
 
+  it('keys numbers by exact value, apart from strings unless keys compare as text', async () => {
+    const big = 2n ** 60n;
+    const keyed = (ids: string[], extra: Record<string, unknown> = {}) =>
+      classify(
+        ids.map((id) => `{"id":${id},"at":0}`),
+        { extra: { key: ['id'], ...extra } },
+      );
+    const ids = [
+      '12',
+      '12.0',
+      '1.2e1',
+      '"12"',
+      '1.50',
+      '15e-1',
+      '-0',
+      '0',
+      `${big}`,
+      `${big + 1n}`,
+      '1e400',
+      '10e399',
+      '1e100000',
+      '0.1e100001',
+    ];
+    const byValue = (await keyed(ids)).map((r) => keyLabel(r.k as string));
+    const e400 = `1${'0'.repeat(400)}`;
+    expect(byValue).toEqual([
+      ...['12', '12', '12', '12', '1.5', '1.5', '0', '0'],
+      ...[`${big}`, `${big + 1n}`, e400, e400, '1e100000', '1e100000'],
+    ]);
+    const raw = (await keyed(ids)).map((r) => r.k);
+    expect(new Set(raw.slice(0, 4)).size).toBe(2);
+    const asText = (await keyed(ids, { keyAsText: true })).map((r) => r.k);
+    expect(new Set(asText.slice(0, 4)).size).toBe(1);
+    expect(asText.slice(8, 10)).toEqual([`${big}`, `${big + 1n}`]);
+  });
+
+  it('reads key and time from the last of repeated members, as the compared values are', async () => {
+    const rows = await classify([
+      '{"region":"eu","customer":{"id":0},"customer":{"id":5},"at":0,"at":60000}',
+      '{"region":"eu","customer":{"id":0,"id":7},"at":0}',
+      '{"region":"eu","customer":{"id":0,"\\u0069d":8},"at":0}',
+      '{"region":"eu","customer":{"id":9,"items":[{"id":1}]},"at":0}',
+    ]);
+    expect(rows.map((r) => [keyLabel(r.k as string), Number(r.event_time)])).toEqual([
+      ['eu\u001f5', 60000],
+      ['eu\u001f7', 0],
+      ['eu\u001f8', 0],
+      ['eu\u001f9', 0],
+    ]);
+  });
+
   it('marks records for closed windows late', async () => {
     const at = Date.UTC(2026, 0, 1, 0, 1, 30);
     const record = doc({ region: 'eu', customer: { id: 1 }, at });
@@ -159,7 +211,8 @@ describe('ingest classification in DuckDB', () => {
     const docs = Array.from({ length: 2000 }, (_, i) => doc({ region: 'eu', customer: { id: i }, at: i }));
     const rows = await classify(docs, { extra: { sampling: { rate: 0.25 } } });
     const threshold = samplingThreshold(0.25) as bigint;
-    const expected = rows.map((r) => (keyHash(r.k as string) < threshold ? 'buffered' : 'sampled_out'));
+    // Integer keys hash as their plain text, as before keys were tagged by type.
+    const expected = rows.map((_, i) => (keyHash(`eu\u001f${i}`) < threshold ? 'buffered' : 'sampled_out'));
     expect(rows.map((r) => r.status)).toEqual(expected);
     const share = expected.filter((s) => s === 'buffered').length / docs.length;
     expect(share).toBeGreaterThan(0.2);

@@ -1,8 +1,12 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { samplingThreshold } from '../../src/align/keys.js';
 import { formatReport } from '../../src/cli/report.js';
 import { parseComparison } from '../../src/config/load.js';
 import { runBatchDiff } from '../../src/diff/batch.js';
 import { MAX_DEPTH } from '../../src/diff/sql.js';
+import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const files = tempDir();
@@ -102,8 +106,13 @@ describe('keys, time and windows', () => {
       { r: 'us', c: { id: 3 }, v: 1 },
     ];
     const result = await diff(live, candidate, { key: ['r', 'c.id'] });
-    expect(result.counts).toMatchObject({ equal: 0, different: 2, missing: 1, extra: 1 });
-    expect(fieldSummary(result)).toEqual({ 'c.id': 'type', v: 'value' });
+    // The string "1" and the number 1 are different keys...
+    expect(result.counts).toMatchObject({ equal: 0, different: 1, missing: 2, extra: 2 });
+    expect(fieldSummary(result)).toEqual({ v: 'value' });
+    // ...unless keys compare as text.
+    const asText = await diff(live, candidate, { key: ['r', 'c.id'], keyAsText: true });
+    expect(asText.counts).toMatchObject({ equal: 0, different: 2, missing: 1, extra: 1 });
+    expect(fieldSummary(asText)).toEqual({ 'c.id': 'type', v: 'value' });
   });
 
   it('windows records by event time, and counts records without a time as invalid', async () => {
@@ -293,5 +302,71 @@ describe('hostile JSON never aborts a diff nor becomes equal', () => {
     const blankFirst = await diff(['\ufeff', '{"id":1,"v":1}'], ['{"id":1,"v":2}']);
     expect(blankFirst.counts).toMatchObject({ live: 1, invalidLive: 0, different: 1 });
     expect(blankFirst.samples[0]?.position?.live).toMatch(/:2$/);
+  });
+});
+
+describe('keys compare by value', () => {
+  it('aligns numeric keys by exact value: 12 = 12.0 = 1.2e1, 2^60 + 1 apart from 2^60', async () => {
+    const big = 2n ** 60n;
+    const result = await diff(
+      ['{"id":12,"v":1}', '{"id":1.50,"v":1}', '{"id":-0,"v":1}', `{"id":${big},"v":1}`, '{"id":"7","v":1}'],
+      ['{"id":1.2e1,"v":1}', '{"id":15e-1,"v":1}', '{"id":0,"v":1}', `{"id":${big + 1n},"v":1}`, '{"id":7,"v":1}'],
+    );
+    expect(result.counts).toMatchObject({ equal: 3, different: 0, missing: 2, extra: 2 });
+    const oneSided = result.samples.filter((s) => s.outcome !== 'different').map((s) => `${s.outcome}:${s.key}`);
+    expect(oneSided.sort()).toEqual([`extra:${big + 1n}`, 'extra:7', `missing:${big}`, 'missing:7']);
+  });
+
+  it('pairs a Parquet int64 key column with a float64 one', async () => {
+    const instance = await openDatabase({ path: ':memory:' });
+    const connection = await connect(instance);
+    const live = join(files.dir, 'keys-int.parquet');
+    const candidate = join(files.dir, 'keys-float.parquet');
+    await connection.run(`COPY (SELECT i::BIGINT AS id, i * 3 AS v FROM range(2000) t(i)) TO '${live}'`);
+    await connection.run(`COPY (SELECT i::DOUBLE AS id, i * 3 AS v FROM range(2000) t(i)) TO '${candidate}'`);
+    connection.closeSync();
+    instance.closeSync();
+    const result = await runBatchDiff(comparison(), { live, candidate }, { samples: 5 });
+    expect(result.counts).toMatchObject({ equal: 2000, different: 0, missing: 0, extra: 0 });
+  });
+
+  it('samples string and integer keys as their plain text hashes say (SPEC §3), on every side', async () => {
+    const keyHash = (key: string) => createHash('md5').update(key, 'utf8').digest().readBigUInt64LE(0);
+    const threshold = samplingThreshold(0.5) as bigint;
+    const live = Array.from({ length: 400 }, (_, i) => ({ id: i % 2 ? i : `s${i}`, v: 1 }));
+    const candidate = live.map((r) => ({ ...r, id: typeof r.id === 'number' ? `${r.id}.0` : r.id }));
+    const result = await diff(
+      live,
+      candidate.map((r) => JSON.stringify(r).replace(/"id":"(\d+)\.0"/, '"id":$1.0')),
+      { sampling: { rate: 0.5 } },
+    );
+    const sampled = live.filter((r) => keyHash(String(r.id)) < threshold).length;
+    expect(result.counts).toMatchObject({
+      equal: sampled,
+      sampledOutLive: 400 - sampled,
+      sampledOutCandidate: 400 - sampled,
+    });
+  });
+
+  it('reads key and time from the last of repeated members, as the compared values are', async () => {
+    const result = await diff(
+      [
+        '{"id":0,"id":7,"v":1}',
+        '{"id":1,"v":1,"v":2}',
+        '{"c":{"id":0},"c":{"id":5},"v":1}',
+        '{"id":0,"\\u0069d":8,"v":1}',
+      ],
+      ['{"id":7,"v":1}', '{"id":1,"v":2}', '{"id":5,"v":1}', '{"id":8,"v":1}'],
+      { key: ['id'] },
+    );
+    expect(result.counts).toMatchObject({ invalidLive: 1, equal: 3, extra: 1 });
+    const nested = await diff(['{"c":{"id":0},"c":{"id":5},"v":1}'], ['{"c":{"id":5},"v":1}'], { key: ['c.id'] });
+    expect(nested.counts).toMatchObject({ equal: 1, missing: 0, extra: 0 });
+    const timed = await diff(
+      ['{"id":1,"t":"2026-01-01T00:00:00Z","t":"2026-01-01T00:05:00Z"}'],
+      ['{"id":1,"t":"2026-01-01T00:05:00Z"}'],
+      { time: { field: 't' }, window: { size: '1m' } },
+    );
+    expect(timed.counts).toMatchObject({ equal: 1, missing: 0, extra: 0 });
   });
 });
