@@ -3,7 +3,7 @@ import type { ComparisonConfig } from '../config/schema.js';
 import { keyShape, typedRow } from '../diff/engine.js';
 import { keyExpression, memberExpression, sampledExpression } from '../diff/key-sql.js';
 import { pathSegments } from '../diff/paths.js';
-import { eventTimeExpression, rejectedJsonExpression } from '../diff/sql.js';
+import { eventTimeExpression, tooDeepExpression } from '../diff/sql.js';
 import { samplingThreshold } from './keys.js';
 import type { PackedPartition } from './prepare.js';
 
@@ -116,7 +116,7 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
           FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM batch)
         ), keyed AS (
           SELECT ordinal, part, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
-            CASE WHEN r IS NOT NULL THEN ${rejectedJsonExpression('doc')} END AS rejected
+            CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
           FROM parsed
         ), classified AS (
           SELECT ordinal, part, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,

@@ -1,5 +1,14 @@
 import { eventTimeMs } from '../align/time.js';
-import { type Decimal, decimalOf, decimalsEqual, decimalText, isRawNumber, withinTolerance } from './exact-json.js';
+import {
+  type Decimal,
+  decimalOf,
+  decimalText,
+  isNumberLeaf,
+  isRawNumber,
+  NonFinite,
+  sameNumber,
+  withinTolerance,
+} from './exact-json.js';
 import { childPath, elementPath } from './paths.js';
 import type { CompareRules } from './rules.js';
 
@@ -17,7 +26,7 @@ type JsonKind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object';
 function jsonKind(value: unknown): JsonKind {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
-  if (isRawNumber(value)) return 'number';
+  if (isNumberLeaf(value)) return 'number';
   return typeof value as JsonKind;
 }
 
@@ -35,6 +44,7 @@ function canonicalText(value: unknown, path: string, rules: CompareRules): strin
     if (rules.isUnordered(path)) items.sort();
     return `[${items.join(',')}]`;
   }
+  if (value instanceof NonFinite) return value.token;
   if (jsonKind(value) === 'number') return decimalText(decimalOf(value) as Decimal);
   if (value !== null && typeof value === 'object') {
     const members = Object.keys(value)
@@ -99,10 +109,10 @@ class RecordComparer {
 
   /** By exact decimal value (`2.50` = `2.5`, `1e2` = `100`), never rounded through doubles. */
   private numbersEqual(live: unknown, candidate: unknown, path: string): boolean {
-    if (live === candidate) return true;
-    const a = decimalOf(live) as Decimal;
-    const b = decimalOf(candidate) as Decimal;
-    if (decimalsEqual(a, b)) return true;
+    if (live === candidate || sameNumber(live, candidate)) return true;
+    const a = decimalOf(live);
+    const b = decimalOf(candidate);
+    if (a === undefined || b === undefined) return false;
     const { abs, rel } = this.rules.numericTolerance(path);
     return (abs !== 0 || rel !== 0) && withinTolerance(a, b, abs, rel);
   }
@@ -114,7 +124,7 @@ class RecordComparer {
     if (liveMs === undefined || candidateMs === undefined) {
       if (jsonKind(live) !== jsonKind(candidate) && (liveMs === undefined) !== (candidateMs === undefined)) {
         this.report(path, 'type', live, candidate);
-      } else if (live !== candidate && !(isRawNumber(live) && this.numbersEqual(live, candidate, path))) {
+      } else if (live !== candidate && !(isNumberLeaf(live) && this.numbersEqual(live, candidate, path))) {
         this.report(path, 'value', live, candidate);
       }
       return;

@@ -20,8 +20,8 @@ import {
   identifier,
   literal,
   normalizedExpression,
-  rejectedJsonExpression,
   roundedNumbersExpression,
+  tooDeepExpression,
 } from './sql.js';
 
 /** What the engine needs to know of a comparison. */
@@ -146,7 +146,7 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
       SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
     ), keyed AS (
       SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
-        CASE WHEN r IS NOT NULL THEN ${rejectedJsonExpression('doc')} END AS rejected
+        CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
       FROM parsed
     )
     SELECT doc, reason, k, w, rh,

@@ -23,13 +23,63 @@ function keepNumber(_key: string, value: unknown, context?: { source?: string })
   return String(value) === context.source ? value : json.rawJSON(context.source);
 }
 
-/** Parses JSON text (it must be valid JSON) keeping every number exact. */
+/**
+ * A NaN or infinity token: DuckDB reads them (and trailing commas) in JSON text, JSON.parse does
+ * not. A number to the comparison, equal only to the same token; `"NaN"` in samples.
+ */
+export class NonFinite {
+  constructor(readonly token: 'NaN' | 'Infinity' | '-Infinity') {}
+  toJSON(): string {
+    return this.token;
+  }
+}
+
+// Stands for a token in the rewritten text; the nonce keeps a string of the data from posing as one.
+const NONCE = `\u0000${Math.random().toString(36).slice(2)}:`;
+const LAX_TOKENS = /"(?:[^"\\]|\\.)*"|([-+]?)(nan|inf(?:inity)?)(?![a-z0-9])|,(?=\s*[\]}])/gi;
+
+function nonFiniteToken(sign: string, name: string): NonFinite['token'] {
+  if (name.toLowerCase() === 'nan') return 'NaN';
+  return sign === '-' ? '-Infinity' : 'Infinity';
+}
+
+/** Rewrites what DuckDB reads and JSON has not: non-finite tokens to marked strings, trailing commas away. */
+function strictText(text: string): string {
+  return text.replace(LAX_TOKENS, (match: string, sign: string | undefined, name: string | undefined) => {
+    if (name !== undefined) return JSON.stringify(`${NONCE}${nonFiniteToken(sign ?? '', name)}`);
+    return match.startsWith('"') ? match : '';
+  });
+}
+
+function keepLaxValue(key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value === 'string' && value.startsWith(NONCE))
+    return new NonFinite(value.slice(NONCE.length) as NonFinite['token']);
+  return keepNumber(key, value, context);
+}
+
+/**
+ * Parses JSON text as DuckDB read it, keeping every number exact. Never throws: text that is not
+ * even that comes back as the string it is (DuckDB parsed it, so this is a last resort).
+ */
 export function parseExact(text: string): unknown {
-  return JSON.parse(text, keepNumber as (key: string, value: unknown) => unknown);
+  try {
+    return JSON.parse(text, keepNumber as (key: string, value: unknown) => unknown);
+  } catch {
+    try {
+      return JSON.parse(strictText(text), keepLaxValue as (key: string, value: unknown) => unknown);
+    } catch {
+      return text;
+    }
+  }
 }
 
 export function isRawNumber(value: unknown): value is RawNumber {
   return value !== null && typeof value === 'object' && json.isRawJSON(value);
+}
+
+/** A number kept as written, or a non-finite token: a JSON leaf held in an object. */
+export function isNumberLeaf(value: unknown): value is RawNumber | NonFinite {
+  return value instanceof NonFinite || isRawNumber(value);
 }
 
 /** A JSON number as `digits × 10^exponent` with its sign: digits without leading or trailing zeros ("" for 0). */
@@ -61,6 +111,16 @@ export function decimalOf(value: unknown): Decimal | undefined {
     digits: all.slice(start, end),
     exponent: BigInt(exponent) - BigInt(fraction.length) + BigInt(all.length - end),
   };
+}
+
+/** Same numeric value: exact decimals, or the same non-finite token. */
+export function sameNumber(a: unknown, b: unknown): boolean {
+  if (a instanceof NonFinite || b instanceof NonFinite) {
+    return a instanceof NonFinite && b instanceof NonFinite && a.token === b.token;
+  }
+  const x = decimalOf(a);
+  const y = decimalOf(b);
+  return x !== undefined && y !== undefined && decimalsEqual(x, y);
 }
 
 export function decimalsEqual(a: Decimal, b: Decimal): boolean {
@@ -134,7 +194,9 @@ export function withinTolerance(a: Decimal, b: Decimal, abs: number, rel: number
   const [aLo, aHi] = interval(a);
   const [bLo, bHi] = interval(b);
   const magnitude = (x: bigint) => (x < 0n ? -x : x);
-  const gapHi = [aHi - bLo, aLo - bHi].map(magnitude).reduce((x, y) => (x > y ? x : y));
+  let gapHi = magnitude(aHi - bLo);
+  const otherGap = magnitude(aLo - bHi);
+  if (otherGap > gapHi) gapHi = otherGap;
   const toleranceLo = scaled(absD, scale, false) + scaled(relA, scale, false);
   return gapHi <= toleranceLo;
 }

@@ -30,7 +30,7 @@ export function memberExpression(segments: readonly string[], row = 'r', doc = '
   const typed = segments.reduce((expression, name) => member(expression, name), row);
   const repeated = segments.map((name) => {
     const quoted = literal(JSON.stringify(name));
-    return `contains(substr(${doc}, strpos(${doc}, ${quoted}) + ${JSON.stringify(name).length}), ${quoted})`;
+    return `len(string_split(${doc}, ${quoted})) > 2`;
   });
   const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
   return `CASE WHEN contains(${doc}, '\\u') OR ${repeated.join(' OR ')} THEN ${last} ELSE ${typed} END`;

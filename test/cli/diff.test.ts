@@ -134,7 +134,7 @@ describe('progress', () => {
 });
 
 describe('shadowdiff diff on hostile JSON', () => {
-  it('prints numbers as written, counts broken records invalid, and never aborts', () => {
+  it('prints numbers as written, compares NaN, counts 10,000-level nesting invalid, and never aborts', () => {
     const nested = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
     const left = files.write(
       'hostile-l.ndjson',
@@ -149,7 +149,7 @@ describe('shadowdiff diff on hostile JSON', () => {
     expect(run.stdout).toContain('"live":1e400,"candidate":2e400');
     expect(run.stdout).toContain('"live":9007199254740993,"candidate":9007199254740992');
     const result = JSON.parse(run.stdout);
-    expect(result.counts).toMatchObject({ live: 2, invalidLive: 2, different: 2, extra: 2, equal: 0 });
+    expect(result.counts).toMatchObject({ live: 3, invalidLive: 1, different: 3, extra: 1, equal: 0 });
     const report = shadowdiff('diff', '--live', left, '--candidate', right, '--key', 'id');
     expect(report.stdout).toContain('v (value): 1e400 → 2e400');
     expect(report.stdout).toContain('live record invalid (too_deep)');
