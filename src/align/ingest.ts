@@ -1,7 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig } from '../config/schema.js';
 import { keyShape, typedRow } from '../diff/engine.js';
-import { keyExpression, memberExpression, sampledExpression } from '../diff/key-sql.js';
+import { keyExpression, leafColumns, sampledExpression } from '../diff/key-sql.js';
 import { pathSegments } from '../diff/paths.js';
 import { eventTimeExpression, tooDeepExpression } from '../diff/sql.js';
 import { samplingThreshold } from './keys.js';
@@ -65,11 +65,13 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     shape.kind === 'object' && shape.members.size > 0
       ? typedRow(shape, 'doc')
       : "CASE WHEN starts_with(ltrim(doc), '{') AND json_valid(doc) THEN true END";
-  const key = recordKeys ? "nullif(record_key, '')" : keyExpression(fieldKeys.map(pathSegments), comparison.keyAsText);
+  const leaves = leafColumns(
+    fieldKeys.map(pathSegments),
+    time && 'field' in time ? pathSegments(time.field) : undefined,
+  );
+  const key = recordKeys ? "nullif(record_key, '')" : keyExpression(leaves.keys, comparison.keyAsText);
   const eventTime =
-    time && 'field' in time
-      ? eventTimeExpression(memberExpression(pathSegments(time.field)), time.unit)
-      : 'record_time';
+    time && 'field' in time && leaves.time ? eventTimeExpression(leaves.time, time.unit) : 'record_time';
   const sampled = sampledExpression('k', samplingThreshold(comparison.sampling.rate), comparison.keyAsText);
   // Each pack binds its blob, then its texts; part, first (ordinal) and n are literals.
   const textColumns = [
@@ -114,10 +116,12 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
         parsed AS (
           SELECT *, ${parsed} AS r
           FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM batch)
+        ), leaves AS (
+          SELECT *${leaves.select} FROM parsed
         ), keyed AS (
           SELECT ordinal, part, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
             CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
-          FROM parsed
+          FROM leaves
         ), classified AS (
           SELECT ordinal, part, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
             CASE WHEN unparsed THEN CASE WHEN json_valid(doc) THEN 'not_object' ELSE 'malformed' END

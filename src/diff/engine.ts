@@ -6,7 +6,7 @@ import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
 import { parseExact } from './exact-json.js';
-import { keyExpression, memberExpression, sampledExpression } from './key-sql.js';
+import { keyExpression, leafColumns, sampledExpression } from './key-sql.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
@@ -133,21 +133,27 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
       SELECT pos AS given_pos, doc, reason, k, w, rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
       FROM ${input.relation}`;
   }
-  const key = keyExpression(spec.key.map(pathSegments), spec.keyAsText);
   const time = spec.time;
+  const leaves = leafColumns(
+    spec.key.map(pathSegments),
+    time && 'field' in time ? pathSegments(time.field) : undefined,
+  );
+  const key = keyExpression(leaves.keys, spec.keyAsText);
   let window = '0::BIGINT';
-  if (time && 'field' in time) {
-    const ms = eventTimeExpression(memberExpression(pathSegments(time.field)), time.unit);
+  if (time && 'field' in time && leaves.time) {
+    const ms = eventTimeExpression(leaves.time, time.unit);
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
   }
   const sampled = sampledExpression('k', samplingThreshold(spec.samplingRate), spec.keyAsText);
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
       SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
+    ), leaves AS (
+      SELECT *${leaves.select} FROM parsed
     ), keyed AS (
       SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
         CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
-      FROM parsed
+      FROM leaves
     )
     SELECT doc, reason, k, w, rh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected

@@ -26,7 +26,7 @@ function lastMember(x: string, name: string): string {
  * the first member of a name there), unless the raw text `doc` may repeat one of the names (or
  * spells one with an escape), where it is read again, the last member of each name winning.
  */
-export function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): string {
+function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): string {
   const typed = segments.reduce((expression, name) => member(expression, name), row);
   const repeated = segments.map((name) => {
     const quoted = literal(JSON.stringify(name));
@@ -63,7 +63,7 @@ function canonicalNumber(text: string): string {
  * text. Unless keys compare as text, numbers and booleans carry KEY_TAG in front (and strings that
  * start with it one more), so the string `"12"` and the number `12` are different keys.
  */
-export function keyPartExpression(leaf: string, asText: boolean): string {
+function keyPartExpression(leaf: string, asText: boolean): string {
   const tagged = (text: string) => (asText ? text : `chr(${KEY_TAG.charCodeAt(0)}) || ${text}`);
   // A raw U+001D in a JSON string is always escaped, so only escaped strings can start with it.
   const escaped = asText
@@ -80,9 +80,24 @@ export function keyPartExpression(leaf: string, asText: boolean): string {
     ELSE ${tagged(number)} END`;
 }
 
-/** The canonical key of a record: its parts joined by U+001F; NULL when any part is unusable. */
-export function keyExpression(paths: readonly string[][], asText: boolean, row = 'r', doc = 'doc'): string {
-  const parts = paths.map((segments) => keyPartExpression(memberExpression(segments, row, doc), asText));
+/**
+ * The select list (`, … AS …`) reading the key and time leaves of a record once, from its typed row
+ * `r` and its text `doc`, and the columns it names: the expressions that take them use each many
+ * times, and DuckDB would compute a repeated expression as often as it is written.
+ */
+export function leafColumns(
+  keyPaths: readonly (readonly string[])[],
+  timePath: readonly string[] | undefined,
+): { select: string; keys: string[]; time: string | undefined } {
+  const keys = keyPaths.map((_, i) => `sd_key_${i}`);
+  const columns = keyPaths.map((segments, i) => `${memberExpression(segments)} AS ${keys[i]}`);
+  if (timePath) columns.push(`${memberExpression(timePath)} AS sd_time`);
+  return { select: columns.map((column) => `, ${column}`).join(''), keys, time: timePath ? 'sd_time' : undefined };
+}
+
+/** The canonical key of a record from its key leaves: parts joined by U+001F; NULL when any part is unusable. */
+export function keyExpression(leaves: readonly string[], asText: boolean): string {
+  const parts = leaves.map((leaf) => keyPartExpression(leaf, asText));
   if (parts.length === 1) return parts[0] as string;
   return `CASE WHEN ${parts.map((p) => `(${p}) IS NULL`).join(' OR ')} THEN NULL ELSE concat_ws(chr(31), ${parts.join(', ')}) END`;
 }
