@@ -21,10 +21,28 @@ function lastMember(x: string, name: string): string {
     THEN json_extract(v, '$.*')[list_last(${positions})] ELSE json_extract(v, ${pointer}) END)[1]`;
 }
 
+/** Every escaped spelling of the characters of a name: `\uXXXX` (hex digits in either case), and `\/`. */
+function escapesOf(name: string): string[] {
+  const spellings = new Set<string>();
+  for (const char of new Set(name)) {
+    for (let i = 0; i < char.length; i++) {
+      let forms = [''];
+      for (const digit of char.charCodeAt(i).toString(16).padStart(4, '0')) {
+        const cases = [...new Set([digit, digit.toUpperCase()])];
+        forms = forms.flatMap((form) => cases.map((c) => form + c));
+      }
+      for (const form of forms) spellings.add(`\\u${form}`);
+    }
+    if (char === '/') spellings.add('\\/');
+  }
+  return [...spellings];
+}
+
 /**
  * SQL for the leaf at `segments` (JSON text) of a record: from its typed row `row` (DuckDB reads
  * the first member of a name there), unless the raw text `doc` may repeat one of the names (or
- * spells one with an escape), where it is read again, the last member of each name winning.
+ * spells a character of one with an escape), where it is read again, the last member of each name
+ * winning. Escapes of other characters (`\u00e9` in values) cost nothing more than a search.
  */
 function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): string {
   const typed = segments.reduce((expression, name) => member(expression, name), row);
@@ -32,8 +50,10 @@ function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): 
     const quoted = literal(JSON.stringify(name));
     return `len(string_split(${doc}, ${quoted})) > 2`;
   });
+  const escaped = [...new Set(segments.flatMap(escapesOf))].map((escape) => `contains(${doc}, ${literal(escape)})`);
   const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
-  return `CASE WHEN contains(${doc}, '\\u') OR ${repeated.join(' OR ')} THEN ${last} ELSE ${typed} END`;
+  return `CASE WHEN ${repeated.join(' OR ')} OR (contains(${doc}, '\\u') AND (${escaped.join(' OR ')}))
+    THEN ${last} ELSE ${typed} END`;
 }
 
 /** Plain decimal text up to this many characters; past it `<digits>e<exponent>`. */
