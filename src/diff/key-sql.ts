@@ -50,7 +50,7 @@ function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): 
     const quoted = literal(JSON.stringify(name));
     return `len(string_split(${doc}, ${quoted})) > 2`;
   });
-  const escaped = [...new Set(segments.flatMap(escapesOf))].map((escape) => `contains(${doc}, ${literal(escape)})`);
+  const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
   const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
   return `CASE WHEN ${repeated.join(' OR ')} OR (contains(${doc}, '\\u') AND (${escaped.join(' OR ')}))
     THEN ${last} ELSE ${typed} END`;
