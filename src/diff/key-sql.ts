@@ -52,8 +52,10 @@ function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): 
   });
   const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
   const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
-  return `CASE WHEN ${repeated.join(' OR ')} OR (contains(${doc}, '\\u') AND (${escaped.join(' OR ')}))
-    THEN ${last} ELSE ${typed} END`;
+  // WHENs, not OR and AND: DuckDB evaluates a WHEN only for the rows still undecided, every operand always.
+  const suspect = `CASE ${repeated.map((test) => `WHEN ${test} THEN true`).join(' ')}
+    WHEN NOT contains(${doc}, '\\u') THEN false ELSE ${escaped.join(' OR ')} END`;
+  return `CASE WHEN ${suspect} THEN ${last} ELSE ${typed} END`;
 }
 
 /** Plain decimal text up to this many characters; past it `<digits>e<exponent>`. */

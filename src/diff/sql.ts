@@ -168,27 +168,35 @@ function normalized(shape: Shape, value: string, path: string, rules: CompareRul
 export const MAX_DEPTH = 256;
 const JSON_STRING = '"(?:[^"\\\\]|\\\\.)*"';
 
-/**
- * A regular expression for text whose brackets nest at most MAX_DEPTH deep: one group per level.
- * Bounded nesting is a regular language, so RE2 checks it in one linear pass; DuckDB compiles it
- * for every statement (some ms), so it stays small: strings are emptied before it runs.
- */
-function withinDepth(): string {
+/** Levels one regular expression checks: DuckDB compiles each for every statement, so they stay small. */
+const LEVELS_PER_PASS = 16;
+
+/** Text (strings emptied) whose brackets nest at most `depth` deep: one group per level. */
+function nestedAtMost(depth: number): string {
   let levels = '[^\\[\\]{}]*';
-  for (let depth = 1; depth <= MAX_DEPTH; depth++) levels = `(?:[^\\[\\]{}]|[\\[{]${levels}[\\]}])*`;
+  for (let level = 1; level <= depth; level++) levels = `(?:[^\\[\\]{}]|[\\[{]${levels}[\\]}])*`;
   return levels;
 }
-const WITHIN_DEPTH = withinDepth();
+const SHALLOW = nestedAtMost(LEVELS_PER_PASS);
+/** A bracketed group nesting at most LEVELS_PER_PASS deep, with what follows it up to the next bracket. */
+const SHALLOW_GROUP = `[\\[{]${nestedAtMost(LEVELS_PER_PASS - 1)}[\\]}]`;
 
 /**
  * SQL true when a JSON text nests deeper than MAX_DEPTH. Cheap tests first (regular expressions
  * cost DuckDB more than parsing the text): only a long text with many brackets can nest that deep,
- * and only those few are checked exactly, with their strings emptied.
+ * and only those few are checked exactly. With strings emptied, each pass removes every group at
+ * most LEVELS_PER_PASS deep, which lowers the nesting by that much; bounded nesting is a regular
+ * language, so what is left is checked by one more expression in one linear pass.
  */
 export function tooDeepExpression(doc: string): string {
   const openings = `len(string_split(${doc}, '{')) + len(string_split(${doc}, '['))`;
-  const structure = `regexp_replace(${doc}, '${JSON_STRING}', '""', 'g')`;
-  return `(strlen(${doc}) > ${2 * MAX_DEPTH} AND ${openings} > ${MAX_DEPTH + 2} AND NOT regexp_full_match(${structure}, '${WITHIN_DEPTH}'))`;
+  let structure = `regexp_replace(${doc}, '${JSON_STRING}', '""', 'g')`;
+  for (let removed = 0; removed + LEVELS_PER_PASS < MAX_DEPTH; removed += LEVELS_PER_PASS) {
+    structure = `regexp_replace(${structure}, '${SHALLOW_GROUP}', '', 'g')`;
+  }
+  // CASE, not AND: DuckDB evaluates only the rows a WHEN selects, but every operand of an AND.
+  return `CASE WHEN strlen(${doc}) <= ${2 * MAX_DEPTH} THEN false WHEN ${openings} <= ${MAX_DEPTH + 2} THEN false
+    ELSE NOT regexp_full_match(${structure}, '${SHALLOW}') END`;
 }
 
 const UNIT_TO_MS = { ms: 1, s: 1000, us: 0.001 } as const;
