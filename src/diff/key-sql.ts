@@ -86,11 +86,12 @@ function canonicalNumber(text: string): string {
  * start with it one more), so the string `"12"` and the number `12` are different keys.
  */
 function keyPartExpression(leaf: string, asText: boolean): string {
-  const tagged = (text: string) => (asText ? text : `chr(${KEY_TAG.charCodeAt(0)}) || ${text}`);
+  const tag = `chr(${KEY_TAG.charCodeAt(0)})`;
+  const tagged = (text: string) => (asText ? text : `${tag} || ${text}`);
   // A raw U+001D in a JSON string is always escaped, so only escaped strings can start with it.
   const escaped = asText
     ? `json_extract_string(${leaf}, '$')`
-    : `regexp_replace(json_extract_string(${leaf}, '$'), '^\\x1d', '\\x1d\\x1d')`;
+    : `CASE WHEN starts_with(json_extract_string(${leaf}, '$'), ${tag}) THEN ${tag} ELSE '' END || json_extract_string(${leaf}, '$')`;
   const number = `${leaf}::VARCHAR`;
   // The ELSE branches are cast: a JSON-typed branch would make the whole CASE JSON and re-parse the text.
   // Strings without escapes are unquoted by slicing, and integers kept as they are: cheaper than parsing them.

@@ -177,6 +177,10 @@ describe('ingest classification in DuckDB', () => {
     ]);
     const raw = (await keyed(ids)).map((r) => r.k);
     expect(new Set(raw.slice(0, 4)).size).toBe(2);
+    // A string that starts with the tag is told apart from the tagged number, and shown as it is.
+    const [tagged, number] = await keyed(['"\\u001d12"', '12']);
+    expect(tagged?.k).not.toBe(number?.k);
+    expect(keyLabel(tagged?.k as string)).toBe('\u001d12');
     const asText = (await keyed(ids, { keyAsText: true })).map((r) => r.k);
     expect(new Set(asText.slice(0, 4)).size).toBe(1);
     expect(asText.slice(8, 10)).toEqual([`${big}`, `${big + 1n}`]);
