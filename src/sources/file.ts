@@ -105,7 +105,7 @@ export async function loadFiles(connection: DuckDBConnection, files: FileSide[])
 }
 
 /** NDJSON records longer than this are counted invalid (`oversized`) instead of read. */
-export const MAX_NDJSON_RECORD_BYTES = 16 * 1024 * 1024;
+const MAX_NDJSON_RECORD_BYTES = 16 * 1024 * 1024;
 /**
  * The longest line DuckDB is asked to read: it holds two buffers of the longest line it may meet
  * per file, so the limit follows the file's longest line instead of being set high for every file.
