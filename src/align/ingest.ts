@@ -1,8 +1,9 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig } from '../config/schema.js';
 import { keyShape, typedRow } from '../diff/engine.js';
+import { keyExpression, leafColumns, sampledExpression } from '../diff/key-sql.js';
 import { pathSegments } from '../diff/paths.js';
-import { eventTimeExpression, keyExpression, keyPartExpression, leafExpression } from '../diff/sql.js';
+import { eventTimeExpression, tooDeepExpression } from '../diff/sql.js';
 import { samplingThreshold } from './keys.js';
 import type { PackedPartition } from './prepare.js';
 
@@ -64,13 +65,14 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     shape.kind === 'object' && shape.members.size > 0
       ? typedRow(shape, 'doc')
       : "CASE WHEN starts_with(ltrim(doc), '{') AND json_valid(doc) THEN true END";
-  const key = recordKeys
-    ? "nullif(record_key, '')"
-    : keyExpression(fieldKeys.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
+  const leaves = leafColumns(
+    fieldKeys.map(pathSegments),
+    time && 'field' in time ? pathSegments(time.field) : undefined,
+  );
+  const key = recordKeys ? "nullif(record_key, '')" : keyExpression(leaves.keys, comparison.keyAsText);
   const eventTime =
-    time && 'field' in time ? eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit) : 'record_time';
-  const threshold = samplingThreshold(comparison.sampling.rate);
-  const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
+    time && 'field' in time && leaves.time ? eventTimeExpression(leaves.time, time.unit) : 'record_time';
+  const sampled = sampledExpression('k', samplingThreshold(comparison.sampling.rate), comparison.keyAsText);
   // Each pack binds its blob, then its texts; part, first (ordinal) and n are literals.
   const textColumns = [
     'positions',
@@ -114,12 +116,16 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
         parsed AS (
           SELECT *, ${parsed} AS r
           FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM batch)
+        ), leaves AS (
+          SELECT *${leaves.select} FROM parsed
         ), keyed AS (
-          SELECT ordinal, part, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time FROM parsed
+          SELECT ordinal, part, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
+            CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
+          FROM leaves
         ), classified AS (
           SELECT ordinal, part, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
             CASE WHEN unparsed THEN CASE WHEN json_valid(doc) THEN 'not_object' ELSE 'malformed' END
-              WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason
+              WHEN rejected IS NOT NULL THEN rejected WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason
           FROM keyed
         )
         SELECT ordinal, part, position, doc, k, w, event_time, reason,

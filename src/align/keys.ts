@@ -11,3 +11,20 @@ export function samplingThreshold(rate: number): bigint | undefined {
   // Scale through a 2^32 fraction so the threshold is exact.
   return (BigInt(Math.floor(rate * 2 ** 32)) * TWO_POW_64) / 2n ** 32n;
 }
+
+/**
+ * Marks a key part that is a number or a boolean in the canonical key (`diff/key-sql.ts`), so it
+ * never equals a string part; a string part that starts with it gets one more. Sampling hashes the
+ * key without the marks.
+ */
+export const KEY_TAG = '\u001d';
+const KEY_PART_SEPARATOR = '\u001f';
+
+/** A canonical key as shown in samples and messages: without the marks. */
+export function keyLabel(key: string): string {
+  if (!key.includes(KEY_TAG)) return key;
+  return key
+    .split(KEY_PART_SEPARATOR)
+    .map((part) => (part.startsWith(KEY_TAG) ? part.slice(1) : part))
+    .join(KEY_PART_SEPARATOR);
+}

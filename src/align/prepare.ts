@@ -69,6 +69,8 @@ export interface PrepareOptions {
   recordTimestamps: boolean;
   /** Dead letters kept per delivery. */
   deadLetterLimit: number;
+  /** JSON texts (files, simulator) longer than this many UTF-8 bytes are invalid (`oversized`), as Kafka messages are. */
+  maxRecordBytes?: number;
   /** Where to pack texts when it has room (a source thread's ring). */
   memory?: PackMemory;
 }
@@ -222,11 +224,20 @@ export class RecordPreparer {
     };
   }
 
+  #oversized(value: Buffer | string): boolean {
+    const limit = this.#options.maxRecordBytes;
+    if (limit === undefined) return false;
+    // A UTF-16 unit takes at most 3 UTF-8 bytes: most texts need no count of their bytes.
+    if (typeof value === 'string') return value.length * 3 > limit && Buffer.byteLength(value) > limit;
+    return value.length > limit;
+  }
+
   /** Decodes one record to JSON text; synchronous unless the decoder must ask the schema registry. */
   #decode(record: RawRecord, decoded: boolean): Decoded | Promise<Decoded> {
     if (record.error) return { reason: record.error };
     if (record.value === null) return { reason: 'empty' };
     if (decoded) {
+      if (this.#oversized(record.value)) return { reason: 'oversized' };
       // The separator of records on their way to DuckDB cannot stand in valid JSON.
       return holdsRecordSeparator(record.value) ? { reason: 'malformed' } : { doc: record.value };
     }

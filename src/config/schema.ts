@@ -122,6 +122,10 @@ export const ComparisonSchema = Type.Object(
     ),
     schema: Type.Optional(Type.String({ minLength: 1, description: 'path of the .avsc for format avro-schema' })),
     key: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    keyAsText: Type.Boolean({
+      default: false,
+      description: 'compare keys as text: the string "12" and the number 12 are one key (numbers by value either way)',
+    }),
     time: Type.Optional(TimeSchema),
     window: Type.Object(
       {

@@ -69,6 +69,7 @@ export function diffSpecOf(comparison: ComparisonConfig, samplesPerGroup: number
     time: comparison.time,
     windowMs: durationMs(comparison.window.size),
     duplicates: comparison.duplicates,
+    keyAsText: comparison.keyAsText,
     rules: compileRules(comparison.compare),
     samplingRate: comparison.sampling.rate,
     redact: comparison.redact,

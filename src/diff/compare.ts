@@ -1,4 +1,14 @@
 import { eventTimeMs } from '../align/time.js';
+import {
+  type Decimal,
+  decimalOf,
+  decimalText,
+  isNumberLeaf,
+  isRawNumber,
+  NonFinite,
+  sameNumber,
+  withinTolerance,
+} from './exact-json.js';
 import { childPath, elementPath } from './paths.js';
 import type { CompareRules } from './rules.js';
 
@@ -16,6 +26,7 @@ type JsonKind = 'null' | 'boolean' | 'number' | 'string' | 'array' | 'object';
 function jsonKind(value: unknown): JsonKind {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
+  if (isNumberLeaf(value)) return 'number';
   return typeof value as JsonKind;
 }
 
@@ -33,6 +44,8 @@ function canonicalText(value: unknown, path: string, rules: CompareRules): strin
     if (rules.isUnordered(path)) items.sort();
     return `[${items.join(',')}]`;
   }
+  if (value instanceof NonFinite) return value.token;
+  if (jsonKind(value) === 'number') return decimalText(decimalOf(value) as Decimal);
   if (value !== null && typeof value === 'object') {
     const members = Object.keys(value)
       .sort()
@@ -80,7 +93,7 @@ class RecordComparer {
     }
     switch (liveKind) {
       case 'number':
-        if (!this.numbersEqual(live as number, candidate as number, path)) this.report(path, 'value', live, candidate);
+        if (!this.numbersEqual(live, candidate, path)) this.report(path, 'value', live, candidate);
         return;
       case 'object':
         this.compareObjects(live as Record<string, unknown>, candidate as Record<string, unknown>, path);
@@ -94,19 +107,24 @@ class RecordComparer {
     }
   }
 
-  private numbersEqual(live: number, candidate: number, path: string): boolean {
-    if (live === candidate) return true;
+  /** By exact decimal value (`2.50` = `2.5`, `1e2` = `100`), never rounded through doubles. */
+  private numbersEqual(live: unknown, candidate: unknown, path: string): boolean {
+    if (live === candidate || sameNumber(live, candidate)) return true;
+    const a = decimalOf(live);
+    const b = decimalOf(candidate);
+    if (a === undefined || b === undefined) return false;
     const { abs, rel } = this.rules.numericTolerance(path);
-    return Math.abs(live - candidate) <= abs + rel * Math.abs(live);
+    return (abs !== 0 || rel !== 0) && withinTolerance(a, b, abs, rel);
   }
 
   private compareInstants(live: unknown, candidate: unknown, path: string): void {
-    const liveMs = eventTimeMs(live);
-    const candidateMs = eventTimeMs(candidate);
+    // Epochs are compared as instants in ms, where a double is exact enough.
+    const liveMs = eventTimeMs(isRawNumber(live) ? Number(live.rawJSON) : live);
+    const candidateMs = eventTimeMs(isRawNumber(candidate) ? Number(candidate.rawJSON) : candidate);
     if (liveMs === undefined || candidateMs === undefined) {
       if (jsonKind(live) !== jsonKind(candidate) && (liveMs === undefined) !== (candidateMs === undefined)) {
         this.report(path, 'type', live, candidate);
-      } else if (live !== candidate) {
+      } else if (live !== candidate && !(isNumberLeaf(live) && this.numbersEqual(live, candidate, path))) {
         this.report(path, 'value', live, candidate);
       }
       return;

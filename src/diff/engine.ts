@@ -1,10 +1,12 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { samplingThreshold } from '../align/keys.js';
+import { keyLabel, samplingThreshold } from '../align/keys.js';
 import type { Side, TimeConfig } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
+import { parseExact } from './exact-json.js';
+import { keyExpression, leafColumns, sampledExpression } from './key-sql.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
@@ -16,11 +18,10 @@ import {
   eventTimeExpression,
   fitsExpression,
   identifier,
-  keyExpression,
-  keyPartExpression,
-  leafExpression,
   literal,
   normalizedExpression,
+  roundedNumbersExpression,
+  tooDeepExpression,
 } from './sql.js';
 
 /** What the engine needs to know of a comparison. */
@@ -29,6 +30,8 @@ export interface DiffSpec {
   time?: TimeConfig | undefined;
   windowMs: number;
   duplicates: 'last' | 'first' | 'error';
+  /** Keys compare as text: the string `"12"` and the number `12` are one key. */
+  keyAsText: boolean;
   rules: CompareRules;
   samplingRate: number;
   redact: readonly string[];
@@ -130,25 +133,32 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
       SELECT pos AS given_pos, doc, reason, k, w, rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
       FROM ${input.relation}`;
   }
-  const key = keyExpression(spec.key.map((path) => keyPartExpression(leafExpression(pathSegments(path)))));
   const time = spec.time;
+  const leaves = leafColumns(
+    spec.key.map(pathSegments),
+    time && 'field' in time ? pathSegments(time.field) : undefined,
+  );
+  const key = keyExpression(leaves.keys, spec.keyAsText);
   let window = '0::BIGINT';
-  if (time && 'field' in time) {
-    const ms = eventTimeExpression(leafExpression(pathSegments(time.field)), time.unit);
+  if (time && 'field' in time && leaves.time) {
+    const ms = eventTimeExpression(leaves.time, time.unit);
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
   }
-  const threshold = samplingThreshold(spec.samplingRate);
-  const sampled = threshold === undefined ? 'true' : `md5_number_upper(k) < ${threshold}::UBIGINT`;
+  const sampled = sampledExpression('k', samplingThreshold(spec.samplingRate), spec.keyAsText);
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
       SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
+    ), leaves AS (
+      SELECT *${leaves.select} FROM parsed
     ), keyed AS (
-      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh
-      FROM parsed
+      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
+        CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
+      FROM leaves
     )
     SELECT doc, reason, k, w, rh,
-      CASE WHEN malformed THEN 'malformed' WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
-      CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
+      CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
+        WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
+      CASE WHEN malformed OR rejected IS NOT NULL OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
     FROM keyed`;
 }
 
@@ -233,7 +243,7 @@ export async function diffPair(
       );
       throw new ShadowdiffError(
         'SD_DIFF_DUPLICATE_KEY',
-        `duplicate key ${JSON.stringify(dup?.k)} on ${dup?.side} (duplicates: error); ${liveCounts.duplicates} duplicate(s) on live, ${otherCounts.duplicates} on ${other.side}`,
+        `duplicate key ${JSON.stringify(dup ? keyLabel(dup.k) : undefined)} on ${dup?.side} (duplicates: error); ${liveCounts.duplicates} duplicate(s) on live, ${otherCounts.duplicates} on ${other.side}`,
       );
     }
     await runWithProgress(
@@ -299,7 +309,7 @@ export async function diffPair(
     for await (const rows of checkResult.yieldRowsJs()) {
       for (const [k, w, lpos, opos, ldoc, odoc] of rows as [string, bigint, bigint, bigint, string, string][]) {
         await slices.pause();
-        const differences = compareRecords(JSON.parse(ldoc), JSON.parse(odoc), spec.rules);
+        const differences = compareRecords(parseExact(ldoc), parseExact(odoc), spec.rules);
         if (differences.length === 0) {
           total.equal++;
           tallyOf(w).equal++;
@@ -311,7 +321,7 @@ export async function diffPair(
           if (!collector.wants('different', difference.path)) continue;
           collector.add({
             outcome: 'different',
-            key: k,
+            key: keyLabel(k),
             ...(spec.time ? { window: Number(w) } : {}),
             field: difference.path,
             kind: difference.kind,
@@ -355,8 +365,8 @@ export async function diffPair(
 
 /**
  * Pending pairs (raw texts differ) are the same when their typed rows, normalized by the rules,
- * hash the same and both typed rows provably hold every member of their raw text; the others are
- * compared field by field.
+ * hash the same, both typed rows provably hold every member of their raw text and no number in
+ * them may have been rounded; the others are compared field by field.
  */
 async function settleEqualHashes(
   connection: DuckDBConnection,
@@ -365,7 +375,8 @@ async function settleEqualHashes(
   rules: CompareRules,
 ): Promise<void> {
   const equal = `hash(${normalizedExpression(shape, rules, 'lrow')}) = hash(${normalizedExpression(shape, rules, 'orow')})
-    AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}`;
+    AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}
+    AND NOT ${roundedNumbersExpression('ldoc')} AND NOT ${roundedNumbersExpression('odoc')}`;
   await connection.run(
     `UPDATE ${pairs} p SET same = s.same
      FROM (SELECT lpos, coalesce(${equal}, false) AS same

@@ -1,3 +1,4 @@
+import { isNumberLeaf } from './exact-json.js';
 import { childPath, elementPath, subtreeMatcher } from './paths.js';
 
 export const REDACTED = '***';
@@ -12,7 +13,7 @@ export function redactor(globs: readonly string[]): (value: unknown, basePath?: 
   const walk = (value: unknown, path: string): unknown => {
     if (path !== '' && isRedacted(path)) return value === undefined ? undefined : REDACTED;
     if (Array.isArray(value)) return value.map((item) => walk(item, elementPath(path)));
-    if (value !== null && typeof value === 'object') {
+    if (value !== null && typeof value === 'object' && !isNumberLeaf(value)) {
       return Object.fromEntries(Object.entries(value).map(([name, v]) => [name, walk(v, childPath(path, name))]));
     }
     return value;

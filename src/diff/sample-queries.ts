@@ -1,7 +1,9 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { keyLabel } from '../align/keys.js';
 import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
 import type { DiffSpec, SideInput } from './engine.js';
+import { parseExact } from './exact-json.js';
 import type { DiffSample, PendingSample, SampleCollector } from './samples.js';
 
 const RAW_SAMPLE_CHARS = 1024;
@@ -12,7 +14,7 @@ function truncate(text: string): string {
 
 function parseOrRaw(text: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseExact(text);
   } catch {
     return text;
   }
@@ -48,7 +50,7 @@ export async function collectOneSided(
     const record = redact(parseOrRaw(row.doc));
     collector.add({
       outcome,
-      key: row.k,
+      key: keyLabel(row.k),
       ...(spec.time ? { window: Number(row.w) } : {}),
       ...(outcome === 'missing' ? { live: record } : { candidate: record }),
       positions: { [input.side]: Number(row.pos) },

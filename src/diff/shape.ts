@@ -10,9 +10,16 @@ export const LEAF: Shape = { kind: 'leaf', text: true };
 
 const NON_TEXT_TYPES = new Set(['UBIGINT', 'BIGINT', 'DOUBLE', 'BOOLEAN', 'NULL']);
 
+/**
+ * Nesting the typed rows follow; below it values are JSON leaves. SQL built for deeper shapes would
+ * pass DuckDB's expression depth limit, and records that deep are rare enough to compare in full.
+ */
+const MAX_SHAPE_DEPTH = 32;
+
 /** Reads the output of DuckDB's `json_group_structure` into a Shape. */
-export function shapeFromStructure(structure: unknown): Shape {
-  if (Array.isArray(structure)) return { kind: 'list', element: shapeFromStructure(structure[0]) };
+export function shapeFromStructure(structure: unknown, depth = 0): Shape {
+  if (depth >= MAX_SHAPE_DEPTH) return LEAF;
+  if (Array.isArray(structure)) return { kind: 'list', element: shapeFromStructure(structure[0], depth + 1) };
   if (structure !== null && typeof structure === 'object') {
     const members = new Map<string, Shape>();
     const seen = new Set<string>();
@@ -20,7 +27,7 @@ export function shapeFromStructure(structure: unknown): Shape {
       // DuckDB STRUCT names are case-insensitive: `Id` and `id` side by side cannot be a STRUCT.
       if (seen.has(name.toLowerCase())) return LEAF;
       seen.add(name.toLowerCase());
-      members.set(name, shapeFromStructure(child));
+      members.set(name, shapeFromStructure(child, depth + 1));
     }
     return members.size === 0 ? LEAF : { kind: 'object', members };
   }

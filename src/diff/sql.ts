@@ -107,6 +107,23 @@ export function fitsExpression(shape: Shape, rules: CompareRules, doc = 'doc', r
   return `(${raw} = (${expectedColons(shape.members, row, 0)})${hollow.length ? ` AND NOT (${hollow.join(' OR ')})` : ''})`;
 }
 
+// DuckDB reads a number with a fraction or an exponent as a double, so past 15 significant digits
+// (or beyond the normal exponent range) two numbers can hash the same. Integers it keeps exact
+// (int64, uint64, and the text of larger ones).
+const ROUNDED_NUMBER = [
+  ...Array.from({ length: 15 }, (_, i) => `[0-9]{${i + 1}}\\.[0-9]{${15 - i}}`),
+  '[0-9]{16}[eE]',
+  '[eE][+-]?[0-9]{3}',
+].join('|');
+
+/**
+ * SQL that is true when a JSON text may hold a number DuckDB rounds (a false alarm now and then,
+ * say in a string, only costs a field-by-field comparison): its typed row cannot decide "equal".
+ */
+export function roundedNumbersExpression(doc: string): string {
+  return `regexp_matches(${doc}, '${ROUNDED_NUMBER}')`;
+}
+
 /**
  * The value hashed to decide "equal" without a field-by-field comparison: ignored members left out,
  * unordered arrays sorted, JSON null folded into absence when null equals missing.
@@ -147,26 +164,39 @@ function normalized(shape: Shape, value: string, path: string, rules: CompareRul
   }
 }
 
-/** SQL for the leaf at `segments` of row `r` (JSON text), e.g. `(r)."customer"."id"`. */
-export function leafExpression(segments: readonly string[], row = 'r'): string {
-  return segments.reduce((expression, name) => member(expression, name), row);
+/** Records nested deeper than this are invalid (`too_deep`): every step after reading them stays within its stack. */
+export const MAX_DEPTH = 256;
+const JSON_STRING = '"(?:[^"\\\\]|\\\\.)*"';
+
+/** Levels one regular expression checks: DuckDB compiles each for every statement, so they stay small. */
+const LEVELS_PER_PASS = 16;
+
+/** Text (strings emptied) whose brackets nest at most `depth` deep: one group per level. */
+function nestedAtMost(depth: number): string {
+  let levels = '[^\\[\\]{}]*';
+  for (let level = 1; level <= depth; level++) levels = `(?:[^\\[\\]{}]|[\\[{]${levels}[\\]}])*`;
+  return levels;
 }
+const SHALLOW = nestedAtMost(LEVELS_PER_PASS);
+/** A bracketed group nesting at most LEVELS_PER_PASS deep, with what follows it up to the next bracket. */
+const SHALLOW_GROUP = `[\\[{]${nestedAtMost(LEVELS_PER_PASS - 1)}[\\]}]`;
 
 /**
- * One key part as text: strings unquoted, numbers and booleans as their JSON text; NULL for null,
- * objects and arrays (no usable key).
+ * SQL true when a JSON text nests deeper than MAX_DEPTH. Cheap tests first (regular expressions
+ * cost DuckDB more than parsing the text): only a long text with many brackets can nest that deep,
+ * and only those few are checked exactly. With strings emptied, each pass removes every group at
+ * most LEVELS_PER_PASS deep, which lowers the nesting by that much; bounded nesting is a regular
+ * language, so what is left is checked by one more expression in one linear pass.
  */
-export function keyPartExpression(leaf: string): string {
-  // The ELSE branch is cast: a JSON-typed branch would make the whole CASE JSON and re-parse the text.
-  // Strings without escapes are unquoted by slicing, which is cheaper than parsing them.
-  return `CASE WHEN starts_with(${leaf}, '"') THEN CASE WHEN contains(${leaf}, '\\') THEN json_extract_string(${leaf}, '$') ELSE (${leaf}::VARCHAR)[2:-2] END
-    WHEN ${leaf} = 'null' OR starts_with(${leaf}, '{') OR starts_with(${leaf}, '[') THEN NULL ELSE ${leaf}::VARCHAR END`;
-}
-
-/** The canonical key: parts joined by U+001F; NULL when any part is unusable. */
-export function keyExpression(parts: readonly string[]): string {
-  if (parts.length === 1) return parts[0] as string;
-  return `CASE WHEN ${parts.map((p) => `(${p}) IS NULL`).join(' OR ')} THEN NULL ELSE concat_ws(chr(31), ${parts.join(', ')}) END`;
+export function tooDeepExpression(doc: string): string {
+  const openings = `len(string_split(${doc}, '{')) + len(string_split(${doc}, '['))`;
+  let structure = `regexp_replace(${doc}, '${JSON_STRING}', '""', 'g')`;
+  for (let removed = 0; removed + LEVELS_PER_PASS < MAX_DEPTH; removed += LEVELS_PER_PASS) {
+    structure = `regexp_replace(${structure}, '${SHALLOW_GROUP}', '', 'g')`;
+  }
+  // CASE, not AND: DuckDB evaluates only the rows a WHEN selects, but every operand of an AND.
+  return `CASE WHEN strlen(${doc}) <= ${2 * MAX_DEPTH} THEN false WHEN ${openings} <= ${MAX_DEPTH + 2} THEN false
+    ELSE NOT regexp_full_match(${structure}, '${SHALLOW}') END`;
 }
 
 const UNIT_TO_MS = { ms: 1, s: 1000, us: 0.001 } as const;

@@ -176,6 +176,7 @@ export class ComparisonRunner implements ComparisonView {
       recordKeys: this.#plan.recordKeys,
       recordTimestamps: this.#plan.recordTimestamps,
       deadLetterLimit: DEAD_LETTERS_PER_BATCH,
+      maxRecordBytes: this.config.maxMessageBytes,
     };
     for (const side of this.#sides)
       this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, prepare));

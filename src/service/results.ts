@@ -1,6 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
 import type { BatchCounts, BatchField } from '../diff/batch.js';
+import { parseExact } from '../diff/exact-json.js';
 import type { DiffSample, SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
@@ -198,7 +199,7 @@ export async function storedSamples(
       `SELECT body::VARCHAR AS body FROM samples WHERE ${conditions.join(' AND ')} AND ${inNoise} = ${noisy}
        ORDER BY created_at DESC, w DESC LIMIT ${limit}`,
     );
-    return rows.map((r) => ({ ...(JSON.parse(r.body) as DiffSample), ...(noisy ? { noise: true } : {}) }));
+    return rows.map((r) => ({ ...(parseExact(r.body) as DiffSample), ...(noisy ? { noise: true } : {}) }));
   };
   const samples: DiffSample[] = [];
   if (filter.outcome !== 'invalid' && mode !== 'only') samples.push(...(await differences(false, filter.limit)));

@@ -19,7 +19,8 @@ export async function findRecordLines(
     line++;
     const bytes = Buffer.concat(pending);
     pending = [];
-    const text = bytes.toString('utf8');
+    // A UTF-8 BOM starts the file, not its first record.
+    const text = line === 1 ? bytes.toString('utf8').replace(/^\uFEFF/, '') : bytes.toString('utf8');
     if (text.trim() === '') return;
     ordinal++;
     if (wanted.has(ordinal)) found.set(ordinal, { line, text: text.replace(/\r$/, '') });

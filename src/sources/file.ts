@@ -1,4 +1,5 @@
-import { access, constants } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { access, constants, open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openAvroFile } from '../codec/avro-file.js';
@@ -88,9 +89,7 @@ export async function loadFiles(
     let relation: string;
     switch (file.format) {
       case 'json':
-        // read_json_objects yields one row per non-blank line in file order (insertion order is kept), NULL when malformed.
-        relation = `(SELECT json::VARCHAR AS doc, CAST(NULL AS VARCHAR) AS reason
-          FROM read_json_objects(${source}, format = 'newline_delimited', ignore_errors = true, maximum_object_size = 16777216))`;
+        relation = await ndjsonRelation(file.path);
         break;
       case 'csv': {
         // Every field is read as text, each file on its own: see csvRowJson.
@@ -115,6 +114,95 @@ export async function loadFiles(
     inputs.push({ side: file.side, relation, locate: locator(file, quoting) });
   }
   return inputs;
+}
+
+/** NDJSON records longer than this are counted invalid (`oversized`) instead of read. */
+const MAX_NDJSON_RECORD_BYTES = 16 * 1024 * 1024;
+/**
+ * The longest line DuckDB is asked to read: it holds two buffers of the longest line it may meet
+ * per file, so the limit follows the file's longest line instead of being set high for every file.
+ */
+const MAX_LINE_BYTES = 256 * 1024 * 1024;
+const SCAN_CHUNK = 1024 * 1024;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+/**
+ * The first line of a file that starts with a UTF-8 BOM, without the BOM; undefined without one,
+ * null when the line is longer than MAX_NDJSON_RECORD_BYTES.
+ */
+async function lineAfterBom(path: string): Promise<string | null | undefined> {
+  const handle = await open(path);
+  try {
+    const head = Buffer.alloc(64 * 1024);
+    const parts: Buffer[] = [];
+    let length = 0;
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(head, 0, head.length, position);
+      const chunk = head.subarray(0, bytesRead);
+      if (position === 0 && !chunk.subarray(0, 3).equals(BOM)) return undefined;
+      const end = chunk.indexOf(10);
+      parts.push(Buffer.from(end === -1 ? chunk : chunk.subarray(0, end)));
+      length += end === -1 ? bytesRead : end;
+      if (length > MAX_NDJSON_RECORD_BYTES + BOM.length) return null;
+      if (end !== -1 || bytesRead === 0) break;
+      position += bytesRead;
+    }
+    return Buffer.concat(parts).subarray(BOM.length).toString('utf8').replace(/\r$/, '');
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The length of the file's longest line if it is longer than SCAN_CHUNK, else at most SCAN_CHUNK:
+ * two native searches per chunk, so the pass costs little more than reading the file.
+ */
+async function longestLongLine(path: string): Promise<number> {
+  let longest = 0;
+  let open = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: SCAN_CHUNK }) as AsyncIterable<Buffer>) {
+    const first = chunk.indexOf(10);
+    if (first === -1) {
+      open += chunk.length;
+      continue;
+    }
+    longest = Math.max(longest, open + first);
+    open = chunk.length - chunk.lastIndexOf(10) - 1;
+  }
+  return Math.max(longest, open);
+}
+
+/**
+ * NDJSON through read_json_objects: one row per non-blank line in file order (insertion order is
+ * kept), NULL when malformed. A line longer than MAX_NDJSON_RECORD_BYTES is an `oversized` record,
+ * not the end of the run. DuckDB reads a BOM as part of the first line, so a file that starts with
+ * one has its first line, read here without it, stand in for DuckDB's.
+ */
+async function ndjsonRelation(path: string): Promise<string> {
+  const longest = await longestLongLine(path);
+  if (longest > MAX_LINE_BYTES) {
+    throw new ShadowdiffError(
+      'SD_INPUT_UNREADABLE',
+      `cannot read ${path}: it holds a line of ${longest} bytes; lines over ${MAX_LINE_BYTES} bytes cannot be read`,
+    );
+  }
+  const objectSize = Math.max(MAX_NDJSON_RECORD_BYTES, longest) + SCAN_CHUNK;
+  const reader = `read_json_objects(${literal(path)}, format = 'newline_delimited', ignore_errors = true,
+    maximum_object_size = ${objectSize})`;
+  const rows = (json: string) => `CASE WHEN strlen(${json}) <= ${MAX_NDJSON_RECORD_BYTES} THEN ${json} END AS doc,
+    CASE WHEN strlen(${json}) > ${MAX_NDJSON_RECORD_BYTES} THEN 'oversized' END AS reason`;
+  const first = await lineAfterBom(path);
+  if (first === undefined) return `(SELECT ${rows('json::VARCHAR')} FROM ${reader})`;
+  if (first === null) {
+    return `(SELECT CASE WHEN ordinality > 1 THEN json::VARCHAR END AS doc,
+      CASE WHEN ordinality = 1 THEN 'oversized' END AS reason FROM ${reader} WITH ORDINALITY)`;
+  }
+  const line = literal(first);
+  // A line of only a BOM is blank, as file-lines.ts counts lines.
+  return `(SELECT ${rows('j')} FROM (
+      SELECT CASE WHEN ordinality = 1 THEN CASE WHEN json_valid(${line}) THEN ${line} END ELSE json::VARCHAR END AS j, ordinality
+      FROM ${reader} WITH ORDINALITY)
+    WHERE ordinality > 1 OR ${first.trim() === '' ? 'false' : 'true'})`;
 }
 
 /**

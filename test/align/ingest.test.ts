@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { blobValue } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
-import { samplingThreshold } from '../../src/align/keys.js';
+import { keyLabel, samplingThreshold } from '../../src/align/keys.js';
 import type { PackedPartition } from '../../src/align/prepare.js';
 import { parseComparison } from '../../src/config/load.js';
-import { literal } from '../../src/diff/sql.js';
+import { literal, MAX_DEPTH } from '../../src/diff/sql.js';
 import { connect, openDatabase, queryRows } from '../../src/store/duckdb.js';
 
 const comparison = (extra: Record<string, unknown> = {}) =>
@@ -89,7 +89,8 @@ describe('ingest classification in DuckDB', () => {
   it('keys, times and windows a record, and keeps its text as written', async () => {
     const text = '{"region": "eu", "customer": {"id": 7}, "at": "2026-01-01T00:01:30Z", "big": 9007199254740993}';
     const [row] = await classify([text]);
-    expect(row).toMatchObject({ status: 'buffered', k: 'eu\u001f7', doc: text, reason: null });
+    expect(row).toMatchObject({ status: 'buffered', k: 'eu\u001f\u001d7', doc: text, reason: null });
+    expect(keyLabel(row?.k as string)).toBe('eu\u001f7');
     expect(Number(row?.w)).toBe(Date.UTC(2026, 0, 1, 0, 1));
     expect(Number(row?.event_time)).toBe(Date.UTC(2026, 0, 1, 0, 1, 30));
   });
@@ -122,6 +123,84 @@ describe('ingest classification in DuckDB', () => {
     ]);
   });
 
+  it('counts records nested past the limit invalid, and keeps what DuckDB reads as JSON, as batch does', async () => {
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const valid = (extra: string) => `{"region":"eu","customer":{"id":1},"at":0${extra}}`;
+    const rows = await classify([
+      valid(',"v":NaN'),
+      valid(',"v":[1,2,]'),
+      valid(`,"v":${nested(MAX_DEPTH - 1)}`),
+      valid(`,"v":${nested(MAX_DEPTH)}`),
+      valid(`,"v":${nested(10_000)}`),
+      valid(`,"v":"${'{['.repeat(2000)}"`),
+      valid(`,"v":[${'{"b":[]},'.repeat(2000)}1]`),
+    ]);
+    expect(rows.map((r) => [r.status, r.reason])).toEqual([
+      ['buffered', null],
+      ['buffered', null],
+      ['buffered', null],
+      ['invalid', 'too_deep'],
+      ['invalid', 'too_deep'],
+      ['buffered', null],
+      ['buffered', null],
+    ]);
+  });
+
+  it('keys numbers by exact value, apart from strings unless keys compare as text', async () => {
+    const big = 2n ** 60n;
+    const keyed = (ids: string[], extra: Record<string, unknown> = {}) =>
+      classify(
+        ids.map((id) => `{"id":${id},"at":0}`),
+        { extra: { key: ['id'], ...extra } },
+      );
+    const ids = [
+      '12',
+      '12.0',
+      '1.2e1',
+      '"12"',
+      '1.50',
+      '15e-1',
+      '-0',
+      '0',
+      `${big}`,
+      `${big + 1n}`,
+      '1e400',
+      '10e399',
+      '1e100000',
+      '0.1e100001',
+    ];
+    const byValue = (await keyed(ids)).map((r) => keyLabel(r.k as string));
+    const e400 = `1${'0'.repeat(400)}`;
+    expect(byValue).toEqual([
+      ...['12', '12', '12', '12', '1.5', '1.5', '0', '0'],
+      ...[`${big}`, `${big + 1n}`, e400, e400, '1e100000', '1e100000'],
+    ]);
+    const raw = (await keyed(ids)).map((r) => r.k);
+    expect(new Set(raw.slice(0, 4)).size).toBe(2);
+    // A string that starts with the tag is told apart from the tagged number, and shown as it is.
+    const [tagged, number] = await keyed(['"\\u001d12"', '12']);
+    expect(tagged?.k).not.toBe(number?.k);
+    expect(keyLabel(tagged?.k as string)).toBe('\u001d12');
+    const asText = (await keyed(ids, { keyAsText: true })).map((r) => r.k);
+    expect(new Set(asText.slice(0, 4)).size).toBe(1);
+    expect(asText.slice(8, 10)).toEqual([`${big}`, `${big + 1n}`]);
+  });
+
+  it('reads key and time from the last of repeated members, as the compared values are', async () => {
+    const rows = await classify([
+      '{"region":"eu","customer":{"id":0},"customer":{"id":5},"at":0,"at":60000}',
+      '{"region":"eu","customer":{"id":0,"id":7},"at":0}',
+      '{"region":"eu","customer":{"id":0,"\\u0069d":8},"at":0}',
+      '{"region":"eu","customer":{"id":9,"items":[{"id":1}]},"at":0}',
+    ]);
+    expect(rows.map((r) => [keyLabel(r.k as string), Number(r.event_time)])).toEqual([
+      ['eu\u001f5', 60000],
+      ['eu\u001f7', 0],
+      ['eu\u001f8', 0],
+      ['eu\u001f9', 0],
+    ]);
+  });
+
   it('marks records for closed windows late', async () => {
     const at = Date.UTC(2026, 0, 1, 0, 1, 30);
     const record = doc({ region: 'eu', customer: { id: 1 }, at });
@@ -134,7 +213,8 @@ describe('ingest classification in DuckDB', () => {
     const docs = Array.from({ length: 2000 }, (_, i) => doc({ region: 'eu', customer: { id: i }, at: i }));
     const rows = await classify(docs, { extra: { sampling: { rate: 0.25 } } });
     const threshold = samplingThreshold(0.25) as bigint;
-    const expected = rows.map((r) => (keyHash(r.k as string) < threshold ? 'buffered' : 'sampled_out'));
+    // Integer keys hash as their plain text, as before keys were tagged by type.
+    const expected = rows.map((_, i) => (keyHash(`eu\u001f${i}`) < threshold ? 'buffered' : 'sampled_out'));
     expect(rows.map((r) => r.status)).toEqual(expected);
     const share = expected.filter((s) => s === 'buffered').length / docs.length;
     expect(share).toBeGreaterThan(0.2);

@@ -40,6 +40,21 @@ describe('record preparer', () => {
     expect(texts(second!.docs)).toEqual(['{"é":"ü"}']);
   });
 
+  it('counts JSON texts over maxRecordBytes oversized, as Kafka messages are, with a dead letter', async () => {
+    const preparer = new RecordPreparer({ ...options, maxRecordBytes: 10 }, new Map());
+    const batch = await preparer.prepare(
+      [record('f', 1, '{"a":"é"}'), record('f', 2, '{"a":"éé"}'), record('f', 3, '{"a":12345}')],
+      control,
+      true,
+    );
+    expect(texts(batch.partitions[0]!.docs)).toEqual(['{"a":"é"}']);
+    expect(batch.invalid).toEqual([['oversized', 2]]);
+    expect(batch.deadLetters.map((letter) => [letter.position, letter.reason])).toEqual([
+      [2, 'oversized'],
+      [3, 'oversized'],
+    ]);
+  });
+
   it('takes every record once: at or below the durable position, or delivered again, it is skipped', async () => {
     const preparer = new RecordPreparer(options, new Map([['t/0', 9]]));
     const first = await preparer.prepare(

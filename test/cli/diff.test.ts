@@ -132,3 +132,26 @@ describe('progress', () => {
     expect(JSON.parse(json.text()).counts.equal).toBe(2000);
   });
 });
+
+describe('shadowdiff diff on hostile JSON', () => {
+  it('prints numbers as written, compares NaN, counts 10,000-level nesting invalid, and never aborts', () => {
+    const nested = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+    const left = files.write(
+      'hostile-l.ndjson',
+      `\ufeff{"id":1,"v":1e400}\n{"id":2,"v":9007199254740993}\n{"id":3,"v":NaN}\n{"id":4,"v":${nested}}\n`,
+    );
+    const right = files.write(
+      'hostile-r.ndjson',
+      '{"id":1,"v":2e400}\n{"id":2,"v":9007199254740992}\n{"id":3,"v":1}\n{"id":4,"v":1}\n',
+    );
+    const run = shadowdiff('diff', '--live', left, '--candidate', right, '--key', 'id', '--json');
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toContain('"live":1e400,"candidate":2e400');
+    expect(run.stdout).toContain('"live":9007199254740993,"candidate":9007199254740992');
+    const result = JSON.parse(run.stdout);
+    expect(result.counts).toMatchObject({ live: 3, invalidLive: 1, different: 3, extra: 1, equal: 0 });
+    const report = shadowdiff('diff', '--live', left, '--candidate', right, '--key', 'id');
+    expect(report.stdout).toContain('v (value): 1e400 → 2e400');
+    expect(report.stdout).toContain('live record invalid (too_deep)');
+  });
+});

@@ -117,3 +117,69 @@ describe('service over file sources', () => {
     }
   });
 });
+
+describe('service over hostile JSON files', () => {
+  it('counts and compares as batch does: exact numbers, keys by value, last members, NaN, invalid with reasons', async () => {
+    const big = 2n ** 60n;
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const live = files.write(
+      'hostile-live.ndjson',
+      [
+        '\ufeff{"id":1,"t":0,"v":1}',
+        `{"id":2,"t":0,"v":${big}}`,
+        '{"id":12,"t":0,"v":1}',
+        '{"id":"7","t":0,"v":1}',
+        '{"id":0,"id":5,"t":0,"v":1}',
+        '{"id":6,"t":0,"v":NaN}',
+        `{"id":8,"t":0,"v":${nested(600)}}`,
+        `{"id":9,"t":0,"v":"${'x'.repeat(200_000)}"}`,
+      ].join('\n'),
+    );
+    const candidate = files.write(
+      'hostile-candidate.ndjson',
+      [
+        '{"id":1,"t":0,"v":1}',
+        `{"id":2,"t":0,"v":${big + 1n}}`,
+        ...['12.0', '7', '5', '6', '8', '9'].map((id) => `{"id":${id},"t":0,"v":1}`),
+      ].join('\n'),
+    );
+    const config = serviceConfig('hostile', live, candidate, {
+      maxMessageBytes: 100_000,
+      verdict: { tolerance: 0.5, minSamples: 1 },
+    });
+    const service = await Service.start(config, silent);
+    try {
+      const runner = service.get('orders-v2')!;
+      await waitFor(() => runner.verdict().complete, 30_000);
+      const summary = await runner.summary();
+      expect(summary.counts).toMatchObject({
+        live: 6,
+        candidate: 8,
+        invalidLive: 2,
+        invalidCandidate: 0,
+        equal: 3,
+        different: 2,
+        missing: 1,
+        extra: 3,
+      });
+      const app = buildServer({
+        registry: service,
+        adminToken: 'secret-token',
+        metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+        logger: false,
+      });
+      const samples = await app.inject({ url: '/v1/comparisons/orders-v2/samples?field=v&limit=3' });
+      expect(samples.body).toContain(`"live":${big},"candidate":${big + 1n}`);
+      const invalid = await app.inject({ url: '/v1/comparisons/orders-v2/samples?outcome=invalid&limit=10' });
+      expect(
+        invalid
+          .json()
+          .items.map((s: { reason: string }) => s.reason)
+          .sort(),
+      ).toEqual(['oversized', 'too_deep']);
+      await app.close();
+    } finally {
+      await service.stop();
+    }
+  });
+});

@@ -1,0 +1,136 @@
+import { KEY_TAG } from '../align/keys.js';
+import { identifier, literal } from './sql.js';
+
+/**
+ * How batch and streaming read a record's key and event time in DuckDB (SPEC §2, §3): the same SQL
+ * for both, so both align and sample the same keys.
+ */
+
+const member = (expression: string, name: string) => `(${expression}).${identifier(name)}`;
+
+/**
+ * The member `name` of the JSON value `x`, the last of that name when it appears more than once
+ * (as JSON.parse reads it, and so the compared values).
+ */
+function lastMember(x: string, name: string): string {
+  const quoted = literal(name);
+  const pointer = literal(`/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+  const positions = `list_filter(list_transform(json_keys(v), lambda n, i: CASE WHEN n = ${quoted} THEN i END), lambda i: i IS NOT NULL)`;
+  // The list binds x once: a chain of members would otherwise repeat every level's text.
+  return `list_transform([${x}], lambda v: CASE WHEN len(${positions}) > 1
+    THEN json_extract(v, '$.*')[list_last(${positions})] ELSE json_extract(v, ${pointer}) END)[1]`;
+}
+
+/** Every escaped spelling of the characters of a name: `\uXXXX` (hex digits in either case), and `\/`. */
+function escapesOf(name: string): string[] {
+  const spellings = new Set<string>();
+  for (const char of new Set(name)) {
+    for (let i = 0; i < char.length; i++) {
+      let forms = [''];
+      for (const digit of char.charCodeAt(i).toString(16).padStart(4, '0')) {
+        const cases = [...new Set([digit, digit.toUpperCase()])];
+        forms = forms.flatMap((form) => cases.map((c) => form + c));
+      }
+      for (const form of forms) spellings.add(`\\u${form}`);
+    }
+    if (char === '/') spellings.add('\\/');
+  }
+  return [...spellings];
+}
+
+/**
+ * SQL for the leaf at `segments` (JSON text) of a record: from its typed row `row` (DuckDB reads
+ * the first member of a name there), unless the raw text `doc` may repeat one of the names (or
+ * spells a character of one with an escape), where it is read again, the last member of each name
+ * winning. Escapes of other characters (`\u00e9` in values) cost nothing more than a search.
+ */
+function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): string {
+  const typed = segments.reduce((expression, name) => member(expression, name), row);
+  const repeated = segments.map((name) => {
+    const quoted = literal(JSON.stringify(name));
+    return `len(string_split(${doc}, ${quoted})) > 2`;
+  });
+  const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
+  const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
+  // WHENs, not OR and AND: DuckDB evaluates a WHEN only for the rows still undecided, every operand always.
+  const suspect = `CASE ${repeated.map((test) => `WHEN ${test} THEN true`).join(' ')}
+    WHEN NOT contains(${doc}, '\\u') THEN false ELSE ${escaped.join(' OR ')} END`;
+  return `CASE WHEN ${suspect} THEN ${last} ELSE ${typed} END`;
+}
+
+/** Plain decimal text up to this many characters; past it `<digits>e<exponent>`. */
+const PLAIN_DIGITS = 1000;
+
+/**
+ * One text per numeric value, from a number's JSON text: `12.0`, `1.2e1` and `12` are all `12`,
+ * `-0` is `0`, `1.50` is `1.5`. Integers keep their own text, so their keys (and sampling) are as
+ * before. No double in between: `2^60 + 1` stays itself. NULL for an exponent past BIGINT.
+ */
+function canonicalNumber(text: string): string {
+  const parts = `regexp_extract(${text}, '^(-?)([0-9]+)(?:\\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$', ['s', 'i', 'f', 'e'])`;
+  return `list_transform([${parts}], lambda m: list_transform([{
+      's': m.s, 'f': m.f, 'd': ltrim(m.i || m.f, '0'),
+      'x': CASE WHEN m.e = '' THEN 0 ELSE TRY_CAST(m.e AS BIGINT) END}], lambda p: list_transform([{
+      's': p.s, 'd': rtrim(p.d, '0'), 'e': p.x - strlen(p.f) + strlen(p.d) - strlen(rtrim(p.d, '0'))}], lambda n:
+        CASE WHEN m.i = '' THEN NULL WHEN n.d = '' THEN '0' ELSE n.s || CASE
+          WHEN n.e >= 0 AND strlen(n.d) + n.e <= ${PLAIN_DIGITS} THEN n.d || repeat('0', n.e)
+          WHEN n.e < 0 AND -n.e < strlen(n.d) THEN left(n.d, strlen(n.d) + n.e) || '.' || right(n.d, -n.e)
+          WHEN n.e < 0 AND -n.e <= ${PLAIN_DIGITS} THEN '0.' || repeat('0', -n.e - strlen(n.d)) || n.d
+          ELSE n.d || 'e' || n.e END END)[1])[1])[1]`;
+}
+
+/**
+ * One key part as text from its JSON leaf; NULL for null, objects and arrays (no usable key).
+ * Strings are unquoted; numbers take their canonical text (`12.0` is `12`), booleans their JSON
+ * text. Unless keys compare as text, numbers and booleans carry KEY_TAG in front (and strings that
+ * start with it one more), so the string `"12"` and the number `12` are different keys.
+ */
+function keyPartExpression(leaf: string, asText: boolean): string {
+  const tag = `chr(${KEY_TAG.charCodeAt(0)})`;
+  const tagged = (text: string) => (asText ? text : `${tag} || ${text}`);
+  // A raw U+001D in a JSON string is always escaped, so only escaped strings can start with it.
+  const escaped = asText
+    ? `json_extract_string(${leaf}, '$')`
+    : `CASE WHEN starts_with(json_extract_string(${leaf}, '$'), ${tag}) THEN ${tag} ELSE '' END || json_extract_string(${leaf}, '$')`;
+  const number = `${leaf}::VARCHAR`;
+  // The ELSE branches are cast: a JSON-typed branch would make the whole CASE JSON and re-parse the text.
+  // Strings without escapes are unquoted by slicing, and integers kept as they are: cheaper than parsing them.
+  return `CASE WHEN starts_with(${leaf}, '"') THEN CASE WHEN contains(${leaf}, '\\') THEN ${escaped} ELSE (${leaf}::VARCHAR)[2:-2] END
+    WHEN ${leaf} = 'null' OR starts_with(${leaf}, '{') OR starts_with(${leaf}, '[') THEN NULL
+    WHEN ${leaf} = 'true' OR ${leaf} = 'false' THEN ${tagged(number)}
+    WHEN contains(${number}, '.') OR contains(${number}, 'e') OR contains(${number}, 'E') OR starts_with(${number}, '-0')
+      OR strlen(${number}) > ${PLAIN_DIGITS} THEN ${tagged(canonicalNumber(number))}
+    ELSE ${tagged(number)} END`;
+}
+
+/**
+ * The select list (`, … AS …`) reading the key and time leaves of a record once, from its typed row
+ * `r` and its text `doc`, and the columns it names: the expressions that take them use each many
+ * times, and DuckDB would compute a repeated expression as often as it is written.
+ */
+export function leafColumns(
+  keyPaths: readonly (readonly string[])[],
+  timePath: readonly string[] | undefined,
+): { select: string; keys: string[]; time: string | undefined } {
+  const keys = keyPaths.map((_, i) => `sd_key_${i}`);
+  const columns = keyPaths.map((segments, i) => `${memberExpression(segments)} AS ${keys[i]}`);
+  if (timePath) columns.push(`${memberExpression(timePath)} AS sd_time`);
+  return { select: columns.map((column) => `, ${column}`).join(''), keys, time: timePath ? 'sd_time' : undefined };
+}
+
+/** The canonical key of a record from its key leaves: parts joined by U+001F; NULL when any part is unusable. */
+export function keyExpression(leaves: readonly string[], asText: boolean): string {
+  const parts = leaves.map((leaf) => keyPartExpression(leaf, asText));
+  if (parts.length === 1) return parts[0] as string;
+  return `CASE WHEN ${parts.map((p) => `(${p}) IS NULL`).join(' OR ')} THEN NULL ELSE concat_ws(chr(31), ${parts.join(', ')}) END`;
+}
+
+/**
+ * SQL true when canonical key `k` is sampled at `threshold` (SPEC §3). The hash is of the key
+ * without its tags: the text strings and integers always had, so sampling does not shift.
+ */
+export function sampledExpression(k: string, threshold: bigint | undefined, asText: boolean): string {
+  if (threshold === undefined) return 'true';
+  const untagged = asText ? k : `regexp_replace(${k}, '(^|\\x1f)\\x1d', '\\1', 'g')`;
+  return `md5_number_upper(${untagged}) < ${threshold}::UBIGINT`;
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { decimalOf, NonFinite, parseExact, sameNumber, withinTolerance } from '../../src/diff/exact-json.js';
+
+const d = (text: string) => decimalOf(parseExact(text))!;
+
+describe('exact JSON numbers', () => {
+  it('keeps numbers a double cannot hold as written, and others as plain numbers', () => {
+    const value = parseExact('{"a":9007199254740993,"b":1e400,"c":2.50,"d":12,"e":0.1}') as Record<string, unknown>;
+    expect(JSON.stringify(value)).toBe('{"a":9007199254740993,"b":1e400,"c":2.50,"d":12,"e":0.1}');
+    expect(typeof value.d).toBe('number');
+    expect(typeof value.e).toBe('number');
+  });
+
+  it('compares by decimal value', () => {
+    expect(sameNumber(parseExact('2.50'), parseExact('2.5'))).toBe(true);
+    expect(sameNumber(parseExact('1e2'), parseExact('100'))).toBe(true);
+    expect(sameNumber(parseExact('-0'), parseExact('0'))).toBe(true);
+    expect(sameNumber(parseExact('9007199254740993'), parseExact('9007199254740992'))).toBe(false);
+    expect(sameNumber(parseExact('1e400'), parseExact('2e400'))).toBe(false);
+    expect(sameNumber(parseExact('1e10000000000000000000001'), parseExact('1e10000000000000000000000'))).toBe(false);
+  });
+
+  it('reads what DuckDB reads beyond JSON, and a string of the data never poses as a token', () => {
+    const value = parseExact('{"a":NaN,"b":-inf,"c":[1,2,],"d":"NaN, inf,]"}') as Record<string, unknown>;
+    expect(value.a).toEqual(new NonFinite('NaN'));
+    expect(value.b).toEqual(new NonFinite('-Infinity'));
+    expect(value.c).toEqual([1, 2]);
+    expect(value.d).toBe('NaN, inf,]');
+    expect(parseExact('{"a":') as string).toBe('{"a":');
+  });
+
+  it('applies tolerances exactly, and rounds only towards "different" past 200 digits', () => {
+    expect(withinTolerance(d(`${2n ** 60n}`), d(`${2n ** 60n + 1n}`), 0.5, 0)).toBe(false);
+    expect(withinTolerance(d(`${2n ** 60n}`), d(`${2n ** 60n + 1n}`), 1, 0)).toBe(true);
+    expect(withinTolerance(d('10.01'), d('10'), 0.01, 0)).toBe(true);
+    expect(withinTolerance(d('10.011'), d('10'), 0.01, 0)).toBe(false);
+    expect(withinTolerance(d('100'), d('101'), 0, 0.01)).toBe(true);
+    expect(withinTolerance(d('100'), d('101.0000000001'), 0, 0.01)).toBe(false);
+    // Far apart in scale: decided at once, without a BigInt of a billion digits.
+    expect(withinTolerance(d('1e1000000000'), d('1'), 0.01, 0)).toBe(false);
+    expect(withinTolerance(d('1e-1000000000'), d('0'), 0.01, 0)).toBe(true);
+    expect(withinTolerance(d('1e1000000000'), d('1.000001e1000000000'), 0, 1e-5)).toBe(true);
+  });
+});
