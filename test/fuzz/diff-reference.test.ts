@@ -140,7 +140,7 @@ function folded(differences: { field: string; kind: Kind }[], config: CompareCon
   return out;
 }
 
-const PAIRS_PER_CALL = 250;
+const PAIRS_PER_CALL = 400;
 const CALLS = FUZZ_RUNS / PAIRS_PER_CALL;
 
 /**
