@@ -1,6 +1,4 @@
 import type fc from 'fast-check';
-import { isDecodeError } from '../../src/codec/decode-error.js';
-import { isShadowdiffError } from '../../src/errors.js';
 
 /**
  * Every fuzz target runs this many generated inputs per run, from one fixed seed: a CI failure
@@ -14,14 +12,4 @@ if (!Number.isSafeInteger(FUZZ_SEED)) throw new Error(`FUZZ_SEED must be an inte
 
 export function fuzzOptions<T>(numRuns = FUZZ_RUNS): fc.Parameters<T> {
   return { seed: FUZZ_SEED, numRuns, endOnFailure: false };
-}
-
-/** A deliberate error: a ShadowdiffError, or a DecodeError (which the caller counts as invalid). */
-export function isDeliberate(error: unknown): boolean {
-  return isShadowdiffError(error) || isDecodeError(error);
-}
-
-/** Rethrows anything but a deliberate error, with its stack, so fast-check reports it. */
-export function expectDeliberate(error: unknown): void {
-  if (!isDeliberate(error)) throw error;
 }

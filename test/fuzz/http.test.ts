@@ -20,7 +20,7 @@ let app: FastifyInstance;
 beforeAll(async () => {
   service = await Service.start(
     parseConfig({
-      storage: { path: `${files.dir}/fuzz.duckdb` },
+      storage: { path: ':memory:' },
       comparisons: [
         {
           id: ID,
@@ -49,11 +49,12 @@ afterAll(async () => {
   files.remove();
 });
 
-// The real id is rarer than the random ones: its answers read DuckDB, the others stop at a lookup.
+// The real id is rarer than the random ones: its summary, windows and samples read DuckDB (30-50 ms
+// each on a loaded machine), while an unknown id stops at a lookup.
 const id = fc.oneof(
   { weight: 1, arbitrary: fc.constant(ID) },
-  { weight: 4, arbitrary: fc.string({ maxLength: 70 }) },
-  { weight: 2, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }) },
+  { weight: 8, arbitrary: fc.string({ maxLength: 70 }) },
+  { weight: 4, arbitrary: fc.string({ unit: 'grapheme', maxLength: 8 }) },
   {
     weight: 3,
     arbitrary: fc.constantFrom(
