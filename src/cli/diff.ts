@@ -57,6 +57,64 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
   return parseComparison({ id: options.comparison ?? 'batch', ...fromFlags, key: keyFromFlag });
 }
 
+/** What it means that every record of a side is invalid for `reason`, and where to look. */
+function explainReason(
+  reason: string,
+  comparison: ComparisonConfig,
+  options: DiffOptions,
+): { what: string; hint: string; code: 'SD_CONFIG_INVALID' | 'SD_INPUT_UNREADABLE' } {
+  const inConfig = `of comparison ${comparison.id} in ${options.config}`;
+  switch (reason) {
+    case 'missing_key': {
+      const key = comparison.key.map((path) => JSON.stringify(path)).join(', ');
+      return {
+        what: comparison.key.length === 1 ? `lacks the key ${key}` : `lacks a part of the key ${key}`,
+        hint: options.key || !options.config ? 'check --key' : `check key ${inConfig} (or --key)`,
+        code: 'SD_CONFIG_INVALID',
+      };
+    }
+    case 'missing_time': {
+      const field = comparison.time && 'field' in comparison.time ? comparison.time.field : '';
+      return {
+        what: `lacks a readable event time in ${JSON.stringify(field)}`,
+        hint: `check time.field ${inConfig}`,
+        code: 'SD_CONFIG_INVALID',
+      };
+    }
+    case 'malformed':
+      return { what: 'is not a JSON object', hint: 'check the file and --format', code: 'SD_INPUT_UNREADABLE' };
+    default:
+      return { what: `failed to decode (${reason})`, hint: 'check the file and --format', code: 'SD_INPUT_UNREADABLE' };
+  }
+}
+
+/**
+ * A side with no valid record whose records are all invalid for one reason points at a wrong
+ * setting (`--key`, `time.field`, `--format`), not at a bad candidate: an error (exit 3) naming
+ * it, rather than an INCONCLUSIVE verdict over nothing. Mixed reasons stay counted as invalid.
+ */
+export function assertUsableSides(result: BatchResult, comparison: ComparisonConfig, options: DiffOptions): void {
+  const valid: Record<string, number | undefined> = {
+    live: result.counts.live,
+    candidate: result.counts.candidate,
+    control: result.counts.control,
+  };
+  const problems = Object.entries(result.invalidReasons).flatMap(([side, reasons]) => {
+    const entries = Object.entries(reasons ?? {});
+    const [only] = entries;
+    if (valid[side] !== 0 || entries.length !== 1 || !only) return [];
+    const [reason, count] = only;
+    return [{ side, count, ...explainReason(reason, comparison, options) }];
+  });
+  const [first] = problems;
+  if (!first) return;
+  const sentences = problems.map(
+    ({ side, what, count }) => `every ${side} record ${what} (${count} of ${count} invalid)`,
+  );
+  const hints = [...new Set(problems.map((problem) => problem.hint))];
+  throw new ShadowdiffError(first.code, `${[...sentences, ...hints].join('; ')}`);
+}
+
 /** `shadowdiff diff`: returns the exit code (0 PASS, 1 FAIL, 2 INCONCLUSIVE). */
 export async function runDiffCommand(
   options: DiffOptions,
@@ -75,6 +133,7 @@ export async function runDiffCommand(
   } finally {
     progress?.stop();
   }
+  assertUsableSides(result, comparison, options);
   io.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatReport(result, io.stdout.isTTY === true));
   return EXIT_CODES[result.verdict.verdict];
 }

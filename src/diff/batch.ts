@@ -1,5 +1,5 @@
 import { durationMs } from '../config/duration.js';
-import type { ComparisonConfig } from '../config/schema.js';
+import type { ComparisonConfig, Side } from '../config/schema.js';
 import { type FileFormat, formatFromPath, loadFiles } from '../sources/file.js';
 import { connect, openDatabase } from '../store/duckdb.js';
 import { type FieldRates, noiseFields } from '../verdict/noise.js';
@@ -54,9 +54,13 @@ export interface BatchField extends FieldStats {
   noise?: boolean;
 }
 
+/** Invalid records by side and reason (`missing_key`, `missing_time`, `malformed`, or a decoder's reason). */
+export type InvalidReasons = Partial<Record<Side, Record<string, number>>>;
+
 export interface BatchResult {
   comparison: string;
   counts: BatchCounts;
+  invalidReasons: InvalidReasons;
   fields: BatchField[];
   noise?: FieldRates[];
   samples: DiffSample[];
@@ -85,6 +89,54 @@ function discountNoise(result: PairResult, noise: ReadonlySet<string>): number {
 
 const compared = (result: PairResult) => result.equal + result.different;
 
+/** Stages the engine announces per pair; each is an equal share of that pair's part of the bar. */
+const STAGES_PER_PAIR = 6;
+
+/**
+ * Turns the engine's stages into one bar over the whole run (loading, then each pair): the bar
+ * moves at every stage even when DuckDB has no estimate for a short query, and never goes back.
+ */
+class RunProgress {
+  readonly #stages: DiffStages | undefined;
+  readonly #steps: number;
+  #done = 0;
+  #shown = 0;
+
+  constructor(stages: DiffStages | undefined, pairs: number) {
+    this.#stages = stages;
+    this.#steps = 1 + pairs * STAGES_PER_PAIR;
+  }
+
+  #report(fraction: number): void {
+    const overall = Math.min(1, (this.#done + Math.min(1, Math.max(0, fraction))) / this.#steps);
+    if (overall <= this.#shown) return;
+    this.#shown = overall;
+    this.#stages?.onProgress?.(overall);
+  }
+
+  loading(): void {
+    this.#stages?.onStage?.('loading files');
+  }
+
+  /** Stages of the pair `index` (0-based), labelled with the sides it compares. */
+  pair(index: number, label: string): DiffStages {
+    const start = 1 + index * STAGES_PER_PAIR;
+    const end = start + STAGES_PER_PAIR;
+    let started = false;
+    this.#done = start;
+    this.#report(0);
+    return {
+      onStage: (stage) => {
+        if (started) this.#done = Math.min(end - 1, this.#done + 1);
+        started = true;
+        this.#stages?.onStage?.(`${label}: ${stage}`);
+        this.#report(0);
+      },
+      onProgress: (fraction) => this.#report(fraction),
+    };
+  }
+}
+
 /** One-shot diff of files (SPEC §7): loads, diffs in DuckDB, and judges. */
 export async function runBatchDiff(
   comparison: ComparisonConfig,
@@ -97,7 +149,16 @@ export async function runBatchDiff(
     ...(options.tempDirectory ? { tempDirectory: options.tempDirectory } : {}),
   });
   const connection = await connect(instance);
+  const progress = new RunProgress(options.stages, inputs.control ? 2 : 1);
   try {
+    if (options.stages?.onProgress) {
+      // DuckDB tracks a query's progress only with its progress bar on, by default only after 2 s of
+      // a query; it must not print its own bar.
+      await connection.run(
+        'SET enable_progress_bar = true; SET enable_progress_bar_print = false; SET progress_bar_time = 0',
+      );
+    }
+    progress.loading();
     const files = (
       [
         ['live', inputs.live],
@@ -113,8 +174,10 @@ export async function runBatchDiff(
       SideInput?,
     ];
     const spec = diffSpecOf(comparison, options.samples);
-    const main = await diffPair(connection, spec, live, candidate, options.stages);
-    const controlResult = control ? await diffPair(connection, spec, live, control, options.stages) : undefined;
+    const main = await diffPair(connection, spec, live, candidate, progress.pair(0, 'live vs candidate'));
+    const controlResult = control
+      ? await diffPair(connection, spec, live, control, progress.pair(1, 'live vs control'))
+      : undefined;
 
     let noise: FieldRates[] | undefined;
     let noiseOnly = 0;
@@ -172,6 +235,11 @@ export async function runBatchDiff(
     return {
       comparison: comparison.id,
       counts,
+      invalidReasons: {
+        live: main.live.invalidReasons,
+        candidate: main.other.invalidReasons,
+        ...(controlResult ? { control: controlResult.other.invalidReasons } : {}),
+      },
       fields,
       ...(noise ? { noise } : {}),
       samples,

@@ -65,6 +65,8 @@ export interface SideCounts {
   invalid: number;
   sampledOut: number;
   duplicates: number;
+  /** Invalid records by reason (`missing_key`, `missing_time`, `malformed`, or the decoder's reason). */
+  invalidReasons: Record<string, number>;
 }
 
 export type { FieldStats, OutcomeStats };
@@ -195,11 +197,20 @@ async function sideCounts(
            count(*) FILTER (invalid IS NULL AND NOT sampled) AS sampled_out, ${duplicates} AS duplicates
          FROM ${records}`,
   );
+  const invalid = Number(row?.invalid ?? 0);
+  const reasons =
+    invalid > 0
+      ? await queryRows<{ reason: string; n: bigint }>(
+          connection,
+          `SELECT coalesce(reason, invalid) AS reason, count(*) AS n FROM ${records} WHERE invalid IS NOT NULL GROUP BY 1`,
+        )
+      : [];
   return {
     valid: Number(row?.valid ?? 0),
-    invalid: Number(row?.invalid ?? 0),
+    invalid,
     sampledOut: Number(row?.sampled_out ?? 0),
     duplicates: Number(row?.duplicates ?? 0),
+    invalidReasons: Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)])),
   };
 }
 
