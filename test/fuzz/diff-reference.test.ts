@@ -211,6 +211,7 @@ describe('the DuckDB engine against a reference comparison (SPEC §2)', () => {
             connection,
             {
               key: ['k'],
+              keyAsText: false,
               windowMs: 60_000,
               duplicates: 'last',
               rules: compileRules(config),
