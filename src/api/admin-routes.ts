@@ -3,7 +3,7 @@ import type { FastifyPluginCallback, FastifySchemaCompiler } from 'fastify';
 import { parseComparison } from '../config/load.js';
 import { type ComparisonConfig, ComparisonSchema } from '../config/schema.js';
 import type { ComparisonRegistry } from '../service/contracts.js';
-import { requireAdmin } from './auth.js';
+import { requireAdmin, type Tokens } from './auth.js';
 import { ignoreBodies } from './ignore-body.js';
 import { routes } from './paths.js';
 import { ComparisonDetail, defaultsOptional, IdParams, type IdParamsType, VerdictBody, withErrors } from './schemas.js';
@@ -11,7 +11,7 @@ import { comparisonOf, detail, unknownComparison } from './views.js';
 
 export interface AdminOptions {
   registry: ComparisonRegistry;
-  adminToken: string;
+  tokens: Tokens;
 }
 
 /**
@@ -29,8 +29,8 @@ const comparisonBody: FastifySchemaCompiler<unknown> = () => (data) => {
 const security = [{ adminToken: [] }];
 
 /** Create, delete and reset comparisons; every route needs the admin token. */
-export const adminRoutes: FastifyPluginCallback<AdminOptions> = (app, { registry, adminToken }, done) => {
-  const onRequest = requireAdmin(adminToken);
+export const adminRoutes: FastifyPluginCallback<AdminOptions> = (app, { registry, tokens }, done) => {
+  const onRequest = requireAdmin(tokens);
 
   app.post<{ Body: ComparisonConfig }>(
     routes.comparisons,

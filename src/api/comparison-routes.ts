@@ -1,5 +1,6 @@
 import type { FastifyPluginCallback } from 'fastify';
 import type { ComparisonRegistry } from '../service/contracts.js';
+import { requireReader, type Tokens } from './auth.js';
 import { routes } from './paths.js';
 import {
   ComparisonDetail,
@@ -18,8 +19,22 @@ import {
 } from './schemas.js';
 import { comparisonOf, detail, listItem } from './views.js';
 
-/** Read-only views of running comparisons. */
-export const comparisonRoutes: FastifyPluginCallback<{ registry: ComparisonRegistry }> = (app, { registry }, done) => {
+export interface ComparisonRoutesOptions {
+  registry: ComparisonRegistry;
+  tokens: Tokens;
+}
+
+/**
+ * Read-only views of running comparisons. Those that answer record content (samples with their
+ * values, keys and dead letters) need the read token when one is set; verdicts, counts, field
+ * names and windows stay open for gates and dashboards.
+ */
+export const comparisonRoutes: FastifyPluginCallback<ComparisonRoutesOptions> = (app, { registry, tokens }, done) => {
+  const reader = requireReader(tokens);
+  const recordAccess = reader === undefined ? {} : { onRequest: reader };
+  // Either token opens them; the OpenAPI document says so only when a read token is set.
+  const security: Record<string, string[]>[] = [{ readToken: [] }, { adminToken: [] }];
+  const recordSecurity = reader === undefined ? {} : { security };
   app.get(
     routes.comparisons,
     { schema: { summary: 'list comparisons: id, state, verdict', response: withErrors({ 200: ComparisonList }) } },
@@ -81,8 +96,10 @@ export const comparisonRoutes: FastifyPluginCallback<{ registry: ComparisonRegis
   app.get<{ Params: IdParamsType; Querystring: SamplesQueryType }>(
     routes.samples,
     {
+      ...recordAccess,
       schema: {
         summary: 'stored diff examples, real differences before those in noise fields',
+        ...recordSecurity,
         params: IdParams,
         querystring: SamplesQuery,
         response: withErrors({ 200: SamplesBody }),

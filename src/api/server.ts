@@ -13,6 +13,8 @@ export interface ServerOptions {
   registry: ComparisonRegistry;
   /** `server.adminToken`; empty turns the mutating endpoints off (403). */
   adminToken: string;
+  /** `server.readToken`; when set, answers with record content need it or the admin token. */
+  readToken?: string;
   metrics: { contentType: string; render(): Promise<string> };
   /** A pino logger to log through, true for Fastify's own, false or absent for none. */
   logger?: Logger | boolean;
@@ -20,7 +22,7 @@ export interface ServerOptions {
   storageReady?: () => boolean;
 }
 
-/** Log paths that may carry the admin token, whoever logs the request headers. */
+/** Log paths that may carry a token, whoever logs the request headers. */
 export const REDACTED_LOG_PATHS = [
   'req.headers.authorization',
   'request.headers.authorization',
@@ -36,7 +38,8 @@ function loggerOptions(logger: ServerOptions['logger']) {
 
 /** The HTTP API of SPEC §5, ready to `listen` (the caller does). */
 export function buildServer(options: ServerOptions): FastifyInstance {
-  const { registry, adminToken, metrics, storageReady = () => true } = options;
+  const { registry, metrics, storageReady = () => true } = options;
+  const tokens = { adminToken: options.adminToken, readToken: options.readToken ?? '' };
   const app = Fastify({
     ...loggerOptions(options.logger),
     // Malformed URLs are refused before routing; answer them in the same JSON shape.
@@ -59,12 +62,22 @@ export function buildServer(options: ServerOptions): FastifyInstance {
         version: '1',
         description: 'Verdicts and diffs of live vs dark-launched pipelines; gates for deployment tools.',
       },
-      components: { securitySchemes: { adminToken: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          adminToken: { type: 'http', scheme: 'bearer', description: 'server.adminToken: changes comparisons' },
+          readToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'server.readToken: reads record content (samples, dead letters); the admin token does too. Routes list it only while one is set',
+          },
+        },
+      },
     },
   });
   app.register(probeRoutes, { registry, metrics, storageReady });
-  app.register(comparisonRoutes, { registry });
+  app.register(comparisonRoutes, { registry, tokens });
   app.register(gateRoutes, { registry });
-  app.register(adminRoutes, { registry, adminToken });
+  app.register(adminRoutes, { registry, tokens });
   return app;
 }

@@ -9,7 +9,7 @@ export interface ServeOptions {
 }
 
 /** Credentials never reach the logs: request headers (as the API masks them) and config secrets. */
-const LOG_REDACT = [...REDACTED_LOG_PATHS, '*.adminToken', '*.password', '*.sasl.password'];
+const LOG_REDACT = [...REDACTED_LOG_PATHS, '*.adminToken', '*.readToken', '*.password', '*.sasl.password'];
 
 const LISTEN_PROBLEMS: Record<string, string> = {
   EADDRINUSE: 'address already in use',
@@ -44,6 +44,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
   const app = buildServer({
     registry: service,
     adminToken: config.server.adminToken,
+    readToken: config.server.readToken,
     metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
     logger,
   });
@@ -55,6 +56,9 @@ export async function runServe(options: ServeOptions): Promise<number> {
     await service.stop();
     await app.close();
     throw listenError(host, port, cause);
+  }
+  if (!config.server.readToken) {
+    logger.info('server.readToken is not set: samples and dead letters answer anyone who reaches the port');
   }
   if (service.list().length === 0) {
     // Not an error: comparisons can still come through POST /v1/comparisons, so readiness stays 200.

@@ -153,7 +153,10 @@ export const ComparisonSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     compare: CompareSchema,
-    redact: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+    redact: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'field paths whose values samples mask; "*" masks every value (a lone "*" needs no list)',
+    }),
     verdict: VerdictPolicySchema,
     maxMessageBytes: Type.Integer({ minimum: 1, default: 1_048_576 }),
   },
@@ -167,6 +170,8 @@ export const ConfigSchema = Type.Object(
         host: Type.String({ default: '0.0.0.0' }),
         port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
         adminToken: Type.String({ default: '' }),
+        /** When set, answers holding record content (samples, dead letters) need it or the admin token. */
+        readToken: Type.String({ default: '' }),
       },
       { additionalProperties: false, default: {} },
     ),

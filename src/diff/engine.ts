@@ -234,7 +234,7 @@ export async function diffPair(
   const otherUnique = t('other_unique');
   const aligned = t('aligned');
   const pairs = t('pairs');
-  const redact = redactor(spec.redact);
+  const redact = redactor(spec.redact, spec.key);
   const collector = new SampleCollector(spec.samplesPerGroup);
   try {
     stages.onStage?.(`reading ${live.side}`);

@@ -4,6 +4,7 @@ import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
 import type { DiffSpec, SideInput } from './engine.js';
 import { parseExact } from './exact-json.js';
+import { type Redactor, redactSample } from './redact.js';
 import type { DiffSample, PendingSample, SampleCollector } from './samples.js';
 
 const RAW_SAMPLE_CHARS = 1024;
@@ -38,7 +39,7 @@ export async function collectOneSided(
   posColumn: 'lpos' | 'opos',
   spec: DiffSpec,
   collector: SampleCollector,
-  redact: (value: unknown) => unknown,
+  redact: Redactor,
 ): Promise<void> {
   if (!collector.wants(outcome)) return;
   const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
@@ -83,11 +84,14 @@ export async function collectInvalid(
   }
 }
 
-/** Turns the engine's positions into source labels, and adds the (redacted) raw text of invalid records. */
+/**
+ * Turns the engine's positions into source labels, adds the (redacted) raw text of invalid records,
+ * and masks keys the redaction covers.
+ */
 export async function locateSamples(
   pending: PendingSample[],
   inputs: SideInput[],
-  redact: (value: unknown) => unknown,
+  redact: Redactor,
 ): Promise<DiffSample[]> {
   const located = new Map<Side, Map<number, { label: string; raw?: string }>>();
   for (const input of inputs) {
@@ -102,10 +106,7 @@ export async function locateSamples(
       position[side] = found?.label ?? String(pos);
       if (sample.outcome === 'invalid' && found?.raw !== undefined) raw = found.raw;
     }
-    if (raw !== undefined) {
-      const parsed = parseOrRaw(raw);
-      sample.raw = truncate(typeof parsed === 'string' ? parsed : JSON.stringify(redact(parsed)));
-    }
-    return { ...sample, position };
+    if (raw !== undefined) sample.raw = truncate(redact.text(raw));
+    return { ...redactSample(redact, sample), position };
   });
 }

@@ -7,6 +7,7 @@ import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { diffSpecOf } from '../diff/batch.js';
 import type { DiffSpec } from '../diff/engine.js';
+import { redactor } from '../diff/redact.js';
 import type { SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
@@ -674,7 +675,8 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   samples(filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number }) {
-    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noiseOptions(), filter);
+    const redact = redactor(this.#spec.redact, this.#spec.key);
+    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noiseOptions(), filter, redact);
   }
 
   #noiseOptions(): NoiseOptions {

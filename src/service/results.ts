@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
 import type { BatchCounts, BatchField } from '../diff/batch.js';
 import { parseExact } from '../diff/exact-json.js';
+import { type Redactor, redactSample } from '../diff/redact.js';
 import type { DiffSample, SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
@@ -177,6 +178,8 @@ export async function windowPage(
  * Stored examples (`GET …/samples`): real differences first, then invalid records, then differences
  * in noise fields (flagged `noise`), which would otherwise crowd out the rest: a noise field differs
  * on almost every record. `noise` narrows to real differences (`exclude`) or noise (`only`).
+ * Everything is masked by the comparison's redaction as it is read: dead letters are stored as they
+ * arrived, and a redaction added since also covers samples stored before.
  */
 export async function storedSamples(
   connection: DuckDBConnection,
@@ -184,6 +187,7 @@ export async function storedSamples(
   epoch: number,
   options: NoiseOptions,
   filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number },
+  redact: Redactor,
 ): Promise<DiffSample[]> {
   const where = epochWhere(comparison, epoch);
   const { noise = [] } = options.hasControl ? await epochFields(connection, where, options) : {};
@@ -199,7 +203,10 @@ export async function storedSamples(
       `SELECT body::VARCHAR AS body FROM samples WHERE ${conditions.join(' AND ')} AND ${inNoise} = ${noisy}
        ORDER BY created_at DESC, w DESC LIMIT ${limit}`,
     );
-    return rows.map((r) => ({ ...(parseExact(r.body) as DiffSample), ...(noisy ? { noise: true } : {}) }));
+    return rows.map((r) => ({
+      ...redactSample(redact, parseExact(r.body) as DiffSample),
+      ...(noisy ? { noise: true } : {}),
+    }));
   };
   const samples: DiffSample[] = [];
   if (filter.outcome !== 'invalid' && mode !== 'only') samples.push(...(await differences(false, filter.limit)));
@@ -219,7 +226,7 @@ export async function storedSamples(
         outcome: 'invalid' as const,
         side: r.side,
         reason: r.reason,
-        ...(r.raw === null ? {} : { raw: r.raw }),
+        ...(r.raw === null ? {} : { raw: redact.text(r.raw) }),
         position: { [r.side]: `${r.source}@${r.position}` },
       })),
     );

@@ -626,6 +626,8 @@ describe('OpenAPI', () => {
     const promote = document.paths[open(routes.gatePromote)].get;
     expect(Object.keys(promote.responses).sort()).toEqual(['200', '409', '4XX', '503', '5XX']);
     expect(document.paths[routes.comparisons].post.security).toEqual([{ adminToken: [] }]);
+    // No server.readToken here: samples are open, and the document does not ask for a token.
+    expect(document.paths[open(routes.samples)].get.security).toBeUndefined();
     const body = document.paths[routes.comparisons].post.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['id', 'live', 'candidate', 'key']);
     expect(body.properties.window.properties.size.default).toBe('1m');

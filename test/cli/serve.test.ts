@@ -162,6 +162,7 @@ describe('shadowdiff serve refuses a bad start at once', () => {
       );
       expect(line).toMatchObject({ level: 40, config });
       expect(line.msg).toContain('without server.adminToken none can be created');
+      expect(run.stdout()).toContain('server.readToken is not set: samples and dead letters answer anyone');
       expect((await getJson(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     } finally {
       expect(await stop(run.child)).toBe(0);
@@ -327,6 +328,63 @@ comparisons:${kafkaComparison('orders', topics.live, topics.candidate)}
     } finally {
       expect(await stop(child)).toBe(0);
       proxy?.close();
+    }
+  });
+});
+
+describe('shadowdiff serve with a read token', () => {
+  it('answers samples only to a token, gates and metrics to anyone, and never writes a token', async () => {
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const read = `rd-${randomUUID()}`;
+    const admin = `adm-${randomUUID()}`;
+    const config = files.write(
+      'read-token.yaml',
+      `server: {host: 127.0.0.1, port: ${port}, adminToken: \${ADMIN_TOKEN}, readToken: \${SHADOWDIFF_READ_TOKEN}}
+storage: {path: ${files.dir}/read-token.duckdb}
+comparisons:${fileComparison('orders', liveFile, candidateFile)}
+    redact: "*"
+`,
+    );
+    const run = serve(config, { ADMIN_TOKEN: admin, SHADOWDIFF_READ_TOKEN: read, SHADOWDIFF_LOG_LEVEL: 'trace' });
+    try {
+      await waitFor(
+        () =>
+          fetch(`${base}/v1/comparisons/orders/verdict`).then(
+            async (r) => r.ok && ((await r.json()) as { complete: boolean }).complete,
+            () => false,
+          ),
+        60_000,
+        'the comparison to read all input',
+      );
+      const samples = `${base}/v1/comparisons/orders/samples?limit=100`;
+      const bodies: string[] = [];
+      const call = async (url: string, token?: string) => {
+        const response = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
+        bodies.push(`${await response.text()}\n${JSON.stringify([...response.headers])}`);
+        return response.status;
+      };
+      expect(await call(samples)).toBe(401);
+      expect(await call(samples, `${read}x`)).toBe(401);
+      expect(await call(samples, read)).toBe(200);
+      const items = JSON.parse(bodies.at(-1)!.split('\n')[0]!).items as { key?: string; outcome: string }[];
+      expect(items.length).toBeGreaterThan(0);
+      expect(items.filter((s) => s.key !== undefined).every((s) => s.key === '***')).toBe(true);
+      expect(await call(samples, admin)).toBe(200);
+      for (const route of ['verdict', 'summary', 'windows', 'gate/regression']) {
+        expect(await call(`${base}/v1/comparisons/orders/${route}`)).toBe(route === 'gate/regression' ? 409 : 200);
+      }
+      for (const route of ['/metrics', '/readyz', '/openapi.json', '/v1/comparisons', '/v1/comparisons/orders']) {
+        expect(await call(`${base}${route}`)).toBe(200);
+      }
+      for (const text of [...bodies, run.stdout(), run.stderr()]) {
+        expect(text).not.toContain(read);
+        expect(text).not.toContain(admin);
+      }
+      expect(run.stdout()).toContain('incoming request');
+      expect(run.stdout()).not.toContain('server.readToken is not set');
+    } finally {
+      expect(await stop(run.child)).toBe(0);
     }
   });
 });

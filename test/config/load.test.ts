@@ -130,6 +130,21 @@ describe('config loading', () => {
     expect(interpolateEnv('${A:-x}-${B}', { B: 'y' } as NodeJS.ProcessEnv)).toBe('x-y');
   });
 
+  it('reads the read token from the environment; unset, records stay open', () => {
+    const document = { server: { readToken: '${SHADOWDIFF_READ_TOKEN:-}' } };
+    expect(parseConfig(document, { SHADOWDIFF_READ_TOKEN: 'r3ad' } as NodeJS.ProcessEnv).server.readToken).toBe('r3ad');
+    expect(parseConfig(document, {} as NodeJS.ProcessEnv).server.readToken).toBe('');
+    expect(parseConfig({}).server.readToken).toBe('');
+  });
+
+  it('takes redact as a list of paths, "*" for every value, or a lone path or "*" without a list', () => {
+    expect(parseConfig(minimal()).comparisons[0]?.redact).toEqual([]);
+    expect(parseConfig(minimal({ redact: '*' })).comparisons[0]?.redact).toEqual(['*']);
+    expect(parseConfig(minimal({ redact: ['*'] })).comparisons[0]?.redact).toEqual(['*']);
+    expect(parseConfig(minimal({ redact: 'customer.email' })).comparisons[0]?.redact).toEqual(['customer.email']);
+    expect(() => parseConfig(minimal({ redact: [''] }))).toThrow(/^comparisons\[0\]\.redact\[0\]: /);
+  });
+
   it('reads references inside flow mappings, as the README writes them', async () => {
     const path = files.write(
       'flow.yaml',

@@ -94,6 +94,70 @@ describe('batch diff against generated ground truth', () => {
     expect(JSON.stringify(result.samples)).not.toContain('Zoë');
   });
 
+  it('masks keys covered by redact, and invalid records it cannot redact by path', async () => {
+    const result = await runBatchDiff(
+      comparison({ redact: ['order_id', 'amount'] }),
+      { live, candidate },
+      { samples: 5 },
+    );
+    const keyed = result.samples.filter((s) => s.key !== undefined);
+    expect(keyed.length).toBeGreaterThan(0);
+    expect(new Set(keyed.map((s) => s.key))).toEqual(new Set(['***']));
+    const raws = result.samples.filter((s) => s.outcome === 'invalid').map((s) => `${s.side}:${s.reason}:${s.raw}`);
+    expect(raws.sort()).toEqual([
+      // Not JSON: no path to redact by, so the whole text is masked.
+      'candidate:malformed:***',
+      'candidate:malformed:[1,2,3]',
+      'candidate:missing_key:{"order_id":"***"}',
+      'live:malformed:***',
+      'live:malformed:***',
+      'live:missing_key:{"amount":"***"}',
+    ]);
+  });
+
+  it('with redact "*" shows paths, kinds and positions, and not one value of a record', async () => {
+    const result = await runBatchDiff(comparison({ redact: '*' }), { live, candidate }, { samples: 5 });
+    const outcomes = new Set(result.samples.map((s) => s.outcome));
+    expect(outcomes).toEqual(new Set(['different', 'missing', 'extra', 'invalid']));
+    // Every leaf is masked; member names and array elements stay, so the record's paths show.
+    const leaves = (value: unknown): unknown[] =>
+      value !== null && typeof value === 'object' ? Object.values(value).flatMap(leaves) : [value];
+    for (const {
+      position,
+      outcome,
+      field,
+      kind,
+      side,
+      reason,
+      key,
+      live: l,
+      candidate: c,
+      raw,
+      ...rest
+    } of result.samples) {
+      expect(rest).toEqual({});
+      expect(position).toBeDefined();
+      if (key !== undefined) expect(key).toBe('***');
+      for (const value of [l, c]) if (value !== undefined) expect(new Set(leaves(value))).toEqual(new Set(['***']));
+      if (raw !== undefined) expect(raw === '***' || new Set(leaves(JSON.parse(raw))).size === 1).toBe(true);
+      if (outcome === 'different') expect(field && kind).toBeTruthy();
+      if (outcome === 'invalid') expect(side && reason).toBeTruthy();
+    }
+    const missing = result.samples.find((s) => s.outcome === 'missing');
+    expect(missing?.live).toEqual({ order_id: '***', amount: '***' });
+    const lostStatus = result.samples.find((s) => s.field === 'status');
+    expect(lostStatus).toMatchObject({ kind: 'missing', live: '***' });
+    expect(lostStatus?.candidate).toBeUndefined();
+    const shown = JSON.stringify(result.samples.map(({ position, ...sample }) => sample));
+    for (const value of ['o-', 'lost-', 'new-', 'Zoë', 'Zoe', 'broken', 'not json', 'paid', 'NEW', '9.99']) {
+      expect(shown).not.toContain(value);
+    }
+    // Counts and fields are not records: they stay as without redaction.
+    const plain = await runBatchDiff(comparison(), { live, candidate }, { samples: 0 });
+    expect(result.counts).toEqual(plain.counts);
+    expect(result.fields).toEqual(plain.fields);
+  });
+
   it('samples the same keys on both sides', async () => {
     const result = await runBatchDiff(comparison({ sampling: { rate: 0.5 } }), { live, candidate }, { samples: 0 });
     const { counts } = result;

@@ -261,9 +261,11 @@ describe('Kubernetes', () => {
     });
   });
 
-  it('reads the admin token from a Secret and runs as non-root', () => {
+  it('reads the admin and read tokens from Secrets and runs as non-root', () => {
     const token = container.env.find((e: Doc) => e.name === 'SHADOWDIFF_ADMIN_TOKEN');
     expect(token.valueFrom.secretKeyRef).toMatchObject({ name: 'shadowdiff-admin', key: 'token' });
+    const readToken = container.env.find((e: Doc) => e.name === 'SHADOWDIFF_READ_TOKEN');
+    expect(readToken.valueFrom.secretKeyRef).toMatchObject({ name: 'shadowdiff-read', key: 'token', optional: true });
     expect(pod.spec.securityContext.runAsNonRoot).toBe(true);
     expect(pod.spec.securityContext.runAsUser).toBeGreaterThan(0);
     expect(container.securityContext).toMatchObject({
@@ -284,8 +286,10 @@ describe('Kubernetes', () => {
   it('ships a valid config that matches the container', () => {
     const config = parseConfig(parseYaml(configMap.data['shadowdiff.yaml']), {
       SHADOWDIFF_ADMIN_TOKEN: 's3cret',
+      SHADOWDIFF_READ_TOKEN: 'r3ad',
     } as NodeJS.ProcessEnv);
     expect(config.server.adminToken).toBe('s3cret');
+    expect(config.server.readToken).toBe('r3ad');
     expect(config.server.port).toBe(container.ports[0].containerPort);
     expect(config.comparisons.map((c) => c.id)).toEqual([COMPARISON]);
 
@@ -297,9 +301,10 @@ describe('Kubernetes', () => {
     expect(dirname(config.storage.path)).toBe(mount('data'));
   });
 
-  it('has no admin token without the Secret', () => {
+  it('has no admin or read token without the Secrets', () => {
     const config = parseConfig(parseYaml(configMap.data['shadowdiff.yaml']), {} as NodeJS.ProcessEnv);
     expect(config.server.adminToken).toBe('');
+    expect(config.server.readToken).toBe('');
   });
 });
 
