@@ -4,12 +4,14 @@
 //            side scaled with --rate (500 records/s per side is the shipped 1.5k records/s)
 //   idle     one comparison whose two sides follow empty files: no traffic at all
 //   kafka-idle  one comparison on two empty Kafka topics (--brokers, default $KAFKA_BROKERS)
+//   stopped  traffic that stopped: two followed files of 30,000 records each (30 s of event time,
+//            read at start), then nothing; windows closed, the last one open, watermarks held
 // waits out the warm-up, then reads the process's utime + stime (all threads) from /proc/<pid>/stat
 // over the measured span, and its RSS. Prints CPU as % of one core and µs of CPU per record consumed
 // (summary counts of all sides, before and after the span). --cli measures another build (e.g. the
 // code before a change, built elsewhere), so before and after run in one session, interleaved.
 //
-//   npm run build && node bench/cost.mjs [--scenario default|idle|kafka-idle|both] [--rate 500]
+//   npm run build && node bench/cost.mjs [--scenario default|idle|kafka-idle|stopped|both] [--rate 500]
 //     [--warmup 20] [--seconds 60] [--repeat 1] [--cli dist/cli/main.js]… [--brokers host:port] [--json]
 // (both = idle and default)
 import { spawn } from 'node:child_process';
@@ -85,6 +87,15 @@ async function configOf(scenario, dir) {
         { file: { path: join(dir, 'candidate.jsonl'), follow: true } },
       ),
     ];
+  } else if (scenario === 'stopped') {
+    const start = Date.now() - 40_000;
+    const lines = Array.from({ length: 30_000 }, (_, i) =>
+      JSON.stringify({ order_id: `o-${i}`, event_time: new Date(start + i).toISOString(), amount: i % 1000 }),
+    );
+    for (const side of ['live', 'candidate']) writeFileSync(join(dir, `${side}.jsonl`), `${lines.join('\n')}\n`);
+    const followed = (side) => ({ file: { path: join(dir, `${side}.jsonl`), follow: true } });
+    // A partition that stopped keeps the watermark where it was, idle or not: the open window stays open.
+    config.comparisons = [idleComparison('idle', followed('live'), followed('candidate'))];
   } else if (scenario === 'kafka-idle') {
     const brokers = values.brokers.split(',');
     const suffix = dir.slice(-6).replace(/[^A-Za-z0-9]/g, '');
