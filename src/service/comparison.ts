@@ -113,6 +113,16 @@ export class ComparisonRunner implements ComparisonView {
   #expiredBefore: number | null = null;
   #openWindows = 0;
   #closedWindows = 0;
+  /**
+   * Moves whenever buffered rows change (a batch durable, windows stored, buffers expired): a tick
+   * counts open windows, or looks for windows to diff early, only when it moved since it last did.
+   */
+  #bufferGeneration = 0;
+  #openCountedAt = -1;
+  /** The last window the closable windows were looked for up to (`#closeWindows`). */
+  #closableLookedUpTo: number | null = null;
+  /** Window range and buffer generation of the last look for windows to diff early (`#diffEarly`). */
+  #earlyLookedAt = '';
   #verdict: VerdictBody;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -216,9 +226,7 @@ export class ComparisonRunner implements ComparisonView {
   #closeSoon(): void {
     const combined = this.#watermarks.combined();
     if (combined === null || this.catchingUp()) return;
-    const { windowMs, latenessMs } = this.#plan;
-    const lastClosable = (through: number) => Math.floor((through - windowMs - latenessMs) / windowMs);
-    if (this.#closedThrough === null || lastClosable(combined) > lastClosable(this.#closedThrough)) {
+    if (this.#closedThrough === null || this.#lastClosable(combined) > this.#lastClosable(this.#closedThrough)) {
       this.#startTick(true);
     }
   }
@@ -333,6 +341,7 @@ export class ComparisonRunner implements ComparisonView {
       positions: batch.positions,
       deadLetterLimit: DEAD_LETTERS_PER_BATCH,
     });
+    this.#bufferGeneration++;
     for (const [partition, position] of batch.positions) {
       durable.set(partition, position);
       const maxEventTime = result.maxEventTimes.get(partition);
@@ -414,7 +423,14 @@ export class ComparisonRunner implements ComparisonView {
     if (advanced) this.#closedThrough = through;
     await Promise.all(this.#writing);
     const closer = this.#closer as DuckDBConnection;
-    const windows = await closableWindows(closer, this.id, through, this.#plan.windowMs, this.#plan.latenessMs);
+    // Whether a record is late depends on the last closable window only: while that stays, every
+    // record of a closable window written since the last look was counted late, never buffered.
+    const upTo = this.#lastClosable(through);
+    const look = this.#closableLookedUpTo === null || upTo > this.#closableLookedUpTo;
+    if (look) this.#closableLookedUpTo = upTo;
+    const windows = look
+      ? await closableWindows(closer, this.id, through, this.#plan.windowMs, this.#plan.latenessMs)
+      : [];
     const early = await this.#earlyDiffsOf(closer, windows);
     for (const [window, closed] of early) {
       await this.#store(closed, through);
@@ -430,7 +446,7 @@ export class ComparisonRunner implements ComparisonView {
     }
     const { windowMs, latenessMs } = this.#plan;
     for (const w of this.#early.keys()) if (w + windowMs + latenessMs <= through) this.#early.delete(w);
-    if (advanced && windows.length === 0) {
+    if (look && windows.length === 0) {
       await this.#shared(() =>
         (this.#write as DuckDBConnection).run(
           `UPDATE comparisons SET closed_through = ${through} WHERE id = ${literal(this.id)}`,
@@ -438,7 +454,13 @@ export class ComparisonRunner implements ComparisonView {
       );
     }
     if (windows.length > 0) await this.#refresh(closer);
-    else await this.#countOpenWindows(closer);
+    else if (this.#openCountedAt !== this.#bufferGeneration) await this.#countOpenWindows(closer);
+  }
+
+  /** The start of the last window whose end plus the allowed lateness `through` has passed. */
+  #lastClosable(through: number): number {
+    const { windowMs, latenessMs } = this.#plan;
+    return Math.floor((through - windowMs - latenessMs) / windowMs) * windowMs;
   }
 
   /**
@@ -458,7 +480,10 @@ export class ComparisonRunner implements ComparisonView {
       expireBuffered(this.#write as DuckDBConnection, this.id, this.#epoch, before),
     );
     for (const [side, n] of expired) this.#deps.metrics.addRecords(this.id, side, 'late', n);
-    if (expired.size > 0) await this.#countOpenWindows(this.#closer as DuckDBConnection);
+    if (expired.size > 0) {
+      this.#bufferGeneration++;
+      await this.#countOpenWindows(this.#closer as DuckDBConnection);
+    }
   }
 
   /** The early diffs of closing windows whose buffered records have not changed since, by window. */
@@ -491,6 +516,10 @@ export class ComparisonRunner implements ComparisonView {
     // From the next window to close on: the ones whose lateness ends first. None without lateness.
     const nextToClose = Math.floor((combined - windowMs - latenessMs) / windowMs) * windowMs + windowMs;
     const newestEnded = Math.floor(combined / windowMs) * windowMs - windowMs;
+    // The same windows with the same buffers as at the last look: nothing new to diff.
+    const lookAt = `${nextToClose}:${newestEnded}:${this.#bufferGeneration}`;
+    if (lookAt === this.#earlyLookedAt) return;
+    this.#earlyLookedAt = lookAt;
     for (let w = nextToClose; w <= Math.min(newestEnded, nextToClose + (EARLY_WINDOWS - 1) * windowMs); w += windowMs) {
       if (this.#early.has(w)) continue;
       // Counted before the diff: a record that lands in between changes the count, never the diff alone.
@@ -505,6 +534,7 @@ export class ComparisonRunner implements ComparisonView {
   async #store(closed: ClosedWindows, through: number): Promise<void> {
     const { metrics } = this.#deps;
     await this.#shared(() => persistWindows(this.#write as DuckDBConnection, this.id, this.#epoch, closed, through));
+    this.#bufferGeneration++;
     for (let i = 0; i < closed.windows.length; i++) {
       metrics.windowClosed(this.id, closed.diffSeconds / closed.windows.length);
     }
@@ -521,6 +551,8 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   async #countOpenWindows(connection: DuckDBConnection): Promise<void> {
+    // Before the query: rows that change during it move the generation past this again.
+    this.#openCountedAt = this.#bufferGeneration;
     const [row] = await queryRows<{ n: bigint }>(
       connection,
       `SELECT count(DISTINCT w) AS n FROM buffer WHERE comparison = ${literal(this.id)}`,

@@ -1,3 +1,4 @@
+import { appendFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,7 @@ import type { DurablePositions, PreparedHandler, PreparedSource } from '../../sr
 import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { createSchema } from '../../src/store/schema.js';
 import type { VerdictBody } from '../../src/verdict/verdict.js';
-import { finalCounts, streamTruth } from '../helpers/stream-data.js';
+import { finalCounts, STREAM_START, streamTruth } from '../helpers/stream-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -139,6 +140,71 @@ describe('comparison runner', () => {
       expect(complete.filter((v) => v.stats.sampled !== equal + different + missing + extra)).toEqual([]);
     } finally {
       await runner.stop();
+      instance.closeSync();
+    }
+  });
+
+  it('runs no query in a tick with nothing new, and still closes the next window exactly (#17.1)', async () => {
+    const truth = streamTruth();
+    const live = files.write('idle-live.ndjson', `${truth.live.join('\n')}\n`);
+    const candidate = files.write('idle-candidate.ndjson', `${truth.candidate.join('\n')}\n`);
+    const config = parseComparison({
+      id: 'idle',
+      live: { file: { path: live, follow: true } },
+      candidate: { file: { path: candidate, follow: true } },
+      key: ['id'],
+      time: { field: 't' },
+      // Five windows of a minute; the idle timeout outlasts the test, so the last one stays open.
+      window: { size: '1m', allowedLateness: '5s', idleTimeout: '1h' },
+      verdict: { tolerance: 0.001, minSamples: 100 },
+    });
+    const instance = await openDatabase({ path: `${files.dir}/idle.duckdb`, threads: 1 });
+    const inspect = await connect(instance);
+    await createSchema(inspect);
+    let ticks = 0;
+    const runner = new ComparisonRunner(config, {
+      instance,
+      metrics: new ShadowdiffMetrics(new Registry()),
+      logger: pino({ level: 'silent' }),
+      retentionMs: 7 * 24 * 3600_000,
+      createSource: (side, _comparison, _anchor, prepare) =>
+        new PreparingSource(new FileReplaySource({ path: side === 'live' ? live : candidate, follow: true }), prepare),
+      beforeVerdict: async () => {
+        ticks++;
+      },
+    });
+    const ticksFrom = async (n: number) => {
+      const from = ticks;
+      await waitFor(() => ticks >= from + n, 30_000, `${n} ticks`);
+    };
+    await runner.start();
+    try {
+      await waitFor(() => runner.runtime().closedWindows === 4, 30_000, 'four windows closed');
+      // The tick that closed them may still be at work: the next two start after it.
+      await ticksFrom(2);
+      // DuckDB's own log of every statement any connection runs.
+      await inspect.run("CALL enable_logging('QueryLog')");
+      await ticksFrom(8);
+      const logged = await inspect.runAndReadAll("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'");
+      const statements = logged.getRowObjects().map((row) => String(row.message));
+      expect(statements.filter((sql) => !sql.includes('duckdb_logs'))).toEqual([]);
+      expect(runner.runtime()).toMatchObject({ openWindows: 1, closedWindows: 4 });
+      // A record far later on both sides lets the last window close: counts exact as ever.
+      const late = JSON.stringify({
+        id: 'late',
+        t: new Date(STREAM_START + 400_000).toISOString(),
+        amount: 0,
+        tags: [],
+      });
+      appendFileSync(live, `${late}\n`);
+      appendFileSync(candidate, `${late}\n`);
+      await waitFor(() => runner.runtime().closedWindows === 5, 30_000, 'the last window closed');
+      const { equal, different, missing, extra } = finalCounts(truth);
+      expect((await runner.summary()).counts).toMatchObject({ equal, different, missing, extra, pendingLive: 1 });
+      expect(runner.runtime().openWindows).toBe(1);
+    } finally {
+      await runner.stop();
+      inspect.closeSync();
       instance.closeSync();
     }
   });
