@@ -19,6 +19,7 @@ import { connect, openDatabase, queryRows } from '../store/duckdb.js';
 import { applyRetention } from '../store/retention.js';
 import { COMPARISON_TABLES, createSchema } from '../store/schema.js';
 import { ComparisonRunner } from './comparison.js';
+import { deleteComparisonState } from './comparison-store.js';
 import type { ComparisonRegistry, Readiness } from './contracts.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
@@ -223,7 +224,7 @@ export class Service implements ComparisonRegistry {
     this.#runners.delete(id);
     await runner.stop();
     this.metrics.removeComparison(id);
-    await ComparisonRunner.deleteState(this.#instance, id, COMPARISON_TABLES);
+    await deleteComparisonState(this.#instance, id, COMPARISON_TABLES);
     this.#logger.info({ comparison: id }, 'comparison deleted');
     return true;
   }

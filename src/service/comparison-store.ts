@@ -1,0 +1,95 @@
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { ComparisonConfig, Side } from '../config/schema.js';
+import { literal } from '../diff/sql.js';
+import { connect, inTransaction, queryRows } from '../store/duckdb.js';
+
+/** What a runner takes back from storage at start. */
+export interface RestoredComparison {
+  epoch: number;
+  epochStartedAt: Date;
+  /** When the comparison was first created: the simulator's time anchor across restarts. */
+  createdAtMs: number;
+  closedThrough: number | null;
+  /** Per side and partition: the last durably counted position and the latest event time seen in it. */
+  positions: { side: Side; source: string; position: number; maxEventTime: number | null }[];
+}
+
+/** Registers the comparison (once) and reads its durable state. */
+export async function restoreComparison(
+  connection: DuckDBConnection,
+  config: ComparisonConfig,
+): Promise<RestoredComparison> {
+  const id = literal(config.id);
+  await connection.run(
+    `INSERT INTO comparisons VALUES (${id}, ${literal(JSON.stringify(config))}, 1, now(), now(), NULL) ON CONFLICT DO NOTHING`,
+  );
+  const [row] = await queryRows<{ epoch: number; started: bigint; created: bigint; closed_through: bigint | null }>(
+    connection,
+    `SELECT epoch, epoch_ms(epoch_started_at) AS started, epoch_ms(created_at) AS created, closed_through
+     FROM comparisons WHERE id = ${id}`,
+  );
+  const positions = await queryRows<{ side: Side; source: string; position: bigint; max_event_time: bigint | null }>(
+    connection,
+    `SELECT side, source, position, max_event_time FROM positions WHERE comparison = ${id}`,
+  );
+  return {
+    epoch: Number(row?.epoch ?? 1),
+    epochStartedAt: new Date(Number(row?.started ?? Date.now())),
+    createdAtMs: Number(row?.created ?? Date.now()),
+    closedThrough: row?.closed_through == null ? null : Number(row.closed_through),
+    positions: positions.map((p) => ({
+      side: p.side,
+      source: p.source,
+      position: Number(p.position),
+      maxEventTime: p.max_event_time === null ? null : Number(p.max_event_time),
+    })),
+  };
+}
+
+export async function storeClosedThrough(connection: DuckDBConnection, comparison: string, through: number) {
+  await connection.run(`UPDATE comparisons SET closed_through = ${through} WHERE id = ${literal(comparison)}`);
+}
+
+/** Windows that hold buffered records. */
+export async function openWindowCount(connection: DuckDBConnection, comparison: string): Promise<number> {
+  const [row] = await queryRows<{ n: bigint }>(
+    connection,
+    `SELECT count(DISTINCT w) AS n FROM buffer WHERE comparison = ${literal(comparison)}`,
+  );
+  return Number(row?.n ?? 0);
+}
+
+/** Starts epoch `epoch + 1`; records still buffered belong to it: their windows close in it. */
+export async function startNextEpoch(connection: DuckDBConnection, comparison: string, epoch: number): Promise<void> {
+  const id = literal(comparison);
+  const next = epoch + 1;
+  await inTransaction(connection, async () => {
+    await connection.run(
+      `INSERT INTO record_counts SELECT comparison, ${next}, side, status, writer, sum(n) FROM record_counts
+       WHERE comparison = ${id} AND epoch = ${epoch} AND status = 'buffered' GROUP BY ALL HAVING sum(n) <> 0`,
+    );
+    await connection.run(
+      `DELETE FROM record_counts WHERE comparison = ${id} AND epoch = ${epoch} AND status = 'buffered'`,
+    );
+    await connection.run(`UPDATE comparisons SET epoch = ${next}, epoch_started_at = now() WHERE id = ${id}`);
+  });
+}
+
+/** Deletes everything stored for a comparison; call once its runner has stopped. */
+export async function deleteComparisonState(
+  instance: DuckDBInstance,
+  comparison: string,
+  tables: readonly string[],
+): Promise<void> {
+  const connection = await connect(instance);
+  try {
+    await inTransaction(connection, async () => {
+      for (const table of tables) {
+        const column = table === 'comparisons' ? 'id' : 'comparison';
+        await connection.run(`DELETE FROM ${table} WHERE ${column} = ${literal(comparison)}`);
+      }
+    });
+  } finally {
+    connection.closeSync();
+  }
+}

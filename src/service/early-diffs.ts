@@ -1,0 +1,84 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Logger } from 'pino';
+import { bufferedRecords, type ClosedWindows } from './window-close.js';
+
+/** At most this many windows, the next to close, are diffed early. */
+const EARLY_WINDOWS = 3;
+
+/** A window diffed before it closed, and what its sides had buffered then (`bufferedRecords`). */
+interface EarlyDiff {
+  closed: ClosedWindows;
+  buffered: string;
+}
+
+/**
+ * Diffs of the next windows to close, taken while their allowed lateness runs, so that closing
+ * them takes only a count of their buffered records: records of an open window are only ever
+ * added, so an unchanged count means the early diff is the window's; a record that came meanwhile
+ * means a fresh diff at close.
+ */
+export class EarlyDiffs {
+  readonly #comparison: string;
+  readonly #windowMs: number;
+  readonly #latenessMs: number;
+  readonly #logger: Logger;
+  /** By window start. */
+  readonly #diffs = new Map<number, EarlyDiff>();
+  /** Window range and buffer generation of the last look: the same again means nothing new to diff. */
+  #lookedAt = '';
+
+  constructor(comparison: string, windowMs: number, latenessMs: number, logger: Logger) {
+    this.#comparison = comparison;
+    this.#windowMs = windowMs;
+    this.#latenessMs = latenessMs;
+    this.#logger = logger;
+  }
+
+  /**
+   * Diffs the next windows to close whose end every side has passed (`combined`), from the one
+   * whose lateness ends first; none without lateness. `generation` moves whenever buffers change.
+   */
+  async run(
+    connection: DuckDBConnection,
+    combined: number,
+    generation: number,
+    diff: (windows: number[]) => Promise<ClosedWindows>,
+  ): Promise<void> {
+    const windowMs = this.#windowMs;
+    const nextToClose = Math.floor((combined - windowMs - this.#latenessMs) / windowMs) * windowMs + windowMs;
+    const newestEnded = Math.floor(combined / windowMs) * windowMs - windowMs;
+    const lookAt = `${nextToClose}:${newestEnded}:${generation}`;
+    if (lookAt === this.#lookedAt) return;
+    this.#lookedAt = lookAt;
+    for (let w = nextToClose; w <= Math.min(newestEnded, nextToClose + (EARLY_WINDOWS - 1) * windowMs); w += windowMs) {
+      if (this.#diffs.has(w)) continue;
+      // Counted before the diff: a record that lands in between changes the count, never the diff alone.
+      const buffered = (await bufferedRecords(connection, this.#comparison, [w])).get(w);
+      if (buffered === undefined) continue;
+      this.#diffs.set(w, { closed: await diff([w]), buffered });
+      this.#logger.debug({ comparison: this.#comparison, window: w, buffered }, 'window diffed early');
+    }
+  }
+
+  /** The early diffs of closing windows whose buffered records have not changed since, by window. */
+  async current(connection: DuckDBConnection, windows: number[]): Promise<Map<number, ClosedWindows>> {
+    const diffed = windows.filter((w) => this.#diffs.has(w));
+    const buffered = await bufferedRecords(connection, this.#comparison, diffed);
+    const current = new Map<number, ClosedWindows>();
+    for (const w of diffed) {
+      const early = this.#diffs.get(w) as EarlyDiff;
+      if (buffered.get(w) === early.buffered) current.set(w, early.closed);
+    }
+    return current;
+  }
+
+  /** Drops the diffs of windows closed through `through`. */
+  closedThrough(through: number): void {
+    for (const w of this.#diffs.keys()) if (w + this.#windowMs + this.#latenessMs <= through) this.#diffs.delete(w);
+  }
+
+  /** Drops the diffs of windows starting before `before`, whose buffers expired. */
+  expiredBefore(before: number): void {
+    for (const w of this.#diffs.keys()) if (w < before) this.#diffs.delete(w);
+  }
+}

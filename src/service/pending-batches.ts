@@ -1,0 +1,97 @@
+import type { DeadLetter, PackedPartition, PreparedBatch } from '../align/prepare.js';
+import type { Side } from '../config/schema.js';
+import type { PreparedSource } from '../sources/source.js';
+
+/** Dead letters kept per batch: enough to show why records were invalid, bounded per write. */
+export const DEAD_LETTERS_PER_BATCH = 20;
+/** A side's pending batch stops gathering at this many records until its previous batch is durable. */
+export const MAX_PENDING_RECORDS = 50_000;
+
+/** Deliveries of one side gathered while its previous batch is written, on their way to DuckDB as one batch. */
+export interface PendingBatch {
+  source: PreparedSource;
+  partitions: PackedPartition[];
+  invalid: Map<string, number>;
+  deadLetters: DeadLetter[];
+  /** The last offset per partition: the durable position once written. */
+  positions: Map<string, number>;
+  records: number;
+}
+
+export interface BatchWriting {
+  /** Makes one batch of one side durable. */
+  write(side: Side, batch: PendingBatch): Promise<void>;
+  /** A batch is durable: the watermarks may have passed a window. */
+  written(): void;
+  failed(error: unknown): void;
+  /** Once true, gathered batches are no longer written. */
+  isFailed(): boolean;
+}
+
+/**
+ * Gathers each side's prepared deliveries into a pending batch while the side's previous batch is
+ * written: no work per record here. Each side has one batch being made durable while the next
+ * gathers, so fetching and decoding go on while DuckDB writes, and DuckDB gets batches larger than
+ * one fetch. A side whose pending batch is full waits for its write: memory stays bounded.
+ */
+export class PendingBatches {
+  readonly #writing: BatchWriting;
+  /** Per side: records decoded but not yet being written. */
+  readonly #pending = new Map<Side, PendingBatch>();
+  /** Per side: the batch being made durable. */
+  readonly #flushing = new Map<Side, Promise<void>>();
+
+  constructor(writing: BatchWriting) {
+    this.#writing = writing;
+  }
+
+  async add(side: Side, source: PreparedSource, prepared: PreparedBatch): Promise<void> {
+    if (prepared.records > 0) {
+      let batch = this.#pending.get(side);
+      if (!batch) {
+        batch = { source, partitions: [], invalid: new Map(), deadLetters: [], positions: new Map(), records: 0 };
+        this.#pending.set(side, batch);
+      }
+      batch.partitions.push(...prepared.partitions);
+      for (const [reason, n] of prepared.invalid) batch.invalid.set(reason, (batch.invalid.get(reason) ?? 0) + n);
+      const room = DEAD_LETTERS_PER_BATCH - batch.deadLetters.length;
+      if (room > 0) batch.deadLetters.push(...prepared.deadLetters.slice(0, room));
+      for (const [partition, position] of prepared.positions) batch.positions.set(partition, position);
+      batch.records += prepared.records;
+    }
+    const writing = this.#flushing.get(side);
+    if (!writing) {
+      if (this.#pending.has(side)) this.#flush(side);
+    } else if ((this.#pending.get(side)?.records ?? 0) >= MAX_PENDING_RECORDS) {
+      await writing;
+    }
+  }
+
+  /** Nothing of the side waits to be written or is being written. */
+  isIdle(side: Side): boolean {
+    return !this.#pending.has(side) && !this.#flushing.has(side);
+  }
+
+  /** Resolves once every batch gathered so far is written (or failed). */
+  async settle(): Promise<void> {
+    while (this.#flushing.size > 0) await Promise.all(this.#flushing.values());
+  }
+
+  /** Writes the side's pending batch, and the one that gathered meanwhile once it is done. */
+  #flush(side: Side): void {
+    const batch = this.#pending.get(side) as PendingBatch;
+    this.#pending.delete(side);
+    const run = this.#writing.write(side, batch).then(
+      () => {
+        this.#flushing.delete(side);
+        this.#writing.written();
+        if (this.#pending.has(side) && !this.#writing.isFailed()) this.#flush(side);
+      },
+      (error) => {
+        this.#flushing.delete(side);
+        this.#writing.failed(error);
+      },
+    );
+    this.#flushing.set(side, run);
+  }
+}

@@ -1,0 +1,34 @@
+/**
+ * Orders a comparison's DuckDB writes. Ingest batches and stored windows touch rows of their own
+ * (buffer rows are appended or deleted by closed window, counts are per side and writer, positions
+ * per side), so they run together (`shared`); a reset touches every side's rows, so it runs alone
+ * (`exclusive`): after every write in flight, and before any that comes later.
+ */
+export class WriteQueue {
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #writing = new Set<Promise<unknown>>();
+
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = Promise.all([this.#queue, ...this.#writing]).then(work, work);
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  shared<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(work, work);
+    const tracked = run.catch(() => {});
+    this.#writing.add(tracked);
+    void tracked.then(() => this.#writing.delete(tracked));
+    return run;
+  }
+
+  /** Resolves once the shared writes in flight now are done. */
+  inFlight(): Promise<unknown> {
+    return Promise.all(this.#writing);
+  }
+
+  /** Resolves once every write queued so far is done, failed or not. */
+  async settle(): Promise<void> {
+    await Promise.all([this.#queue, ...this.#writing]).catch(() => {});
+  }
+}
