@@ -6,7 +6,7 @@ import { routeFor, routes } from '../../src/api/paths.js';
 import { buildServer } from '../../src/api/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Service } from '../../src/service/service.js';
-import { streamTruth } from '../helpers/stream-data.js';
+import { streamTruth, truthComparison } from '../helpers/stream-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -38,16 +38,7 @@ let service: Service;
 let app: FastifyInstance;
 
 function comparison(id: string, redact: unknown) {
-  return {
-    id,
-    live: { file: { path: live } },
-    candidate: { file: { path: candidate } },
-    key: ['id'],
-    time: { field: 't' },
-    window: { size: '1m', allowedLateness: '5s', idleTimeout: '1m' },
-    verdict: { tolerance: 0.001, minSamples: 100 },
-    redact,
-  };
+  return truthComparison(id, live, candidate, { redact });
 }
 
 async function get(url: string, authorization?: string, method: 'GET' | 'POST' | 'DELETE' = 'GET') {

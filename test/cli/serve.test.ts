@@ -2,9 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection, createServer, type Server } from 'node:net';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { KafkaAdmin, KafkaClient, KafkaProducer } from '../../src/sources/kafka/client.js';
-import { createKafkajsClient } from '../../src/sources/kafka/kafkajs-client.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { kafkaFixture } from '../helpers/kafka.js';
 import { freePort, getJson, startServe } from '../helpers/serve.js';
 import { finalCounts, streamTruth } from '../helpers/stream-data.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -12,21 +11,11 @@ import { waitFor } from '../helpers/wait.js';
 
 /** `shadowdiff serve` as a real process (`npm run build` first): how it starts, and how it refuses to. */
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
-const brokers = inject('kafkaBrokers');
+const kafka = kafkaFixture('shadowdiff-serve-test');
+const { brokers } = kafka;
 const files = tempDir();
-let client: KafkaClient;
-let admin: KafkaAdmin;
-let producer: KafkaProducer;
-
-beforeAll(async () => {
-  client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-serve-test' });
-  admin = await client.connectAdmin();
-  producer = await client.connectProducer();
-});
 
 afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
   files.remove();
 });
 
@@ -257,7 +246,7 @@ comparisons:${fileComparison('files', liveFile, candidateFile)}${kafkaComparison
   it('connects once the broker can be reached, and counts exactly', async () => {
     const suffix = randomUUID().slice(0, 8);
     const topics = { live: `late-broker.v1-${suffix}`, candidate: `late-broker.v2-${suffix}` };
-    await admin.createTopics([
+    await kafka.admin.createTopics([
       { topic: topics.live, partitions: 1 },
       { topic: topics.candidate, partitions: 1 },
     ]);
@@ -267,12 +256,14 @@ comparisons:${fileComparison('files', liveFile, candidateFile)}${kafkaComparison
         value: JSON.stringify({ id: `r-${i}`, t: new Date(at(i)).toISOString() }),
       }));
     for (const topic of [topics.live, topics.candidate]) {
-      await producer.send(
+      await kafka.producer.send(
         topic,
         records(100, (i) => t0 + i * 10),
       );
       // Moves the watermark past the first window and its lateness; pending, never closed.
-      await producer.send(topic, [{ value: JSON.stringify({ id: 'flush', t: new Date(t0 + 60_000).toISOString() }) }]);
+      await kafka.producer.send(topic, [
+        { value: JSON.stringify({ id: 'flush', t: new Date(t0 + 60_000).toISOString() }) },
+      ]);
     }
 
     // The broker is reached through a proxy that is not listening yet. kafkajs goes to the broker's

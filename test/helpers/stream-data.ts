@@ -88,3 +88,17 @@ export function finalCounts(truth: StreamTruth): Record<string, number> {
     pendingCandidate: 0,
   };
 }
+
+/** A comparison of two NDJSON files of `streamTruth` records (key `id`, time `t`, one-minute windows), as a config entry. */
+export function truthComparison(id: string, live: string, candidate: string, extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    live: { file: { path: live } },
+    candidate: { file: { path: candidate } },
+    key: ['id'],
+    time: { field: 't' },
+    window: { size: '1m', allowedLateness: '5s', idleTimeout: '1m' },
+    verdict: { tolerance: 0.001, minSamples: 100 },
+    ...extra,
+  };
+}

@@ -11,7 +11,7 @@ import type { DurablePositions, PreparedHandler, PreparedSource } from '../../sr
 import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { createSchema } from '../../src/store/schema.js';
 import type { VerdictBody } from '../../src/verdict/verdict.js';
-import { finalCounts, STREAM_START, streamTruth } from '../helpers/stream-data.js';
+import { finalCounts, STREAM_START, streamTruth, truthComparison } from '../helpers/stream-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -85,15 +85,7 @@ describe('comparison runner', () => {
     const truth = streamTruth();
     const live = files.write('live.ndjson', `${truth.live.join('\n')}\n`);
     const candidate = files.write('candidate.ndjson', `${truth.candidate.join('\n')}\n`);
-    const config = parseComparison({
-      id: 'race',
-      live: { file: { path: live } },
-      candidate: { file: { path: candidate } },
-      key: ['id'],
-      time: { field: 't' },
-      window: { size: '1m', allowedLateness: '5s', idleTimeout: '1m' },
-      verdict: { tolerance: 0.001, minSamples: 100 },
-    });
+    const config = parseComparison(truthComparison('race', live, candidate));
     const instance = await openDatabase({ path: `${files.dir}/race.duckdb`, threads: 1 });
     const setup = await connect(instance);
     await createSchema(setup);

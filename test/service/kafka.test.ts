@@ -2,31 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Service } from '../../src/service/service.js';
-import type { KafkaAdmin, KafkaClient, KafkaProducer, ProduceMessage } from '../../src/sources/kafka/client.js';
-import { createKafkajsClient } from '../../src/sources/kafka/kafkajs-client.js';
+import type { ProduceMessage } from '../../src/sources/kafka/client.js';
+import { kafkaFixture } from '../helpers/kafka.js';
 import { freePort, getJson, startServe } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
 /** The service against the real broker of test/global-setup.ts. */
-const brokers = inject('kafkaBrokers');
+const kafka = kafkaFixture('shadowdiff-service-test');
+const { brokers } = kafka;
 const files = tempDir();
-let client: KafkaClient;
-let admin: KafkaAdmin;
-let producer: KafkaProducer;
-
-beforeAll(async () => {
-  client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-service-test' });
-  admin = await client.connectAdmin();
-  producer = await client.connectProducer();
-});
 
 afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
   files.remove();
 });
 
@@ -36,7 +26,7 @@ const WINDOW_MS = 10_000;
 async function topics(partitions = 3): Promise<{ live: string; candidate: string }> {
   const suffix = randomUUID().slice(0, 8);
   const names = { live: `orders.v1-${suffix}`, candidate: `orders.v2-${suffix}` };
-  await admin.createTopics([
+  await kafka.admin.createTopics([
     { topic: names.live, partitions },
     { topic: names.candidate, partitions },
   ]);
@@ -130,10 +120,10 @@ describe('service over a real Kafka broker', () => {
   it('counts exactly, answers the verdict, the gates and the metrics, and counts late records', async () => {
     const t = await topics();
     const ground = orders();
-    await producer.send(t.live, ground.live);
-    await producer.send(t.candidate, ground.candidate);
-    await producer.send(t.live, flush(3, T0 + 600_000));
-    await producer.send(t.candidate, flush(3, T0 + 600_000));
+    await kafka.producer.send(t.live, ground.live);
+    await kafka.producer.send(t.candidate, ground.candidate);
+    await kafka.producer.send(t.live, flush(3, T0 + 600_000));
+    await kafka.producer.send(t.candidate, flush(3, T0 + 600_000));
     const service = await Service.start(config('exact', t), pino({ level: 'silent' }));
     try {
       const runner = service.get('orders-v2')!;
@@ -156,7 +146,7 @@ describe('service over a real Kafka broker', () => {
       expect(metrics).toContain('shadowdiff_verdict_code{comparison="orders-v2"} -1');
 
       // A record for a window that closed long ago is late: counted, never buffered.
-      await producer.send(t.live, [
+      await kafka.producer.send(t.live, [
         { key: 'late', value: JSON.stringify({ order_id: 'late', event_time: new Date(T0).toISOString() }) },
       ]);
       await waitFor(async () => (await runner.summary()).counts.lateLive === 1, 20_000, 'late record counted');
@@ -185,18 +175,18 @@ describe('service over a real Kafka broker', () => {
       const runner = service.get('orders-v2')!;
       // Both sides pass the end of the first window, not its lateness (1 s): it is diffed early.
       for (const side of ['live', 'candidate'] as const)
-        await producer.send(t[side], [...firstWindow, at('b0', 10_500)]);
+        await kafka.producer.send(t[side], [...firstWindow, at('b0', 10_500)]);
       await waitFor(() => diffedEarly(T0), 30_000, 'first window diffed early');
       // A record in the first window's lateness: its early diff no longer holds.
-      await producer.send(t.candidate, [at('late-1', 9_900)]);
+      await kafka.producer.send(t.candidate, [at('late-1', 9_900)]);
       await waitFor(async () => (await runner.summary()).counts.pendingCandidate === 102, 30_000, 'record buffered');
-      for (const side of ['live', 'candidate'] as const) await producer.send(t[side], [at('c0', 20_500)]);
+      for (const side of ['live', 'candidate'] as const) await kafka.producer.send(t[side], [at('c0', 20_500)]);
       await waitFor(() => runner.runtime().closedWindows === 1, 30_000, 'first window closed');
       expect((await runner.summary()).counts).toMatchObject({ equal: 100, extra: 1, different: 0, missing: 0 });
       expect(logs.some((l) => l.msg === 'window closed with its early diff')).toBe(false);
       // The second window's early diff still holds when it closes.
       await waitFor(() => diffedEarly(T0 + WINDOW_MS), 30_000, 'second window diffed early');
-      for (const side of ['live', 'candidate'] as const) await producer.send(t[side], [at('d0', 30_500)]);
+      for (const side of ['live', 'candidate'] as const) await kafka.producer.send(t[side], [at('d0', 30_500)]);
       await waitFor(() => runner.runtime().closedWindows === 2, 30_000, 'second window closed');
       expect(logs.filter((l) => l.msg === 'window closed with its early diff').map((l) => l.window)).toEqual([
         T0 + WINDOW_MS,
@@ -217,9 +207,9 @@ describe('service over a real Kafka broker', () => {
     const ground = orders(150_000);
     for (const side of ['live', 'candidate'] as const) {
       for (let from = 0; from < ground[side].length; from += 10_000) {
-        await producer.send(t[side], ground[side].slice(from, from + 10_000));
+        await kafka.producer.send(t[side], ground[side].slice(from, from + 10_000));
       }
-      await producer.send(t[side], flush(3, T0 + 3_600_000));
+      await kafka.producer.send(t[side], flush(3, T0 + 3_600_000));
     }
     const thresholds: string[] = [];
     const log = new Writable({
@@ -268,9 +258,9 @@ describe('service over a real Kafka broker', () => {
         };
       });
     // Both sides agree for 200 s of event time, then only live goes on for 10 more minutes.
-    await producer.send(t.live, records(0, 2000));
-    await producer.send(t.candidate, records(0, 2000));
-    await producer.send(t.live, records(2000, 8000));
+    await kafka.producer.send(t.live, records(0, 2000));
+    await kafka.producer.send(t.candidate, records(0, 2000));
+    await kafka.producer.send(t.live, records(2000, 8000));
     // Event times are from months ago: buffers expire by the streams' event time, not the clock.
     const service = await Service.start(
       config('down', t, { verdict: { tolerance: 0.01, minSamples: 100, maxLagSeconds: 60 } }, { retention: '5m' }),
@@ -330,16 +320,16 @@ comparisons:
     const halves = (list: ProduceMessage[]) => [list.slice(0, list.length / 2), list.slice(list.length / 2)];
     const [live1, live2] = halves(ground.live);
     const [candidate1, candidate2] = halves(ground.candidate);
-    await producer.send(t.live, live1!);
-    await producer.send(t.candidate, candidate1!);
+    await kafka.producer.send(t.live, live1!);
+    await kafka.producer.send(t.candidate, candidate1!);
     await waitFor(
       async () => (await getJson<{ counts: { live: number } }>(`${base}/summary`)).body.counts.live > 2000,
       30_000,
     );
     first.kill('SIGKILL');
     await once(first, 'exit');
-    await producer.send(t.live, [...live2!, ...flush(3, T0 + 3_600_000)]);
-    await producer.send(t.candidate, [...candidate2!, ...flush(3, T0 + 3_600_000)]);
+    await kafka.producer.send(t.live, [...live2!, ...flush(3, T0 + 3_600_000)]);
+    await kafka.producer.send(t.candidate, [...candidate2!, ...flush(3, T0 + 3_600_000)]);
     const second = await startServe(path, port);
     try {
       await waitFor(

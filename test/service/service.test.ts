@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildServer } from '../../src/api/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Service, storageThreads } from '../../src/service/service.js';
-import { finalCounts, streamTruth } from '../helpers/stream-data.js';
+import { finalCounts, streamTruth, truthComparison } from '../helpers/stream-data.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -16,18 +16,7 @@ function serviceConfig(name: string, live: string, candidate: string, extra: Rec
   return parseConfig({
     server: { adminToken: 'secret-token' },
     storage: { path: `${files.dir}/${name}.duckdb` },
-    comparisons: [
-      {
-        id: 'orders-v2',
-        live: { file: { path: live } },
-        candidate: { file: { path: candidate } },
-        key: ['id'],
-        time: { field: 't' },
-        window: { size: '1m', allowedLateness: '5s', idleTimeout: '1m' },
-        verdict: { tolerance: 0.001, minSamples: 100 },
-        ...extra,
-      },
-    ],
+    comparisons: [truthComparison('orders-v2', live, candidate, extra)],
   });
 }
 

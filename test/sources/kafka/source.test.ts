@@ -1,40 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { KafkaAdmin, KafkaClient, KafkaProducer } from '../../../src/sources/kafka/client.js';
+import { describe, expect, it } from 'vitest';
 import { createKafkajsClient } from '../../../src/sources/kafka/kafkajs-client.js';
 import { KafkaSource } from '../../../src/sources/kafka/source.js';
 import type { RawRecord } from '../../../src/sources/source.js';
+import { kafkaFixture } from '../../helpers/kafka.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /** KafkaSource against the real broker of test/global-setup.ts. */
-const brokers = inject('kafkaBrokers');
-let client: KafkaClient;
-let admin: KafkaAdmin;
-let producer: KafkaProducer;
-
-beforeAll(async () => {
-  client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-source-test' });
-  admin = await client.connectAdmin();
-  producer = await client.connectProducer();
-});
-
-afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
-});
+const kafka = kafkaFixture('shadowdiff-source-test');
 
 /** A 2-partition topic with 10 records in each partition, and a group that committed past all of them. */
 async function consumedTopic(): Promise<{ topic: string; groupId: string }> {
   const topic = `source-${randomUUID().slice(0, 8)}`;
   const groupId = `group-${topic}`;
-  await admin.createTopics([{ topic, partitions: 2 }]);
+  await kafka.admin.createTopics([{ topic, partitions: 2 }]);
   for (const partition of [0, 1]) {
-    await producer.send(
+    await kafka.producer.send(
       topic,
       Array.from({ length: 10 }, (_, i) => ({ key: `k${i}`, value: `{"i": ${i}}`, partition })),
     );
   }
-  const committer = await client.connectConsumer({ groupId, maxWaitMs: 200 });
+  const committer = await kafka.client.connectConsumer({ groupId, maxWaitMs: 200 });
   await committer.subscribe([topic], { fromBeginning: true });
   await committer.run(async () => {});
   await committer.commitOffsets([
@@ -66,7 +52,7 @@ const positions = (records: RawRecord[]) =>
 describe('KafkaSource', () => {
   it('resumes every partition after its durable position, not where the group committed', async () => {
     const { topic, groupId } = await consumedTopic();
-    const source = new KafkaSource(client, { topic, groupId, fromBeginning: true });
+    const source = new KafkaSource(kafka.client, { topic, groupId, fromBeginning: true });
     // Partition 0 durably counted through offset 6; partition 1 nothing yet (a commit that ran ahead of a crash).
     const received = await consume(source, new Map([[`${topic}/0`, 6]]), 13);
     expect(positions(received)).toEqual(['0@7', '0@8', '0@9', ...Array.from({ length: 10 }, (_, i) => `1@${i}`)]);
@@ -74,8 +60,8 @@ describe('KafkaSource', () => {
 
   it('without a durable position and with fromBeginning: false, starts where the group left off', async () => {
     const { topic, groupId } = await consumedTopic();
-    await producer.send(topic, [{ key: 'new', value: '{"i": 10}', partition: 1 }]);
-    const source = new KafkaSource(client, { topic, groupId, fromBeginning: false });
+    await kafka.producer.send(topic, [{ key: 'new', value: '{"i": 10}', partition: 1 }]);
+    const source = new KafkaSource(kafka.client, { topic, groupId, fromBeginning: false });
     expect(positions(await consume(source, new Map(), 1))).toEqual(['1@10']);
   });
 
@@ -103,7 +89,7 @@ describe('KafkaSource', () => {
 
   it('says a topic does not exist, and consumes it once it is created', async () => {
     const topic = `later-${randomUUID().slice(0, 8)}`;
-    const source = new KafkaSource(client, { topic, groupId: `group-${topic}`, fromBeginning: true });
+    const source = new KafkaSource(kafka.client, { topic, groupId: `group-${topic}`, fromBeginning: true });
     const received: RawRecord[] = [];
     await source.start(async (records) => {
       received.push(...records);
@@ -111,8 +97,8 @@ describe('KafkaSource', () => {
     try {
       await waitFor(() => source.lastError() !== null, 30_000, 'the error');
       expect(source.lastError()).toBe(`topic ${topic} does not exist`);
-      await admin.createTopics([{ topic, partitions: 1 }]);
-      await producer.send(topic, [{ key: 'k', value: '{"i": 1}', partition: 0 }]);
+      await kafka.admin.createTopics([{ topic, partitions: 1 }]);
+      await kafka.producer.send(topic, [{ key: 'k', value: '{"i": 1}', partition: 0 }]);
       await waitFor(() => received.length === 1, 60_000, 'the record');
       expect(source.lastError()).toBeNull();
       expect(source.partitions()).toEqual([`${topic}/0`]);

@@ -3,30 +3,17 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RECORD_SEPARATOR } from '../../../src/align/ingest.js';
 import type { PreparedBatch } from '../../../src/align/prepare.js';
-import type { KafkaAdmin, KafkaProducer } from '../../../src/sources/kafka/client.js';
-import { createKafkajsClient } from '../../../src/sources/kafka/kafkajs-client.js';
 import type { SourceThreadSpec } from '../../../src/sources/thread/protocol.js';
 import { ThreadedSource } from '../../../src/sources/thread/threaded-source.js';
+import { kafkaFixture } from '../../helpers/kafka.js';
 import { waitFor } from '../../helpers/wait.js';
 
 /** ThreadedSource (a Kafka side consumed on its own thread) against the real broker of test/global-setup.ts. */
-const brokers = inject('kafkaBrokers');
-let admin: KafkaAdmin;
-let producer: KafkaProducer;
-
-beforeAll(async () => {
-  const client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-thread-test' });
-  admin = await client.connectAdmin();
-  producer = await client.connectProducer();
-});
-
-afterAll(async () => {
-  await producer?.disconnect();
-  await admin?.disconnect();
-});
+const kafka = kafkaFixture('shadowdiff-thread-test');
+const { brokers } = kafka;
 
 function spec(topic: string, overrides: Partial<SourceThreadSpec> = {}): SourceThreadSpec {
   return {
@@ -42,9 +29,9 @@ function spec(topic: string, overrides: Partial<SourceThreadSpec> = {}): SourceT
 /** Two partitions of 50 records each; in partition 1, offset 7 is not UTF-8. */
 async function filledTopic(): Promise<string> {
   const topic = `thread-${randomUUID().slice(0, 8)}`;
-  await admin.createTopics([{ topic, partitions: 2 }]);
+  await kafka.admin.createTopics([{ topic, partitions: 2 }]);
   for (const partition of [0, 1]) {
-    await producer.send(
+    await kafka.producer.send(
       topic,
       Array.from({ length: 50 }, (_, i) => ({
         key: `k${partition}-${i}`,
@@ -99,7 +86,7 @@ describe('threaded source', () => {
       await waitFor(() => source.isConnected() && source.backlog() === 0, 10_000, 'connected, no backlog');
       expect(source.partitions()).toEqual([`${topic}/0`, `${topic}/1`]);
       await source.commit(received.positions);
-      expect(await admin.committedOffsets(`group-${topic}`, topic)).toEqual([
+      expect(await kafka.admin.committedOffsets(`group-${topic}`, topic)).toEqual([
         { partition: 0, offset: '50' },
         { partition: 1, offset: '50' },
       ]);
@@ -151,7 +138,7 @@ describe('threaded source', () => {
       expect(source.isPaused()).toBe(true);
       // A fetch in flight when pausing may still deliver; then nothing more until resumed.
       await new Promise((resolve) => setTimeout(resolve, 1_500));
-      await producer.send(topic, [{ value: '{"late": true}', partition: 0 }]);
+      await kafka.producer.send(topic, [{ value: '{"late": true}', partition: 0 }]);
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       expect(received.records).toBe(100);
       source.resume();
