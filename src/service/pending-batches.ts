@@ -1,6 +1,7 @@
-import type { DeadLetter, PackedPartition, PreparedBatch } from '../align/prepare.js';
+import type { PreparedBatch } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import type { PreparedSource } from '../sources/source.js';
+import type { IngestBatch } from '../store/ingest-writer.js';
 
 /** Dead letters kept per batch: enough to show why records were invalid, bounded per write. */
 export const DEAD_LETTERS_PER_BATCH = 20;
@@ -8,13 +9,8 @@ export const DEAD_LETTERS_PER_BATCH = 20;
 export const MAX_PENDING_RECORDS = 50_000;
 
 /** Deliveries of one side gathered while its previous batch is written, on their way to DuckDB as one batch. */
-export interface PendingBatch {
+export interface PendingBatch extends Pick<IngestBatch, 'partitions' | 'invalid' | 'deadLetters' | 'positions'> {
   source: PreparedSource;
-  partitions: PackedPartition[];
-  invalid: Map<string, number>;
-  deadLetters: DeadLetter[];
-  /** The last offset per partition: the durable position once written. */
-  positions: Map<string, number>;
   records: number;
 }
 
