@@ -22,8 +22,26 @@ export function holdsRecordSeparator(text: Buffer | string): boolean {
   return typeof text === 'string' ? text.includes(RECORD_SEPARATOR) : text.includes(RECORD_SEPARATOR_BYTE);
 }
 
-/** Where each record of a batch goes (SPEC §9): an open window's buffer, or a final count. */
-export type IngestStatus = 'buffered' | 'sampled_out' | 'late' | 'invalid';
+/**
+ * Where each record of a batch goes (SPEC §9): an open window's buffer, or a final count. A record
+ * the log gives back after a restart (a replay: counted before) is only `rebuffered` when its
+ * window is still open, or else `replayed` (left alone): it is never counted twice.
+ */
+export type IngestStatus = 'buffered' | 'sampled_out' | 'late' | 'invalid' | 'rebuffered' | 'replayed';
+
+/** Which windows take no more records: those closed, and those expired (a side stopped). */
+export interface OpenFrom {
+  /** Records of windows ending (plus lateness) at or before this are late. */
+  closedThrough: number | null;
+  /** Records of windows starting before this are late. */
+  expiredBefore: number | null;
+}
+
+/** A pack's shape in the classify statement: its records, and whether they are replays. */
+export interface PackShape {
+  count: number;
+  replay: boolean;
+}
 
 export interface IngestPlan {
   readonly windowMs: number;
@@ -35,10 +53,9 @@ export interface IngestPlan {
   /**
    * A statement creating the temp table `target` (ordinal, part, position, doc, k, w, event_time,
    * reason, status), `ordinal` numbering the records in batch order from 1, from a batch of packs
-   * holding `counts[i]` records each; `part` is a pack's index. Each pack binds `packValues(pack)`
-   * in turn, from $1 on.
+   * shaped as `packs`; `part` is a pack's index. Each pack binds `packValues(pack)` in turn, from $1 on.
    */
-  classifySql(target: string, closedThrough: number | null, counts: number[]): string;
+  classifySql(target: string, open: OpenFrom, packs: PackShape[]): string;
   /**
    * A pack's parameters: its docs joined by RECORD_SEPARATOR (UTF-8, as a BLOB), their positions
    * joined by commas, then its record keys joined by RECORD_SEPARATOR (recordKeys) and its
@@ -79,9 +96,10 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     ...(recordKeys ? ['record_keys'] : []),
     ...(recordTimestamps ? ['record_times'] : []),
   ];
-  const packColumns = ['pack', ...textColumns, 'part', 'first', 'n'];
+  const packColumns = ['pack', ...textColumns, 'part', 'first', 'n', 'replay'];
   const columns = [
     'part',
+    'replay',
     'unnest(string_split(decode(pack), chr(30))) AS raw',
     "unnest(string_split(positions, ','))::BIGINT AS position",
     // Not rowid: rows of a table made inside a transaction have row ids from 2^55 on. A range
@@ -91,22 +109,26 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     ...(recordTimestamps ? ["unnest(string_split(record_times, ','))::BIGINT AS record_time"] : []),
   ];
   const perPack = 1 + textColumns.length;
-  const packRow = (count: number, part: number, first: number) => {
+  const packRow = ({ count, replay }: PackShape, part: number, first: number) => {
     const parameter = (i: number) => `$${part * perPack + i + 1}`;
     const texts = textColumns.map((_, i) => `${parameter(i + 1)}::VARCHAR`);
-    return `(${[`${parameter(0)}::BLOB`, ...texts, part, first, count].join(', ')})`;
+    return `(${[`${parameter(0)}::BLOB`, ...texts, part, first, count, replay].join(', ')})`;
   };
   return {
     windowMs,
     latenessMs,
     recordKeys,
     recordTimestamps,
-    classifySql(target, closedThrough, counts) {
-      const late = closedThrough === null ? 'false' : `w + ${windowMs + latenessMs} <= ${closedThrough}`;
+    classifySql(target, open, shapes) {
+      const late = [
+        ...(open.closedThrough === null ? [] : [`w + ${windowMs + latenessMs} <= ${open.closedThrough}`]),
+        ...(open.expiredBefore === null ? [] : [`w < ${open.expiredBefore}`]),
+      ];
+      const isLate = late.length === 0 ? 'false' : late.join(' OR ');
       let first = 0;
-      const packs = counts.map((count, part) => {
-        const row = packRow(count, part, first);
-        first += count;
+      const packs = shapes.map((shape, part) => {
+        const row = packRow(shape, part, first);
+        first += shape.count;
         return row;
       });
       // A pack per row, not one text for the batch: each pack binds on its own (no joined copy).
@@ -119,18 +141,20 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
         ), leaves AS (
           SELECT *${leaves.select} FROM parsed
         ), keyed AS (
-          SELECT ordinal, part, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
+          SELECT ordinal, part, replay, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
             CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
           FROM leaves
         ), classified AS (
-          SELECT ordinal, part, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
+          SELECT ordinal, part, replay, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
             CASE WHEN unparsed THEN CASE WHEN json_valid(doc) THEN 'not_object' ELSE 'malformed' END
               WHEN rejected IS NOT NULL THEN rejected WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason
           FROM keyed
         )
         SELECT ordinal, part, position, doc, k, w, event_time, reason,
-          CASE WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT (${sampled}) THEN 'sampled_out'
-            WHEN ${late} THEN 'late' ELSE 'buffered' END AS status
+          CASE WHEN replay THEN
+              CASE WHEN reason IS NULL AND (${sampled}) AND NOT (${isLate}) THEN 'rebuffered' ELSE 'replayed' END
+            WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT (${sampled}) THEN 'sampled_out'
+            WHEN ${isLate} THEN 'late' ELSE 'buffered' END AS status
         FROM classified`;
     },
     packValues(pack) {

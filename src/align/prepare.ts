@@ -1,7 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { isDecodeError } from '../codec/decode-error.js';
 import type { MessageDecoder } from '../codec/decoder.js';
-import type { BatchControl, DurablePositions, RawRecord } from '../sources/source.js';
+import type { BatchControl, LogGap, RawRecord, StartPositions } from '../sources/source.js';
 import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
 
 /**
@@ -23,6 +23,8 @@ export interface PackedPartition {
   keys?: string;
   /** Kafka record timestamps, comma-joined, when the plan times by them. */
   timestamps?: string;
+  /** Records counted before a restart, read again from the log to rebuild open windows: never counted twice. */
+  replay?: boolean;
   /** Where the texts stand in shared memory, when they were packed there (`docs` is then a view of it). */
   ring?: RingSlot;
   /** Frees the shared memory of the texts once they are copied; absent for texts in a buffer of their own. */
@@ -60,6 +62,8 @@ export interface PreparedBatch {
   positions: [string, number][];
   /** Records taken: packed plus invalid. */
   records: number;
+  /** Positions the log no longer has where the source resumed (retention deleted them). */
+  gaps?: LogGap[];
 }
 
 export interface PrepareOptions {
@@ -93,6 +97,7 @@ export function packPartition(
   keys?: string[],
   timestamps?: number[],
   memory?: PackMemory,
+  replay = false,
 ): PackedPartition {
   let size = Math.max(0, docs.length - 1) * SEPARATOR.length;
   for (const doc of docs) size += typeof doc === 'string' ? Buffer.byteLength(doc) : doc.length;
@@ -113,6 +118,7 @@ export function packPartition(
     ...(keys ? { keys: keys.join(RECORD_SEPARATOR) } : {}),
     ...(timestamps ? { timestamps: timestamps.join(',') } : {}),
     ...(shared ? { ring: shared.slot } : {}),
+    ...(replay ? { replay } : {}),
   };
 }
 
@@ -140,6 +146,8 @@ interface Decoded {
 }
 
 interface Gathered {
+  source: string;
+  replay: boolean;
   positions: number[];
   docs: (Buffer | string)[];
   keys?: string[];
@@ -148,24 +156,32 @@ interface Gathered {
 
 /**
  * Turns one side's deliveries into prepared batches: skips records at or below the last position
- * already taken from their partition (a redelivery after a restart or a rebalance is counted once),
- * decodes each to JSON text or counts it invalid with a dead letter, and packs the rest. A record
- * is taken once prepared: whoever cannot use a batch starts over with a new preparer from the
- * durable positions (the runner refuses batches only once its comparison has failed).
+ * already taken from their partition (a redelivery after a rebalance is taken once), decodes each
+ * to JSON text or counts it invalid with a dead letter, and packs the rest. Records at or below a
+ * partition's counted-through position are replays: packed apart, and never counted again (an
+ * undecodable one is dropped). A record is taken once prepared: whoever cannot use a batch starts
+ * over with a new preparer from the stored checkpoint (the runner refuses batches only once its
+ * comparison has failed).
  */
 export class RecordPreparer {
   readonly #options: PrepareOptions;
-  /** Per partition: the last position taken in (durable, being written or on its way). */
+  /** Per partition: the last position taken in (buffered, being buffered or on its way). */
   readonly #taken: Map<string, number>;
+  readonly #countedThrough: ReadonlyMap<string, number>;
 
-  /** `durable`: where the side's durable state ends; records up to there are never taken again. */
-  constructor(options: PrepareOptions, durable: DurablePositions) {
+  constructor(options: PrepareOptions, start: StartPositions) {
     this.#options = options;
-    this.#taken = new Map(durable);
+    this.#taken = new Map(start.skipThrough);
+    this.#countedThrough = start.countedThrough;
   }
 
   /** `decoded`: the values are JSON texts already (files, simulator). */
-  async prepare(records: RawRecord[], control: BatchControl, decoded: boolean): Promise<PreparedBatch> {
+  async prepare(
+    records: RawRecord[],
+    control: BatchControl,
+    decoded: boolean,
+    gaps?: LogGap[],
+  ): Promise<PreparedBatch> {
     const { recordKeys, recordTimestamps, deadLetterLimit } = this.#options;
     const gathered = new Map<string, Gathered>();
     const invalid = new Map<string, number>();
@@ -183,8 +199,10 @@ export class RecordPreparer {
       this.#taken.set(record.partition, record.offset);
       positions.set(record.partition, record.offset);
       taken++;
+      const replay = record.offset <= (this.#countedThrough.get(record.partition) ?? Number.NEGATIVE_INFINITY);
       const pending = this.#decode(record, decoded);
       const result = pending instanceof Promise ? await pending : pending;
+      if (result.doc === undefined && replay) continue;
       if (result.doc === undefined) {
         const reason = result.reason ?? 'malformed';
         invalid.set(reason, (invalid.get(reason) ?? 0) + 1);
@@ -198,15 +216,18 @@ export class RecordPreparer {
         }
         continue;
       }
-      let partition = gathered.get(record.partition);
+      const packKey = replay ? `r${record.partition}` : `n${record.partition}`;
+      let partition = gathered.get(packKey);
       if (!partition) {
         partition = {
+          source: record.partition,
+          replay,
           positions: [],
           docs: [],
           ...(recordKeys ? { keys: [] } : {}),
           ...(recordTimestamps ? { timestamps: [] } : {}),
         };
-        gathered.set(record.partition, partition);
+        gathered.set(packKey, partition);
       }
       partition.positions.push(record.offset);
       partition.docs.push(result.doc);
@@ -214,13 +235,14 @@ export class RecordPreparer {
       partition.timestamps?.push(record.timestamp);
     }
     return {
-      partitions: [...gathered].map(([source, g]) =>
-        packPartition(source, g.positions, g.docs, g.keys, g.timestamps, this.#options.memory),
+      partitions: [...gathered.values()].map((g) =>
+        packPartition(g.source, g.positions, g.docs, g.keys, g.timestamps, this.#options.memory, g.replay),
       ),
       invalid: [...invalid],
       deadLetters,
       positions: [...positions],
       records: taken,
+      ...(gaps && gaps.length > 0 ? { gaps } : {}),
     };
   }
 

@@ -29,8 +29,15 @@ const NAMES = {
 
 export const METRIC_NAMES: readonly string[] = Object.values(NAMES);
 
-export type RecordStatus = 'accepted' | 'sampled_out' | 'invalid' | 'late' | 'duplicate';
-export const RECORD_STATUSES: readonly RecordStatus[] = ['accepted', 'sampled_out', 'invalid', 'late', 'duplicate'];
+export type RecordStatus = 'accepted' | 'sampled_out' | 'invalid' | 'late' | 'duplicate' | 'lost';
+export const RECORD_STATUSES: readonly RecordStatus[] = [
+  'accepted',
+  'sampled_out',
+  'invalid',
+  'late',
+  'duplicate',
+  'lost',
+];
 
 const OUTCOMES: readonly (keyof OutcomeCounts)[] = ['equal', 'different', 'missing', 'extra'];
 const KINDS: readonly DifferenceKind[] = ['value', 'type', 'missing', 'extra'];

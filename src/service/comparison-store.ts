@@ -2,6 +2,8 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
 import { connect, inTransaction, queryRows } from '../store/duckdb.js';
+import { BUFFER } from '../store/schema.js';
+import type { StoredPosition } from './checkpoint.js';
 
 /** What a runner takes back from storage at start. */
 export interface RestoredComparison {
@@ -10,8 +12,9 @@ export interface RestoredComparison {
   /** When the comparison was first created: the simulator's time anchor across restarts. */
   createdAtMs: number;
   closedThrough: number | null;
-  /** Per side and partition: the last durably counted position and the latest event time seen in it. */
-  positions: { side: Side; source: string; position: number; maxEventTime: number | null }[];
+  expiredBefore: number | null;
+  /** Per side and partition: the stored checkpoint. */
+  positions: StoredPosition[];
 }
 
 /** Registers the comparison (once) and reads its durable state. */
@@ -21,42 +24,48 @@ export async function restoreComparison(
 ): Promise<RestoredComparison> {
   const id = literal(config.id);
   await connection.run(
-    `INSERT INTO comparisons VALUES (${id}, ${literal(JSON.stringify(config))}, 1, now(), now(), NULL) ON CONFLICT DO NOTHING`,
+    `INSERT INTO comparisons (id, config, epoch, epoch_started_at, created_at)
+     VALUES (${id}, ${literal(JSON.stringify(config))}, 1, now(), now()) ON CONFLICT DO NOTHING`,
   );
-  const [row] = await queryRows<{ epoch: number; started: bigint; created: bigint; closed_through: bigint | null }>(
+  const [row] = await queryRows<{
+    epoch: number;
+    started: bigint;
+    created: bigint;
+    closed_through: bigint | null;
+    expired_before: bigint | null;
+  }>(
     connection,
-    `SELECT epoch, epoch_ms(epoch_started_at) AS started, epoch_ms(created_at) AS created, closed_through
+    `SELECT epoch, epoch_ms(epoch_started_at) AS started, epoch_ms(created_at) AS created, closed_through, expired_before
      FROM comparisons WHERE id = ${id}`,
   );
-  const positions = await queryRows<{ side: Side; source: string; position: bigint; max_event_time: bigint | null }>(
+  const positions = await queryRows<{
+    side: Side;
+    source: string;
+    position: bigint;
+    max_event_time: bigint | null;
+    resume: bigint | null;
+    buffered: bigint | null;
+  }>(
     connection,
-    `SELECT side, source, position, max_event_time FROM positions WHERE comparison = ${id}`,
+    `SELECT side, source, position, max_event_time, resume, buffered FROM positions WHERE comparison = ${id}`,
   );
+  const number = (value: bigint | null | undefined) => (value == null ? null : Number(value));
   return {
     epoch: Number(row?.epoch ?? 1),
     epochStartedAt: new Date(Number(row?.started ?? Date.now())),
     createdAtMs: Number(row?.created ?? Date.now()),
-    closedThrough: row?.closed_through == null ? null : Number(row.closed_through),
+    closedThrough: number(row?.closed_through),
+    expiredBefore: number(row?.expired_before),
     positions: positions.map((p) => ({
       side: p.side,
       source: p.source,
-      position: Number(p.position),
-      maxEventTime: p.max_event_time === null ? null : Number(p.max_event_time),
+      countedThrough: Number(p.position),
+      // A file of the release before checkpoints had nothing buffered where no resume is stored.
+      resume: number(p.resume) ?? Number(p.position) + 1,
+      buffered: number(p.buffered) ?? 0,
+      maxEventTime: number(p.max_event_time),
     })),
   };
-}
-
-export async function storeClosedThrough(connection: DuckDBConnection, comparison: string, through: number) {
-  await connection.run(`UPDATE comparisons SET closed_through = ${through} WHERE id = ${literal(comparison)}`);
-}
-
-/** Windows that hold buffered records. */
-export async function openWindowCount(connection: DuckDBConnection, comparison: string): Promise<number> {
-  const [row] = await queryRows<{ n: bigint }>(
-    connection,
-    `SELECT count(DISTINCT w) AS n FROM buffer WHERE comparison = ${literal(comparison)}`,
-  );
-  return Number(row?.n ?? 0);
 }
 
 /** Starts epoch `epoch + 1`; records still buffered belong to it: their windows close in it. */
@@ -83,6 +92,8 @@ export async function deleteComparisonState(
 ): Promise<void> {
   const connection = await connect(instance);
   try {
+    // A transaction writes to one database: the in-memory buffer goes first, on its own.
+    await connection.run(`DELETE FROM ${BUFFER} WHERE comparison = ${literal(comparison)}`);
     await inTransaction(connection, async () => {
       for (const table of tables) {
         const column = table === 'comparisons' ? 'id' : 'comparison';

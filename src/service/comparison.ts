@@ -10,10 +10,11 @@ import type { DiffSpec } from '../diff/engine.js';
 import { redactor } from '../diff/redact.js';
 import type { SampleOutcome } from '../diff/samples.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
-import type { PreparedSource } from '../sources/source.js';
+import type { LogGap, PreparedSource } from '../sources/source.js';
+import { BufferWriter } from '../store/buffer-writer.js';
 import { connect } from '../store/duckdb.js';
-import { IngestWriter } from '../store/ingest-writer.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
+import { Checkpoint, type ReplayEnd } from './checkpoint.js';
 import { restoreComparison, startNextEpoch } from './comparison-store.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, NoiseFilter, Summary } from './contracts.js';
 import { DEAD_LETTERS_PER_BATCH, MAX_PENDING_RECORDS, type PendingBatch, PendingBatches } from './pending-batches.js';
@@ -38,14 +39,18 @@ export interface RunnerDependencies {
 }
 
 const TICK_MS = 250;
+/** A checkpoint is stored at least this often while anything changes, besides every window close. */
+const CHECKPOINT_MS = 2000;
 const SAMPLES_PER_WINDOW = 5;
 
 /**
- * One comparison at work (SPEC §1): consumes its sides, counts and buffers records durably, has
- * windows closed as watermarks pass them, and keeps its verdict current. Each side's deliveries
- * gather into batches (`PendingBatches`), each written on a connection of the side's own; windows
- * are diffed and stored by the `WindowCloser` while the sides go on writing (`WriteQueue`); lag and
- * backpressure come from `SideProgress`; a tick every 250 ms drives the closes and the verdict.
+ * One comparison at work (SPEC §1): consumes its sides, counts records and buffers those of open
+ * windows in memory, has windows closed as watermarks pass them, and keeps its verdict current.
+ * Each side's deliveries gather into batches (`PendingBatches`), each buffered on a connection of
+ * the side's own; windows are diffed and stored by the `WindowCloser` while the sides go on
+ * (`WriteQueue`); what must survive a restart is stored by the `Checkpoint` at window closes and
+ * every few seconds; lag and backpressure come from `SideProgress`; a tick every 250 ms drives
+ * the closes, checkpoints and the verdict.
  */
 export class ComparisonRunner implements ComparisonView {
   readonly id: string;
@@ -56,16 +61,16 @@ export class ComparisonRunner implements ComparisonView {
   readonly #spec: DiffSpec;
   readonly #watermarks: WatermarkTracker;
   readonly #sources = new Map<Side, PreparedSource>();
-  /** Per side and partition: the last durably counted offset; sources resume after it. */
-  readonly #durable = new Map<Side, Map<string, number>>();
+  readonly #checkpoint: Checkpoint;
+  #checkpointedAt = 0;
   readonly #batches: PendingBatches;
   readonly #progress: SideProgress;
   #write: DuckDBConnection | undefined;
   /** Diffs closing windows while the sides' batches are written on theirs. */
   #closer: DuckDBConnection | undefined;
   #read: DuckDBConnection | undefined;
-  #writer: IngestWriter | undefined;
-  /** One connection per side for ingest: the sides' batches are made durable in parallel. */
+  #writer: BufferWriter | undefined;
+  /** One connection per side for ingest: the sides' batches are buffered in parallel. */
   readonly #ingestConnections = new Map<Side, DuckDBConnection>();
   readonly #writes = new WriteQueue();
   #state: ComparisonState = 'starting';
@@ -81,6 +86,8 @@ export class ComparisonRunner implements ComparisonView {
   #ticking: Promise<void> | undefined;
   /** An early close was asked for while a tick was at work: run another right after it. */
   #tickAgain = false;
+  /** Resets asked for: the next tick starts a new epoch, between its window work. */
+  #resets: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
   #lastFields: Record<string, number> = {};
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
@@ -95,11 +102,11 @@ export class ComparisonRunner implements ComparisonView {
     // Streaming ingest samples before buffering; the engine sees sampled records only.
     this.#spec = { ...diffSpecOf(config, SAMPLES_PER_WINDOW), samplingRate: 1 };
     this.#watermarks = new WatermarkTracker(this.#sides, durationMs(config.window.idleTimeout));
-    for (const side of this.#sides) this.#durable.set(side, new Map());
+    this.#checkpoint = new Checkpoint(this.id, this.#sides);
     const { windowMs, latenessMs } = this.#plan;
     this.#progress = new SideProgress(this.#watermarks, this.#sources, this.#sides, 2 * windowMs + latenessMs);
     this.#batches = new PendingBatches({
-      write: (side, batch) => this.#writes.shared(() => this.#makeDurable(side, batch)),
+      write: (side, batch) => this.#writes.shared(() => this.#buffer(side, batch)),
       written: () => this.#closeSoon(),
       failed: (error) => this.#fail(error),
       isFailed: () => this.#state === 'failed',
@@ -107,7 +114,7 @@ export class ComparisonRunner implements ComparisonView {
     this.#verdict = this.#judge({ equal: 0, different: 0, missing: 0, extra: 0 }, {});
   }
 
-  /** Restores durable state, then starts consuming every side. */
+  /** Restores the stored checkpoint, then starts consuming every side from it. */
   async start(): Promise<void> {
     const { instance, metrics } = this.#deps;
     this.#write = await connect(instance);
@@ -127,16 +134,15 @@ export class ComparisonRunner implements ComparisonView {
       metrics,
       logger: this.#deps.logger,
       retentionMs: this.#deps.retentionMs,
+      checkpoint: this.#checkpoint,
       epoch: () => this.#epoch,
       catchingUp: () => this.catchingUp(),
+      commit: (statements: string[]) => this.#commit(statements),
       writes: this.#writes,
     };
-    this.#windows = new WindowCloser(closing, this.#closer, this.#write, restored.closedThrough);
-    for (const p of restored.positions) {
-      this.#durable.get(p.side)?.set(p.source, p.position);
-      if (p.maxEventTime !== null) this.#watermarks.observe(p.side, p.source, p.maxEventTime);
-    }
-    this.#writer = await IngestWriter.open(this.#write, this.#plan);
+    this.#windows = new WindowCloser(closing, this.#closer, restored);
+    this.#replayEnded(this.#checkpoint.restore(restored.positions));
+    this.#writer = new BufferWriter(this.#plan);
     for (const side of this.#sides) this.#ingestConnections.set(side, await connect(instance));
     await this.#refresh(this.#write);
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
@@ -151,9 +157,15 @@ export class ComparisonRunner implements ComparisonView {
       this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, prepare));
     // Side by side: a source thread takes a while to start on a busy machine.
     await Promise.all(
-      [...this.#sources].map(([side, source]) =>
-        source.start((batch) => this.#ingest(side, source, batch), this.#durable.get(side) ?? new Map()),
-      ),
+      [...this.#sources].map(([side, source]) => {
+        const points = this.#checkpoint.resumePoints(side);
+        const at = (pick: 'skipThrough' | 'countedThrough') =>
+          new Map([...points].map(([partition, point]) => [partition, point[pick]]));
+        return source.start((batch) => this.#ingest(side, source, batch), {
+          skipThrough: at('skipThrough'),
+          countedThrough: at('countedThrough'),
+        });
+      }),
     );
     this.#registerPartitions();
     this.#state = 'running';
@@ -190,16 +202,20 @@ export class ComparisonRunner implements ComparisonView {
     return [...this.#sources.values()].some((source) => (source.backlog() ?? 0) >= MAX_PENDING_RECORDS);
   }
 
-  /** Stops consuming, lets the batch in flight finish (and commit), and closes connections. */
+  /** Stops consuming, buffers what was delivered, stores a last checkpoint, and closes connections. */
   async stop(): Promise<void> {
     if (this.#state === 'stopped') return;
+    const failed = this.#state === 'failed';
     this.#state = 'stopping';
     clearInterval(this.#timer);
     await this.#ticking;
     await Promise.all([...this.#sources.values()].map((source) => source.stop().catch(() => {})));
-    // What was delivered before the sources stopped is made durable (and committed) first.
     await this.#batches.settle();
     await this.#writes.settle();
+    if (!failed && this.#write && this.#checkpoint.dirty) {
+      await this.#commit([]).catch((error) => this.#fail(error));
+    }
+    for (const pending of this.#resets.splice(0)) pending.reject(new Error(`comparison ${this.id} stopped`));
     this.#write?.closeSync();
     this.#closer?.closeSync();
     for (const connection of this.#ingestConnections.values()) connection.closeSync();
@@ -216,49 +232,97 @@ export class ComparisonRunner implements ComparisonView {
   /** Takes one prepared delivery of one side (decoded, deduped and packed by its source) into its pending batch. */
   #ingest(side: Side, source: PreparedSource, prepared: PreparedBatch): Promise<void> {
     if (this.#state === 'failed') throw new Error(`comparison ${this.id} failed: ${this.#error}`);
+    if (prepared.gaps) this.#lostFromLog(side, prepared.gaps);
     return this.#batches.add(side, source, prepared);
   }
 
-  /** Makes one batch of one side durable (`IngestWriter`); then commits its offsets. */
-  async #makeDurable(side: Side, batch: PendingBatch): Promise<void> {
-    const durable = this.#durable.get(side) as Map<string, number>;
-    const result = await (this.#writer as IngestWriter).write(this.#ingestConnections.get(side) as DuckDBConnection, {
+  /** Buffers one batch of one side (`BufferWriter`) and takes its counts into the next checkpoint. */
+  async #buffer(side: Side, batch: PendingBatch): Promise<void> {
+    const checkpoint = this.#checkpoint;
+    const result = await (this.#writer as BufferWriter).write(this.#ingestConnections.get(side) as DuckDBConnection, {
       comparison: this.id,
-      epoch: this.#epoch,
       side,
-      closedThrough: (this.#windows as WindowCloser).closedThrough,
+      open: (this.#windows as WindowCloser).open,
       partitions: batch.partitions,
-      invalid: batch.invalid,
-      deadLetters: batch.deadLetters,
-      positions: batch.positions,
-      deadLetterLimit: DEAD_LETTERS_PER_BATCH,
+      deadLetterLimit: Math.max(0, checkpoint.deadLetterRoom(side) - batch.deadLetters.length),
     });
+    const epoch = this.#epoch;
+    for (const [status, n] of result.counts) checkpoint.count(epoch, side, status, n);
+    let invalidBefore = 0;
+    for (const n of batch.invalid.values()) invalidBefore += n;
+    checkpoint.count(epoch, side, 'invalid', invalidBefore);
+    checkpoint.deadLetters(side, [...batch.deadLetters, ...result.deadLetters]);
+    const ended = checkpoint.buffered(side, batch.positions, result);
     this.#windows?.buffersChanged();
-    for (const [partition, position] of batch.positions) {
-      durable.set(partition, position);
+    for (const partition of batch.positions.keys()) {
       const maxEventTime = result.maxEventTimes.get(partition);
       if (maxEventTime !== undefined) this.#watermarks.observe(side, partition, maxEventTime);
       else this.#watermarks.touch(side, partition);
     }
-    await batch.source.commit(batch.positions);
+    this.#replayEnded(ended);
     this.#deps.logger.debug(
-      {
-        comparison: this.id,
-        side,
-        records: batch.records,
-        counts: Object.fromEntries(result.counts),
-        positions: Object.fromEntries(batch.positions),
-      },
-      'batch durable',
+      { comparison: this.id, side, records: batch.records, counts: Object.fromEntries(result.counts) },
+      'batch buffered',
     );
     const { metrics } = this.#deps;
-    for (const status of ['sampled_out', 'invalid', 'late'] as const) {
+    for (const status of ['sampled_out', 'late'] as const) {
       metrics.addRecords(this.id, side, status, result.counts.get(status) ?? 0);
     }
-    for (const [reason, n] of result.invalidReasons) metrics.addDecodeErrors(this.id, side, reason, n);
+    metrics.addRecords(this.id, side, 'invalid', (result.counts.get('invalid') ?? 0) + invalidBefore);
+    for (const [reason, n] of [...batch.invalid, ...result.invalidReasons]) {
+      metrics.addDecodeErrors(this.id, side, reason, n);
+    }
   }
 
-  /** A side's input has ended and all of it is durable: its watermark may move to +∞. */
+  /**
+   * Partitions whose replay after a restart has ended: their watermark may take the latest event
+   * time the checkpoint had seen, and counted records of open windows that never came back (the
+   * log lost them) move from buffered to lost.
+   */
+  #replayEnded(ended: ReplayEnd[]): void {
+    for (const end of ended) {
+      if (end.maxEventTime !== null) this.#watermarks.observe(end.side, end.source, end.maxEventTime);
+      if (end.missing > 0) {
+        this.#checkpoint.count(this.#epoch, end.side, 'buffered', -end.missing);
+        this.#lost(end.side, end.source, end.missing, 'counted records of open windows');
+      }
+    }
+  }
+
+  /** Positions a source resumed past because its log no longer has them: records lost, counted once. */
+  #lostFromLog(side: Side, gaps: LogGap[]): void {
+    for (const gap of gaps) {
+      const { uncounted, ended } = this.#checkpoint.lostFromLog(side, gap.source, gap.from, gap.to);
+      if (uncounted > 0) this.#lost(side, gap.source, uncounted, 'records never counted');
+      if (ended) this.#replayEnded([ended]);
+    }
+  }
+
+  #lost(side: Side, source: string, n: number, what: string): void {
+    this.#checkpoint.count(this.#epoch, side, 'lost', n);
+    this.#deps.metrics.addRecords(this.id, side, 'lost', n);
+    this.#deps.logger.warn(
+      { comparison: this.id, side, source, lost: n },
+      `the log no longer has ${n} ${what} (retention deleted them before a checkpoint let them go): counted lost`,
+    );
+  }
+
+  /** Stores the checkpoint (with `statements`), then lets each source commit what no open window needs. */
+  async #commit(statements: string[]): Promise<void> {
+    const windows = this.#windows as WindowCloser;
+    const committed = await this.#checkpoint.commit(this.#write as DuckDBConnection, windows.open, statements);
+    this.#checkpointedAt = Date.now();
+    await Promise.all(
+      [...this.#sources].map(([side, source]) =>
+        source.commit(committed.get(side) ?? new Map()).catch((error) => {
+          // Only lag tools read the group's offsets: a restart resumes from the checkpoint.
+          this.#deps.logger.warn({ err: error, comparison: this.id, side }, 'offsets not committed');
+        }),
+      ),
+    );
+  }
+
+  /** A side's input has ended and all of it is buffered: its watermark may move to +∞. */
   #drained(side: Side, source: PreparedSource): boolean {
     return source.hasEnded() && this.#batches.isIdle(side);
   }
@@ -272,6 +336,7 @@ export class ComparisonRunner implements ComparisonView {
 
   async #tick(): Promise<void> {
     try {
+      await this.#resetIfAsked();
       this.#registerPartitions();
       let drained = true;
       for (const [side, source] of this.#sources) {
@@ -284,6 +349,7 @@ export class ComparisonRunner implements ComparisonView {
       const windows = this.#windows as WindowCloser;
       if ((await windows.close()) > 0) await this.#refresh(this.#closer as DuckDBConnection);
       await windows.expireBuffers();
+      if (this.#checkpoint.dirty && Date.now() - this.#checkpointedAt >= CHECKPOINT_MS) await this.#commit([]);
       await windows.diffEarly();
       await this.#deps.beforeVerdict?.();
       // Drained as of the tick's start, not now: a side whose last batch became durable during the
@@ -302,10 +368,9 @@ export class ComparisonRunner implements ComparisonView {
     }
   }
 
-  /** Recomputes the verdict and the gauges from what is durable. */
+  /** Recomputes the verdict and the gauges from what is stored. */
   async #refresh(connection: DuckDBConnection): Promise<void> {
     const results = await epochResults(connection, this.id, this.#epoch, this.#noiseOptions());
-    await this.#windows?.countOpenWindows(connection);
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#lastCounts = results.counts;
@@ -357,7 +422,9 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   async summary(): Promise<Summary> {
-    const results = await epochResults(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noiseOptions());
+    const epoch = this.#epoch;
+    const pending = this.#checkpoint.pendingCounts(epoch);
+    const results = await epochResults(this.#read as DuckDBConnection, this.id, epoch, this.#noiseOptions(), pending);
     return {
       comparison: this.id,
       counts: results.counts,
@@ -382,13 +449,31 @@ export class ComparisonRunner implements ComparisonView {
     return { hasControl: this.#sides.includes('control'), alpha: this.config.verdict.alpha };
   }
 
+  /** Starts a new epoch: done by the next tick, between its window work, so no close straddles it. */
   reset(): Promise<void> {
-    return this.#writes.exclusive(async () => {
-      const connection = this.#write as DuckDBConnection;
-      await startNextEpoch(connection, this.id, this.#epoch);
-      this.#epoch += 1;
-      this.#epochStartedAt = new Date();
-      await this.#refresh(connection);
-    });
+    if (this.#state !== 'running') return Promise.reject(new Error(`comparison ${this.id} is ${this.#state}`));
+    const done = new Promise<void>((resolve, reject) => this.#resets.push({ resolve, reject }));
+    this.#startTick(true);
+    return done;
+  }
+
+  async #resetIfAsked(): Promise<void> {
+    const asked = this.#resets.splice(0);
+    if (asked.length === 0) return;
+    try {
+      // No batch is being buffered meanwhile: every count so far is the old epoch's.
+      await this.#writes.exclusive(async () => {
+        const connection = this.#write as DuckDBConnection;
+        await this.#commit([]);
+        await startNextEpoch(connection, this.id, this.#epoch);
+        this.#epoch += 1;
+        this.#epochStartedAt = new Date();
+        await this.#refresh(connection);
+      });
+      for (const pending of asked) pending.resolve();
+    } catch (error) {
+      for (const pending of asked) pending.reject(error);
+      throw error;
+    }
   }
 }

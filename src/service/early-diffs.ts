@@ -1,11 +1,10 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
-import { bufferedRecords, type ClosedWindows } from './window-close.js';
+import type { ClosedWindows } from './window-close.js';
 
 /** At most this many windows, the next to close, are diffed early. */
 const EARLY_WINDOWS = 3;
 
-/** A window diffed before it closed, and what its sides had buffered then (`bufferedRecords`). */
+/** A window diffed before it closed, and what its sides had buffered then (`Checkpoint.bufferedIn`). */
 interface EarlyDiff {
   closed: ClosedWindows;
   buffered: string;
@@ -22,13 +21,22 @@ export class EarlyDiffs {
   readonly #windowMs: number;
   readonly #latenessMs: number;
   readonly #logger: Logger;
+  /** What the sides have buffered in a window, as one text that changes whenever a record joins it. */
+  readonly #buffered: (w: number) => string;
   /** By window start. */
   readonly #diffs = new Map<number, EarlyDiff>();
   /** Window range and buffer generation of the last look: the same again means nothing new to diff. */
   #lookedAt = '';
 
-  constructor(comparison: string, windowMs: number, latenessMs: number, logger: Logger) {
+  constructor(
+    comparison: string,
+    windowMs: number,
+    latenessMs: number,
+    logger: Logger,
+    buffered: (w: number) => string,
+  ) {
     this.#comparison = comparison;
+    this.#buffered = buffered;
     this.#windowMs = windowMs;
     this.#latenessMs = latenessMs;
     this.#logger = logger;
@@ -38,12 +46,7 @@ export class EarlyDiffs {
    * Diffs the next windows to close whose end every side has passed (`combined`), from the one
    * whose lateness ends first; none without lateness. `generation` moves whenever buffers change.
    */
-  async run(
-    connection: DuckDBConnection,
-    combined: number,
-    generation: number,
-    diff: (windows: number[]) => Promise<ClosedWindows>,
-  ): Promise<void> {
+  async run(combined: number, generation: number, diff: (windows: number[]) => Promise<ClosedWindows>): Promise<void> {
     const windowMs = this.#windowMs;
     const nextToClose = Math.floor((combined - windowMs - this.#latenessMs) / windowMs) * windowMs + windowMs;
     const newestEnded = Math.floor(combined / windowMs) * windowMs - windowMs;
@@ -53,21 +56,19 @@ export class EarlyDiffs {
     for (let w = nextToClose; w <= Math.min(newestEnded, nextToClose + (EARLY_WINDOWS - 1) * windowMs); w += windowMs) {
       if (this.#diffs.has(w)) continue;
       // Counted before the diff: a record that lands in between changes the count, never the diff alone.
-      const buffered = (await bufferedRecords(connection, this.#comparison, [w])).get(w);
-      if (buffered === undefined) continue;
+      const buffered = this.#buffered(w);
+      if (buffered === '') continue;
       this.#diffs.set(w, { closed: await diff([w]), buffered });
       this.#logger.debug({ comparison: this.#comparison, window: w, buffered }, 'window diffed early');
     }
   }
 
   /** The early diffs of closing windows whose buffered records have not changed since, by window. */
-  async current(connection: DuckDBConnection, windows: number[]): Promise<Map<number, ClosedWindows>> {
-    const diffed = windows.filter((w) => this.#diffs.has(w));
-    const buffered = await bufferedRecords(connection, this.#comparison, diffed);
+  current(windows: number[]): Map<number, ClosedWindows> {
     const current = new Map<number, ClosedWindows>();
-    for (const w of diffed) {
-      const early = this.#diffs.get(w) as EarlyDiff;
-      if (buffered.get(w) === early.buffered) current.set(w, early.closed);
+    for (const w of windows) {
+      const early = this.#diffs.get(w);
+      if (early && this.#buffered(w) === early.buffered) current.set(w, early.closed);
     }
     return current;
   }

@@ -1,23 +1,28 @@
-import type { PreparedBatch } from '../align/prepare.js';
+import type { DeadLetter, PackedPartition, PreparedBatch } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import type { PreparedSource } from '../sources/source.js';
-import type { IngestBatch } from '../store/ingest-writer.js';
 
 /** Dead letters kept per batch: enough to show why records were invalid, bounded per write. */
 export const DEAD_LETTERS_PER_BATCH = 20;
-/** A side's pending batch stops gathering at this many records until its previous batch is durable. */
+/** A side's pending batch stops gathering at this many records until its previous batch is buffered. */
 export const MAX_PENDING_RECORDS = 50_000;
 
 /** Deliveries of one side gathered while its previous batch is written, on their way to DuckDB as one batch. */
-export interface PendingBatch extends Pick<IngestBatch, 'partitions' | 'invalid' | 'deadLetters' | 'positions'> {
+export interface PendingBatch {
   source: PreparedSource;
+  partitions: PackedPartition[];
+  /** Records found invalid before DuckDB (undecodable), counted by reason. */
+  invalid: Map<string, number>;
+  deadLetters: DeadLetter[];
+  /** The last position taken per source partition. */
+  positions: Map<string, number>;
   records: number;
 }
 
 export interface BatchWriting {
-  /** Makes one batch of one side durable. */
+  /** Buffers one batch of one side. */
   write(side: Side, batch: PendingBatch): Promise<void>;
-  /** A batch is durable: the watermarks may have passed a window. */
+  /** A batch is buffered: the watermarks may have passed a window. */
   written(): void;
   failed(error: unknown): void;
   /** Once true, gathered batches are no longer written. */
@@ -26,15 +31,15 @@ export interface BatchWriting {
 
 /**
  * Gathers each side's prepared deliveries into a pending batch while the side's previous batch is
- * written: no work per record here. Each side has one batch being made durable while the next
- * gathers, so fetching and decoding go on while DuckDB writes, and DuckDB gets batches larger than
- * one fetch. A side whose pending batch is full waits for its write: memory stays bounded.
+ * buffered: no work per record here. Each side has one batch being buffered while the next
+ * gathers, so fetching and decoding go on while DuckDB classifies, and DuckDB gets batches larger
+ * than one fetch. A side whose pending batch is full waits for its write: memory stays bounded.
  */
 export class PendingBatches {
   readonly #writing: BatchWriting;
   /** Per side: records decoded but not yet being written. */
   readonly #pending = new Map<Side, PendingBatch>();
-  /** Per side: the batch being made durable. */
+  /** Per side: the batch being buffered. */
   readonly #flushing = new Map<Side, Promise<void>>();
 
   constructor(writing: BatchWriting) {

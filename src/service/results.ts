@@ -88,13 +88,17 @@ export async function epochResults(
   comparison: string,
   epoch: number,
   options: NoiseOptions,
+  pending: readonly { side: string; status: string; n: number }[] = [],
 ): Promise<EpochResults> {
   const where = epochWhere(comparison, epoch);
   const statusRows = await queryRows<{ side: Side; status: string; n: bigint }>(
     connection,
     `SELECT side, status, sum(n) AS n FROM record_counts WHERE ${where} GROUP BY ALL`,
   );
-  const status = (side: Side, name: string) => n(statusRows.find((r) => r.side === side && r.status === name)?.n);
+  // Counts taken since the last checkpoint are the runner's, in memory, until the next one.
+  const status = (side: Side, name: string) =>
+    n(statusRows.find((r) => r.side === side && r.status === name)?.n) +
+    pending.filter((p) => p.side === side && p.status === name).reduce((sum, p) => sum + p.n, 0);
   const [outcomes] = await queryRows<Record<string, bigint | null>>(
     connection,
     `SELECT count(*) AS windows, sum(equal) AS equal, sum(different) AS different, sum(missing) AS missing,

@@ -24,17 +24,6 @@ import type { ComparisonRegistry, Readiness } from './contracts.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
 /**
- * Buffers churn: appended, then deleted when their window closes, and every checkpoint rewrites
- * the buffers still open. Checkpointing at every 16 MB of WAL rewrote the same row groups over and
- * over; at 256 MB, deleted buffers stayed in memory for half a minute at 20k records/s per side
- * and RSS swung by ±35%, while 64 MB keeps it within ±10% (bench/soak.mjs). Catching up on a
- * backlog, 256 MB is a third faster (bench/stream.mjs): memory is traded for time only then.
- */
-const CHECKPOINT_STEADY = '64MB';
-const CHECKPOINT_CATCHING_UP = '256MB';
-const CHECKPOINT_POLICY_EVERY_MS = 250;
-
-/**
  * DuckDB's threads: one fewer than the cores, leaving one to the event loop (gate polls) and the
  * source threads. On two cores, ingest ran ~30% faster with one DuckDB thread than with two
  * (BENCHMARKS.md).
@@ -54,28 +43,16 @@ export class Service implements ComparisonRegistry {
   readonly #logger: Logger;
   readonly #instance: DuckDBInstance;
   readonly #maintenance: DuckDBConnection;
-  /** Changes settings while retention may hold the maintenance connection. */
-  readonly #settings: DuckDBConnection;
   readonly #runners = new Map<string, ComparisonRunner>();
   #retentionTimer: NodeJS.Timeout | undefined;
-  #checkpointTimer: NodeJS.Timeout | undefined;
-  /** Whether checkpoints are spaced for catching up (CHECKPOINT_CATCHING_UP). */
-  #catchingUp = false;
   #storageOpen = true;
   #stopping = false;
 
-  private constructor(
-    config: Config,
-    logger: Logger,
-    instance: DuckDBInstance,
-    maintenance: DuckDBConnection,
-    settings: DuckDBConnection,
-  ) {
+  private constructor(config: Config, logger: Logger, instance: DuckDBInstance, maintenance: DuckDBConnection) {
     this.#config = config;
     this.#logger = logger;
     this.#instance = instance;
     this.#maintenance = maintenance;
-    this.#settings = settings;
     this.promRegistry = new Registry();
     this.metrics = new ShadowdiffMetrics(this.promRegistry, { maxFieldLabels: config.metrics.maxFieldLabels });
   }
@@ -91,9 +68,8 @@ export class Service implements ComparisonRegistry {
       throw new ShadowdiffError('SD_STORAGE', `cannot open storage ${path}: ${(cause as Error).message}`, { cause });
     }
     const maintenance = await connect(instance);
-    await maintenance.run(`SET checkpoint_threshold = '${CHECKPOINT_STEADY}'`);
     await createSchema(maintenance);
-    const service = new Service(config, logger, instance, maintenance, await connect(instance));
+    const service = new Service(config, logger, instance, maintenance);
     try {
       await service.#launchAll();
     } catch (error) {
@@ -101,7 +77,6 @@ export class Service implements ComparisonRegistry {
       throw error;
     }
     service.#retentionTimer = setInterval(() => void service.#retain(), RETENTION_INTERVAL_MS);
-    service.#checkpointTimer = setInterval(() => void service.#spaceCheckpoints(), CHECKPOINT_POLICY_EVERY_MS);
     return service;
   }
 
@@ -188,20 +163,6 @@ export class Service implements ComparisonRegistry {
     }
   }
 
-  /** Checkpoints far apart while any comparison catches up on a backlog, close together otherwise. */
-  async #spaceCheckpoints(): Promise<void> {
-    const catchingUp = [...this.#runners.values()].some((runner) => runner.catchingUp());
-    if (catchingUp === this.#catchingUp || !this.#storageOpen) return;
-    this.#catchingUp = catchingUp;
-    const threshold = catchingUp ? CHECKPOINT_CATCHING_UP : CHECKPOINT_STEADY;
-    try {
-      await this.#settings.run(`SET checkpoint_threshold = '${threshold}'`);
-      this.#logger.debug({ threshold }, 'checkpoint threshold set');
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'setting the checkpoint threshold failed');
-    }
-  }
-
   list(): ComparisonRunner[] {
     return [...this.#runners.values()];
   }
@@ -255,11 +216,9 @@ export class Service implements ComparisonRegistry {
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#retentionTimer);
-    clearInterval(this.#checkpointTimer);
     await Promise.all([...this.#runners.values()].map((runner) => runner.stop()));
     this.#storageOpen = false;
     this.#maintenance.closeSync();
-    this.#settings.closeSync();
     this.#instance.closeSync();
   }
 }

@@ -2,8 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
 import { type DiffSpec, diffPair, type OutcomeStats, type PairResult, type SideInput } from '../diff/engine.js';
 import { literal } from '../diff/sql.js';
-import { inTransaction, queryRows } from '../store/duckdb.js';
-import { addCountsSql } from '../store/schema.js';
+import { queryRows } from '../store/duckdb.js';
+import { BUFFER } from '../store/schema.js';
 
 /** Windows closed together: one pass of the engine over all of them. */
 export interface ClosedWindows {
@@ -21,54 +21,18 @@ function bufferInput(connection: DuckDBConnection, comparison: string, side: Sid
   return {
     side,
     keyed: true,
-    relation: `(SELECT doc, CAST(NULL AS VARCHAR) AS reason, k, w, seq AS pos, rh FROM buffer WHERE ${where})`,
+    relation: `(SELECT doc, CAST(NULL AS VARCHAR) AS reason, k, w, seq AS pos, rh FROM ${BUFFER} WHERE ${where})`,
     async locate(positions) {
       const located = new Map<number, { label: string }>();
       if (positions.length === 0) return located;
       const rows = await queryRows<{ seq: bigint; source: string; position: bigint }>(
         connection,
-        `SELECT seq, source, position FROM buffer WHERE ${where} AND seq IN (${positions.join(', ')})`,
+        `SELECT seq, source, position FROM ${BUFFER} WHERE ${where} AND seq IN (${positions.join(', ')})`,
       );
       for (const row of rows) located.set(Number(row.seq), { label: `${row.source}@${row.position}` });
       return located;
     },
   };
-}
-
-/** Windows with buffered records whose end plus allowed lateness the combined watermark has passed, oldest first. */
-export async function closableWindows(
-  connection: DuckDBConnection,
-  comparison: string,
-  combinedWatermark: number,
-  windowMs: number,
-  latenessMs: number,
-): Promise<number[]> {
-  const limit = Number.isFinite(combinedWatermark) ? `AND w + ${windowMs + latenessMs} <= ${combinedWatermark}` : '';
-  const rows = await queryRows<{ w: bigint }>(
-    connection,
-    `SELECT DISTINCT w FROM buffer WHERE comparison = ${literal(comparison)} ${limit} ORDER BY w`,
-  );
-  return rows.map((row) => Number(row.w));
-}
-
-/**
- * How many records each side has buffered in each of some windows, as one text per window (`live:n,…`).
- * Records of an open window are only ever added, so while its text stays the same, so does its diff.
- */
-export async function bufferedRecords(
-  connection: DuckDBConnection,
-  comparison: string,
-  windows: number[],
-): Promise<Map<number, string>> {
-  if (windows.length === 0) return new Map();
-  const rows = await queryRows<{ w: bigint; sides: string }>(
-    connection,
-    `SELECT w, string_agg(side || ':' || n, ',' ORDER BY side) AS sides FROM (
-       SELECT w, side, count(*) AS n FROM buffer
-       WHERE comparison = ${literal(comparison)} AND w IN (${windows.join(', ')}) GROUP BY w, side)
-     GROUP BY w`,
-  );
-  return new Map(rows.map((row) => [Number(row.w), row.sides]));
 }
 
 /**
@@ -117,17 +81,23 @@ function fieldsetRows(id: string, epoch: number, window: number, stats: OutcomeS
   );
 }
 
+/** A count of a side's records moving between statuses. */
+export interface StatusDelta {
+  side: Side;
+  status: string;
+  n: number;
+}
+
 /**
- * Stores closed windows' results and removes their buffers in one transaction, moving their
- * records' counts from `buffered` to their final status (accepted, duplicate, invalid).
+ * What storing closed windows takes: statements for their results, and the counts of their
+ * records, moving from `buffered` to their final status (accepted, duplicate, invalid). Both go
+ * into the comparison's next checkpoint, in one transaction.
  */
-export async function persistWindows(
-  connection: DuckDBConnection,
+export function closedWindowRows(
   comparison: string,
   epoch: number,
   closed: ClosedWindows,
-  closedThrough: number,
-): Promise<void> {
+): { statements: string[]; deltas: StatusDelta[] } {
   const id = literal(comparison);
   const { candidate, control } = closed;
   const statements: string[] = [];
@@ -169,16 +139,12 @@ export async function persistWindows(
         ['duplicate', counts.duplicates],
         ['invalid', counts.invalid],
       ] as const
-    )
-      .filter(([, n]) => n !== 0)
-      .map(([status, n]) => ({ comparison, epoch, side, status, n })),
+    ).map(([status, n]) => ({ side, status, n })),
   );
-  if (deltas.length > 0) statements.push(addCountsSql('close', deltas));
-  statements.push(`DELETE FROM buffer WHERE comparison = ${id} AND w IN (${closed.windows.join(', ')})`);
-  statements.push(
-    `UPDATE comparisons SET closed_through = greatest(coalesce(closed_through, ${closedThrough}), ${closedThrough}) WHERE id = ${id}`,
-  );
-  await inTransaction(connection, async () => {
-    for (const statement of statements) await connection.run(statement);
-  });
+  return { statements, deltas };
+}
+
+/** Drops the buffered records of windows whose results are stored (or that expired). */
+export async function dropBuffers(connection: DuckDBConnection, comparison: string, where: string): Promise<void> {
+  await connection.run(`DELETE FROM ${BUFFER} WHERE comparison = ${literal(comparison)} AND ${where}`);
 }

@@ -1,5 +1,5 @@
 import { type PrepareOptions, RecordPreparer } from '../align/prepare.js';
-import type { DurablePositions, PreparedHandler, PreparedSource, RecordSource } from './source.js';
+import type { DurablePositions, PreparedHandler, PreparedSource, RecordSource, StartPositions } from './source.js';
 
 /** A record source whose deliveries are prepared on this thread: files and the simulator, whose values are JSON texts already. */
 export class PreparingSource implements PreparedSource {
@@ -11,11 +11,11 @@ export class PreparingSource implements PreparedSource {
     this.#options = options;
   }
 
-  start(handler: PreparedHandler, durable: DurablePositions): Promise<void> {
-    const preparer = new RecordPreparer(this.#options, durable);
+  start(handler: PreparedHandler, start: StartPositions): Promise<void> {
+    const preparer = new RecordPreparer(this.#options, start);
     return this.#source.start(
-      async (records, control) => handler(await preparer.prepare(records, control, this.#source.decoded)),
-      durable,
+      async (records, control, gaps) => handler(await preparer.prepare(records, control, this.#source.decoded, gaps)),
+      start.skipThrough,
     );
   }
 

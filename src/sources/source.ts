@@ -22,14 +22,30 @@ export interface BatchControl {
   heartbeat(): Promise<void>;
 }
 
-export type RecordHandler = (records: RawRecord[], control: BatchControl) => Promise<void>;
+/** Positions [from, to) of a partition that the log no longer has where the source resumed. */
+export interface LogGap {
+  source: string;
+  from: number;
+  to: number;
+}
 
-/** Where to resume: for each partition, the offset of the last record already durably counted. */
+/** `gaps`: told once, with the first delivery after the source resumed past them (possibly an empty one). */
+export type RecordHandler = (records: RawRecord[], control: BatchControl, gaps?: LogGap[]) => Promise<void>;
+
+/** Per partition a position: where to resume after, or what to commit. */
 export type DurablePositions = ReadonlyMap<string, number>;
+
+/** Where a side starts, from its stored checkpoint, per partition. */
+export interface StartPositions {
+  /** The last position no open window needs: the source starts after it. */
+  skipThrough: DurablePositions;
+  /** Every record at or before this was counted before: read again only to rebuild open windows. */
+  countedThrough: DurablePositions;
+}
 
 /** What the runner asks of a side's input, whatever it delivers. */
 export interface SourceControl {
-  /** Records up to these offsets are durable: a Kafka source commits them. */
+  /** Nothing needs records up to these positions any more: a Kafka source commits them to its group. */
   commit(positions: DurablePositions): Promise<void>;
   /** Backpressure: stop and restart delivering (this side runs ahead of the others). */
   pause(): void;
@@ -55,8 +71,8 @@ export interface SourceControl {
 export interface RecordSource extends SourceControl {
   /** True when values are JSON texts already (files, simulator); Kafka values are bytes in the comparison's format. */
   readonly decoded: boolean;
-  /** Starts delivering records after the durable positions; resolves once started. */
-  start(handler: RecordHandler, durable: DurablePositions): Promise<void>;
+  /** Starts delivering records after the `skipThrough` positions; resolves once started. */
+  start(handler: RecordHandler, skipThrough: DurablePositions): Promise<void>;
 }
 
 export type PreparedHandler = (batch: PreparedBatch) => Promise<void>;
@@ -66,6 +82,6 @@ export type PreparedHandler = (batch: PreparedBatch) => Promise<void>;
  * this thread (`PreparingSource`) or on a thread of its own (`ThreadedSource`).
  */
 export interface PreparedSource extends SourceControl {
-  /** Starts delivering after the durable positions; resolves once started. */
-  start(handler: PreparedHandler, durable: DurablePositions): Promise<void>;
+  /** Starts delivering after the checkpoint's resume positions; resolves once started. */
+  start(handler: PreparedHandler, start: StartPositions): Promise<void>;
 }

@@ -75,8 +75,8 @@ async function classify(
   await connection.run(
     plan.classifySql(
       'staged',
-      options.closedThrough ?? null,
-      packs.map((pack) => pack.count),
+      { closedThrough: options.closedThrough ?? null, expiredBefore: null },
+      packs.map((pack) => ({ count: pack.count, replay: pack.replay === true })),
     ),
     values,
   );

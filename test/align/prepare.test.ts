@@ -16,7 +16,10 @@ const texts = (docs: Uint8Array) => Buffer.from(docs).toString('utf8').split(REC
 
 describe('record preparer', () => {
   it('packs the texts, positions, keys and timestamps of each partition in arrival order', async () => {
-    const preparer = new RecordPreparer({ ...options, recordKeys: true, recordTimestamps: true }, new Map());
+    const preparer = new RecordPreparer(
+      { ...options, recordKeys: true, recordTimestamps: true },
+      { skipThrough: new Map(), countedThrough: new Map() },
+    );
     const batch = await preparer.prepare(
       [
         record('t/0', 5, '{"a":1}', { key: Buffer.from('k5') }),
@@ -41,7 +44,10 @@ describe('record preparer', () => {
   });
 
   it('counts JSON texts over maxRecordBytes oversized, as Kafka messages are, with a dead letter', async () => {
-    const preparer = new RecordPreparer({ ...options, maxRecordBytes: 10 }, new Map());
+    const preparer = new RecordPreparer(
+      { ...options, maxRecordBytes: 10 },
+      { skipThrough: new Map(), countedThrough: new Map() },
+    );
     const batch = await preparer.prepare(
       [record('f', 1, '{"a":"é"}'), record('f', 2, '{"a":"éé"}'), record('f', 3, '{"a":12345}')],
       control,
@@ -56,7 +62,10 @@ describe('record preparer', () => {
   });
 
   it('takes every record once: at or below the durable position, or delivered again, it is skipped', async () => {
-    const preparer = new RecordPreparer(options, new Map([['t/0', 9]]));
+    const preparer = new RecordPreparer(options, {
+      skipThrough: new Map([['t/0', 9]]),
+      countedThrough: new Map([['t/0', 9]]),
+    });
     const first = await preparer.prepare(
       [8, 9, 10, 11].map((offset) => record('t/0', offset, `{"i":${offset}}`)),
       control,
@@ -81,7 +90,7 @@ describe('record preparer', () => {
       if (value[0] === 0) return Promise.reject(new DecodeError('unknown_schema', 'no such schema id'));
       return checkJsonMessage(value, 64);
     };
-    const preparer = new RecordPreparer({ ...options, decoder }, new Map());
+    const preparer = new RecordPreparer({ ...options, decoder }, { skipThrough: new Map(), countedThrough: new Map() });
     const batch = await preparer.prepare(
       [
         record('t/0', 0, Buffer.from('{"ok":1}')),
@@ -113,7 +122,7 @@ describe('record preparer', () => {
   });
 
   it('counts a text holding the record separator malformed, and needs a decoder for message bytes', async () => {
-    const preparer = new RecordPreparer(options, new Map());
+    const preparer = new RecordPreparer(options, { skipThrough: new Map(), countedThrough: new Map() });
     const batch = await preparer.prepare([record('f', 1, `{"a":"${RECORD_SEPARATOR}"}`)], control, true);
     expect(Object.fromEntries(batch.invalid)).toEqual({ malformed: 1 });
     await expect(preparer.prepare([record('f', 2, Buffer.from('{}'))], control, false)).rejects.toThrow(

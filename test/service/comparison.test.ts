@@ -7,7 +7,7 @@ import { ShadowdiffMetrics, type VerdictGauges } from '../../src/metrics/metrics
 import { ComparisonRunner } from '../../src/service/comparison.js';
 import { FileReplaySource } from '../../src/sources/file-replay.js';
 import { PreparingSource } from '../../src/sources/preparing.js';
-import type { DurablePositions, PreparedHandler, PreparedSource } from '../../src/sources/source.js';
+import type { DurablePositions, PreparedHandler, PreparedSource, StartPositions } from '../../src/sources/source.js';
 import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { createSchema } from '../../src/store/schema.js';
 import type { VerdictBody } from '../../src/verdict/verdict.js';
@@ -41,11 +41,11 @@ class GatedSource implements PreparedSource {
     });
   }
 
-  start(handler: PreparedHandler, durable: DurablePositions): Promise<void> {
+  start(handler: PreparedHandler, start: StartPositions): Promise<void> {
     return this.#source.start(async (batch) => {
       await this.#gate;
       await handler(batch);
-    }, durable);
+    }, start);
   }
 
   commit(positions: DurablePositions): Promise<void> {

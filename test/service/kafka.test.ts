@@ -202,7 +202,7 @@ describe('service over a real Kafka broker', () => {
     }
   });
 
-  it('spaces checkpoints while a side catches up on a backlog, and closes them up once it has', async () => {
+  it('catches up on a backlog of 150,000 records per side with exact counts', async () => {
     const t = await topics();
     const ground = orders(150_000);
     for (const side of ['live', 'candidate'] as const) {
@@ -211,15 +211,7 @@ describe('service over a real Kafka broker', () => {
       }
       await kafka.producer.send(t[side], flush(3, T0 + 3_600_000));
     }
-    const thresholds: string[] = [];
-    const log = new Writable({
-      write(chunk, _encoding, done) {
-        const line = JSON.parse(chunk.toString());
-        if (line.msg === 'checkpoint threshold set') thresholds.push(line.threshold);
-        done();
-      },
-    });
-    const service = await Service.start(config('catch-up', t), pino({ level: 'debug' }, log));
+    const service = await Service.start(config('catch-up', t), pino({ level: 'silent' }));
     try {
       const runner = service.get('orders-v2')!;
       let caughtUpOnce = false;
@@ -232,8 +224,6 @@ describe('service over a real Kafka broker', () => {
         'all test windows closed',
       );
       expect(caughtUpOnce).toBe(true);
-      await waitFor(() => thresholds.at(-1) === '64MB', 10_000, 'checkpoints close together again');
-      expect(thresholds.slice(0, 2)).toEqual(['256MB', '64MB']);
       const summary = await runner.summary();
       expect(summary.counts).toMatchObject({
         ...ground.expected,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { DurablePositions, RawRecord, RecordHandler, RecordSource } from '../source.js';
+import type { DurablePositions, LogGap, RawRecord, RecordHandler, RecordSource } from '../source.js';
 import type { KafkaClient, KafkaConsumer, PartitionRange } from './client.js';
 
 export interface KafkaSourceOptions {
@@ -103,6 +103,15 @@ export class KafkaSource implements RecordSource {
       const next = last !== undefined ? String(last + 1) : this.#options.fromBeginning ? low : undefined;
       return next === undefined ? [] : [{ topic, partition, offset: next }];
     });
+    // Where the log no longer has what a partition resumes at (retention deleted it), the records
+    // are lost: told to the handler once, with nothing delivered, before any of its records.
+    const gaps: LogGap[] = ranges.flatMap(({ partition, low }) => {
+      const last = durable.get(this.partitionName(partition));
+      return last !== undefined && last + 1 < Number(low)
+        ? [{ source: this.partitionName(partition), from: last + 1, to: Number(low) }]
+        : [];
+    });
+    if (gaps.length > 0) await handler([], { heartbeat: async () => {} }, gaps);
     // Joining the group can take a session timeout (30 s) after a crash, until the broker drops
     // the dead member: start() does not wait for it, so the service is up meanwhile (and not ready).
     consumer

@@ -35,7 +35,7 @@ export interface SourceState {
 
 /** Requests carry an id; the thread answers each with a `reply` of the same id. */
 export type ToSourceThread =
-  | { type: 'start'; id: number; durable: [string, number][] }
+  | { type: 'start'; id: number; skipThrough: [string, number][]; countedThrough: [string, number][] }
   | { type: 'commit'; id: number; positions: [string, number][] }
   | { type: 'stop'; id: number }
   /** The main thread has taken a batch: the source moves past it, or (error) delivers it again. */

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { DurablePositions, PreparedHandler, PreparedSource } from '../source.js';
+import type { DurablePositions, PreparedHandler, PreparedSource, StartPositions } from '../source.js';
 import type {
   FromSourceThread,
   SourceState,
@@ -61,7 +61,7 @@ export class ThreadedSource implements PreparedSource {
     this.#onCrash = options.onCrash;
   }
 
-  start(handler: PreparedHandler, durable: DurablePositions): Promise<void> {
+  start(handler: PreparedHandler, start: StartPositions): Promise<void> {
     const ring = createTextRing(this.#ringBytes);
     this.#ring = new TextRingReader(ring);
     const data: SourceThreadData = { ...this.#spec, ring };
@@ -70,7 +70,11 @@ export class ThreadedSource implements PreparedSource {
     worker.on('message', (message: FromSourceThread) => this.#receive(message, handler));
     worker.on('error', (error) => this.#lost(error));
     worker.on('exit', (code) => this.#lost(new Error(`source thread exited with code ${code}`)));
-    return this.#request({ type: 'start', durable: [...durable] });
+    return this.#request({
+      type: 'start',
+      skipThrough: [...start.skipThrough],
+      countedThrough: [...start.countedThrough],
+    });
   }
 
   #receive(message: FromSourceThread, handler: PreparedHandler): void {

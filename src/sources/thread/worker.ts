@@ -11,6 +11,7 @@ import { createDecoder } from '../../codec/decoder.js';
 import { SchemaRegistryClient } from '../../codec/registry.js';
 import { createKafkajsClient } from '../kafka/kafkajs-client.js';
 import { KafkaSource } from '../kafka/source.js';
+import type { StartPositions } from '../source.js';
 import type { FromSourceThread, SourceState, SourceThreadData, ThreadError, ToSourceThread } from './protocol.js';
 import { TextRingWriter } from './text-ring.js';
 
@@ -83,10 +84,10 @@ async function reply(id: number, work: () => Promise<unknown>): Promise<void> {
   }
 }
 
-async function start(durable: Map<string, number>): Promise<void> {
-  const preparer = new RecordPreparer({ ...spec.prepare, decoder, memory: ring }, durable);
-  await source.start(async (records, control) => {
-    const batch = await preparer.prepare(records, control, source.decoded);
+async function start(positions: StartPositions): Promise<void> {
+  const preparer = new RecordPreparer({ ...spec.prepare, decoder, memory: ring }, positions);
+  await source.start(async (records, control, gaps) => {
+    const batch = await preparer.prepare(records, control, source.decoded, gaps);
     const id = ++batches;
     const taken = new Promise<void>((resolve, reject) =>
       inFlight.set(id, (error) => (error === undefined ? resolve() : reject(new Error(error)))),
@@ -105,14 +106,16 @@ async function start(durable: Map<string, number>): Promise<void> {
       inFlight.delete(id);
       postState();
     }
-  }, durable);
+  }, positions.skipThrough);
   postState();
 }
 
 port.on('message', (message: ToSourceThread) => {
   switch (message.type) {
     case 'start':
-      void reply(message.id, () => start(new Map(message.durable)));
+      void reply(message.id, () =>
+        start({ skipThrough: new Map(message.skipThrough), countedThrough: new Map(message.countedThrough) }),
+      );
       return;
     case 'handled':
       inFlight.get(message.id)?.(message.error);

@@ -73,7 +73,10 @@ describe('threaded source', () => {
     const source = new ThreadedSource(spec(topic));
     const { received, handler } = collector();
     try {
-      await source.start(handler, new Map([[`${topic}/0`, 19]]));
+      await source.start(handler, {
+        skipThrough: new Map([[`${topic}/0`, 19]]),
+        countedThrough: new Map([[`${topic}/0`, 19]]),
+      });
       // 30 records of partition 0 (offsets 20..49) and all 50 of partition 1, one of them invalid.
       await waitFor(() => received.records === 80, 30_000, 'every record after the durable positions');
       expect(received.docs).toHaveLength(79);
@@ -110,11 +113,14 @@ describe('threaded source', () => {
       const { received, handler } = collector();
       const carried = { ring: 0, own: 0 };
       try {
-        await source.start(async (batch) => {
-          for (const pack of batch.partitions) carried[pack.ring ? 'ring' : 'own']++;
-          await handler(batch);
-          if (releasing) for (const pack of batch.partitions) pack.release?.();
-        }, new Map());
+        await source.start(
+          async (batch) => {
+            for (const pack of batch.partitions) carried[pack.ring ? 'ring' : 'own']++;
+            await handler(batch);
+            if (releasing) for (const pack of batch.partitions) pack.release?.();
+          },
+          { skipThrough: new Map(), countedThrough: new Map() },
+        );
         await waitFor(() => received.records === 100, 30_000, 'every record');
       } finally {
         await source.stop();
@@ -132,7 +138,7 @@ describe('threaded source', () => {
     const source = new ThreadedSource(spec(topic));
     const { received, handler } = collector();
     try {
-      await source.start(handler, new Map());
+      await source.start(handler, { skipThrough: new Map(), countedThrough: new Map() });
       await waitFor(() => received.records === 100, 30_000, 'the first records');
       source.pause();
       expect(source.isPaused()).toBe(true);
@@ -162,7 +168,7 @@ describe('threaded source', () => {
     );
     const source = new ThreadedSource(spec(topic, { logLevel: 'debug' }), { logger });
     try {
-      await source.start(collector().handler, new Map());
+      await source.start(collector().handler, { skipThrough: new Map(), countedThrough: new Map() });
       await waitFor(() => lines.some((line) => line.component === 'kafkajs'), 30_000, 'a kafkajs log line');
       // Logged again here with the fields kafkajs gave.
       expect(lines.find((line) => line.component === 'kafkajs')).toMatchObject({ namespace: expect.any(String) });
@@ -179,7 +185,9 @@ describe('threaded source', () => {
       }),
       { onCrash: (error) => crashes.push(error) },
     );
-    await expect(source.start(collector().handler, new Map())).rejects.toThrow(/schema/);
+    await expect(
+      source.start(collector().handler, { skipThrough: new Map(), countedThrough: new Map() }),
+    ).rejects.toThrow(/schema/);
     expect(source.isConnected()).toBe(false);
     expect(crashes).toHaveLength(1);
     await source.stop();

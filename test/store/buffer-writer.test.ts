@@ -1,0 +1,113 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { ingestPlan } from '../../src/align/ingest.js';
+import { type PackedPartition, packPartition } from '../../src/align/prepare.js';
+import { parseComparison } from '../../src/config/load.js';
+import { type BufferBatch, BufferWriter } from '../../src/store/buffer-writer.js';
+import { connect, openDatabase } from '../../src/store/duckdb.js';
+import { BUFFER, createSchema } from '../../src/store/schema.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const files = tempDir();
+afterAll(() => files.remove());
+
+const plan = ingestPlan(
+  parseComparison({
+    id: 'x',
+    live: { simulate: {} },
+    candidate: { simulate: {} },
+    key: ['id'],
+    time: { field: 'at' },
+    window: { size: '1m', allowedLateness: '0s' },
+  }),
+);
+
+const T0 = Date.UTC(2026, 0, 1);
+const doc = (id: string, at: number) => JSON.stringify({ id, at });
+
+function partition(source: string, from: number, docs: string[]): PackedPartition {
+  return packPartition(
+    source,
+    docs.map((_, i) => from + i),
+    docs,
+  );
+}
+
+function batch(partitions: PackedPartition[], closedThrough: number | null = null): BufferBatch {
+  return {
+    comparison: 'x',
+    side: 'live',
+    open: { closedThrough, expiredBefore: null },
+    partitions,
+    deadLetterLimit: 20,
+  };
+}
+
+describe('buffer writer', () => {
+  it('buffers a batch of several partitions in arrival order, with counts, open-window runs and dead letters', async () => {
+    const instance = await openDatabase({ path: `${files.dir}/writer.duckdb` });
+    const connection = await connect(instance);
+    await createSchema(connection);
+    const writer = new BufferWriter(plan);
+    const result = await writer.write(
+      connection,
+      batch([
+        partition('t/0', 10, [doc('a', T0), doc('b', T0 + 61_000), '{"id":']),
+        partition('t/1', 5, [doc('a', T0 + 1), doc('c', T0 + 2)]),
+      ]),
+    );
+    expect(Object.fromEntries(result.counts)).toEqual({ buffered: 4, invalid: 1 });
+    expect(Object.fromEntries(result.invalidReasons)).toEqual({ malformed: 1 });
+    expect(Object.fromEntries(result.maxEventTimes)).toEqual({ 't/0': T0 + 61_000, 't/1': T0 + 2 });
+    expect(result.buffered.sort((a, b) => a.source.localeCompare(b.source) || a.w - b.w)).toEqual([
+      { source: 't/0', w: T0, first: 10, n: 1, replays: 0 },
+      { source: 't/0', w: T0 + 60_000, first: 11, n: 1, replays: 0 },
+      { source: 't/1', w: T0, first: 5, n: 2, replays: 0 },
+    ]);
+    expect(result.deadLetters).toEqual([{ source: 't/0', position: 12, reason: 'malformed', raw: '{"id":' }]);
+    // A second batch, in a window that has closed meanwhile for one of its records.
+    const late = await writer.write(
+      connection,
+      batch([partition('t/1', 7, [doc('d', T0 + 3), doc('e', T0 + 60_001)])], T0 + 60_000),
+    );
+    expect(Object.fromEntries(late.counts)).toEqual({ buffered: 1, late: 1 });
+
+    // Rows as arrays; the queries cast BIGINTs to INTEGER, so they read as JS numbers.
+    const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowsJS();
+    const buffered = await rows(`SELECT source, position::INTEGER, k, seq::INTEGER FROM ${BUFFER} ORDER BY seq`);
+    expect(buffered.map(([source, position, k]) => [source, position, k])).toEqual([
+      ['t/0', 10, 'a'],
+      ['t/0', 11, 'b'],
+      ['t/1', 5, 'a'],
+      ['t/1', 6, 'c'],
+      ['t/1', 8, 'e'],
+    ]);
+    // Each text's hash is kept with it, as the window diff compares them.
+    expect(await rows(`SELECT count(*)::INTEGER FROM ${BUFFER} WHERE rh IS DISTINCT FROM hash(doc)`)).toEqual([[0]]);
+    // Small, exact numbers (JS reads them as numbers), growing with arrival across batches.
+    expect(buffered.every(([, , , seq]) => Number(seq) < 100)).toBe(true);
+    // Nothing durable is written: the checkpoint stores counts, positions and dead letters.
+    expect(await rows('SELECT count(*)::INTEGER FROM record_counts')).toEqual([[0]]);
+    expect(await rows('SELECT count(*)::INTEGER FROM positions')).toEqual([[0]]);
+    connection.closeSync();
+    instance.closeSync();
+  });
+
+  it('buffers replays of open windows again without counting them, and leaves the others alone', async () => {
+    const instance = await openDatabase({ path: `${files.dir}/replay.duckdb` });
+    const connection = await connect(instance);
+    await createSchema(connection);
+    const writer = new BufferWriter(plan);
+    const replay = {
+      ...partition('t/0', 3, [doc('old', T0 - 60_000), doc('a', T0), '{"id":', doc('b', T0 + 1)]),
+      replay: true,
+    };
+    const result = await writer.write(connection, batch([replay, partition('t/0', 7, [doc('c', T0 + 2)])], T0));
+    expect(Object.fromEntries(result.counts)).toEqual({ buffered: 1 });
+    expect(result.buffered).toEqual([{ source: 't/0', w: T0, first: 4, n: 3, replays: 2 }]);
+    expect(result.deadLetters).toEqual([]);
+    const rows = (await connection.runAndReadAll(`SELECT k FROM ${BUFFER} ORDER BY seq`)).getRowsJS();
+    expect(rows.flat()).toEqual(['a', 'b', 'c']);
+    connection.closeSync();
+    instance.closeSync();
+  });
+});
