@@ -42,6 +42,10 @@ export interface BatchCounts {
   /** Streaming only: records buffered in windows that are still open. */
   pendingLive?: number;
   pendingCandidate?: number;
+  /** Streaming only: records the source log no longer had when they were needed (retention deleted them). */
+  lostLive?: number;
+  lostCandidate?: number;
+  lostControl?: number;
   control?: number;
   invalidControl?: number;
   duplicateControl?: number;

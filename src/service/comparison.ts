@@ -90,6 +90,7 @@ export class ComparisonRunner implements ComparisonView {
   #resets: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
   #lastFields: Record<string, number> = {};
+  #lastLost = 0;
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
   #complete = false;
 
@@ -300,6 +301,7 @@ export class ComparisonRunner implements ComparisonView {
 
   #lost(side: Side, source: string, n: number, what: string): void {
     this.#checkpoint.count(this.#epoch, side, 'lost', n);
+    this.#lastLost += n;
     this.#deps.metrics.addRecords(this.id, side, 'lost', n);
     this.#deps.logger.warn(
       { comparison: this.id, side, source, lost: n },
@@ -370,10 +372,14 @@ export class ComparisonRunner implements ComparisonView {
 
   /** Recomputes the verdict and the gauges from what is stored. */
   async #refresh(connection: DuckDBConnection): Promise<void> {
-    const results = await epochResults(connection, this.id, this.#epoch, this.#noiseOptions());
+    const epoch = this.#epoch;
+    const pending = this.#checkpoint.pendingCounts(epoch);
+    const results = await epochResults(connection, this.id, epoch, this.#noiseOptions(), pending);
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#lastCounts = results.counts;
+    const { lostLive = 0, lostCandidate = 0, lostControl = 0 } = results.counts;
+    this.#lastLost = lostLive + lostCandidate + lostControl;
     this.#lastFields = Object.fromEntries(
       results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different]),
     );
@@ -395,6 +401,7 @@ export class ComparisonRunner implements ComparisonView {
       fieldDifferences: fields,
       ...(lag === undefined ? {} : { lagSeconds: lag }),
       complete: this.#complete,
+      lost: this.#lastLost,
     });
   }
 

@@ -127,12 +127,15 @@ export async function epochResults(
     lateCandidate: status('candidate', 'late'),
     pendingLive: status('live', 'buffered'),
     pendingCandidate: status('candidate', 'buffered'),
+    lostLive: status('live', 'lost'),
+    lostCandidate: status('candidate', 'lost'),
     ...(options.hasControl
       ? {
           control: valid('control'),
           invalidControl: status('control', 'invalid'),
           duplicateControl: status('control', 'duplicate'),
           sampledOutControl: status('control', 'sampled_out'),
+          lostControl: status('control', 'lost'),
           noiseOnly,
         }
       : {}),

@@ -113,6 +113,7 @@ export class Service implements ComparisonRegistry {
             topic: source.kafka.topic,
             groupId: source.kafka.groupId ?? `shadowdiff.${comparison.id}.${side}`,
             fromBeginning: source.kafka.fromBeginning,
+            neededMs: durationMs(comparison.window.size) + durationMs(comparison.window.allowedLateness),
           },
           decode: {
             format: comparison.format,

@@ -22,6 +22,8 @@ export interface VerdictInput {
   lagSeconds?: number;
   /** Every input consumed (batch). */
   complete: boolean;
+  /** Records the source logs no longer had when they were needed: evidence that is missing. */
+  lost?: number;
   now?: Date;
 }
 
@@ -176,6 +178,8 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
     score = Math.min(...all.map((c) => (c.verdict === 'PASS' ? 74 : checkScore(c))));
   }
 
+  // Lost records never reached an outcome: the reason says so whatever the verdict.
+  if (input.lost) reason += `; ${input.lost} records lost: the source log no longer had them`;
   const mismatch = all[0]!;
   return {
     apiVersion: 'shadowdiff/v1',

@@ -150,6 +150,8 @@ export interface KafkaConsumer {
   endOffsets(topic: string): Promise<PartitionOffset[]>;
   /** Oldest retained and high watermark offsets of the topic, sorted by partition. */
   offsetRanges(topic: string): Promise<PartitionRange[]>;
+  /** The topic's `retention.ms` (-1: kept forever); null when the broker does not say. */
+  retentionMs(topic: string): Promise<number | null>;
   /** Leaves the group and closes connections; does not commit. */
   disconnect(): Promise<void>;
 }

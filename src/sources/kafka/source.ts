@@ -9,6 +9,10 @@ export interface KafkaSourceOptions {
   onCrash?: (error: Error) => void;
   /** A start that failed (broker unreachable, topic missing); the next try follows after `retryInMs`. */
   onConnectError?: (error: Error, retryInMs: number) => void;
+  /** How long records must stay in the log for a restart to rebuild open windows: window plus lateness. */
+  neededMs?: number;
+  /** The topic keeps records for less than `neededMs`: a restart may find records of open windows gone. */
+  onShortRetention?: (retentionMs: number) => void;
 }
 
 /** Tries to start again after 0.5 s, doubling up to 10 s: a broker that comes back is found soon, one that stays away is not hammered. */
@@ -89,6 +93,11 @@ export class KafkaSource implements RecordSource {
       if (!this.#running) throw new Error('stopped while starting');
       // Said plainly: kafkajs' own answer is 'This server does not host this topic-partition'.
       if (!(await consumer.topicExists(topic))) throw new Error(`topic ${topic} does not exist`);
+      const { neededMs, onShortRetention } = this.#options;
+      if (neededMs !== undefined && onShortRetention) {
+        const retention = await consumer.retentionMs(topic).catch(() => null);
+        if (retention !== null && retention >= 0 && retention < neededMs) onShortRetention(retention);
+      }
       await consumer.subscribe([topic], { fromBeginning: this.#options.fromBeginning });
       ranges = await consumer.offsetRanges(topic);
     } catch (error) {

@@ -46,6 +46,12 @@ const source = new KafkaSource(createKafkajsClient(spec.connection, logger?.chil
     post({ type: 'crash', error: errorOf(error) });
     postState();
   },
+  onShortRetention: (retentionMs) => {
+    logger?.warn(
+      { topic: spec.source.topic, retentionMs, neededMs: spec.source.neededMs },
+      'the topic keeps records for less than a window plus its allowed lateness: after a restart, records of open windows may be gone from it and are counted lost',
+    );
+  },
   onConnectError: (error, retryInMs) => {
     logger?.warn({ err: error, topic: spec.source.topic, retryInMs }, 'kafka source cannot start; retrying');
     postState();
