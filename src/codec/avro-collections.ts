@@ -86,6 +86,13 @@ function blockCount(tap: Tap, kind: string, zeroByteItems: boolean): number {
   return count;
 }
 
+/** Sets one map entry; the key `__proto__` would set the prototype instead and the entry would vanish. */
+export function setEntry(entries: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__')
+    Object.defineProperty(entries, key, { value, enumerable: true, writable: true, configurable: true });
+  else entries[key] = value;
+}
+
 class BoundedArrayType extends avsc.types.ArrayType {
   _read(tap: Tap): unknown[] {
     const items = this.itemsType as unknown as Reader;
@@ -105,8 +112,7 @@ class BoundedMapType extends avsc.types.MapType {
     // An entry starts with its key, a string of at least one byte.
     for (let count = blockCount(tap, 'map', false); count > 0; count = blockCount(tap, 'map', false)) {
       for (let i = 0; i < count; i++) {
-        const key = tap.readString();
-        entries[key] = values._read(tap);
+        setEntry(entries, tap.readString(), values._read(tap));
       }
     }
     return entries;

@@ -74,4 +74,13 @@ describe('Avro array and map block counts', () => {
     const nested = Buffer.concat([varint(2), inner, inner, varint(0)]);
     expect(decodeError(() => decodeAvroBody(nestedNulls, nested)).reason).toBe('malformed');
   });
+
+  it('keeps a map entry keyed __proto__, which plain assignment would drop', () => {
+    const strings = recordOf({ type: 'map', values: 'string' });
+    const text = '{"v":{"__proto__":"a","b":"c"}}';
+    expect(decodeAvroBody(strings, strings.toBuffer(JSON.parse(text)))).toBe(text);
+    // Values that are converted (doubles) go through avro-json's map converter too.
+    const doubleText = '{"v":{"__proto__":1.5}}';
+    expect(decodeAvroBody(doubles, doubles.toBuffer(JSON.parse(doubleText)))).toBe(doubleText);
+  });
 });
