@@ -217,7 +217,8 @@ export const SummaryBody = Type.Object(
 
 const WindowsQueryShape = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: 1000, default: 50 }),
-  offset: Type.Integer({ minimum: 0, default: 0 }),
+  // Beyond 2^53 an offset is no longer exact; query integers must be safe (query-integers.ts).
+  offset: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 }),
 });
 export const WindowsQuery = defaultsOptional(WindowsQueryShape);
 

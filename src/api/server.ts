@@ -7,6 +7,7 @@ import { comparisonRoutes } from './comparison-routes.js';
 import { handleError, notFoundHandler } from './errors.js';
 import { gateRoutes } from './gate-routes.js';
 import { probeRoutes } from './probe-routes.js';
+import { checkQueryIntegers } from './query-integers.js';
 import { RouteMethods } from './route-methods.js';
 
 export interface ServerOptions {
@@ -48,6 +49,7 @@ export function buildServer(options: ServerOptions): FastifyInstance {
     },
   });
   app.setErrorHandler(handleError);
+  app.addHook('preValidation', checkQueryIntegers);
   const methods = new RouteMethods();
   // Added before the routes, so it sees every one of them.
   app.addHook('onRoute', (route) => methods.record(route));

@@ -3,6 +3,7 @@ import { promisify } from 'node:util';
 import { crc32, inflateRaw } from 'node:zlib';
 import avsc, { type Type } from 'avsc';
 import { ShadowdiffError } from '../errors.js';
+import { maxItems } from './avro-collections.js';
 import { avroRecordToJsonText } from './avro-json.js';
 import { parseAvroType } from './avro-type.js';
 import { type DecodeReason, isDecodeError } from './decode-error.js';
@@ -272,6 +273,13 @@ async function* readRecords(path: string): AsyncGenerator<AvroFileRecord> {
       } catch (error) {
         problem = `${where} cannot be decompressed (${codec}): ${(error as Error).message}`;
       }
+      // A damaged count would otherwise be reported record by record, up to 2^63 of them.
+      if (block !== undefined && count.value > maxItems(type, block.length)) {
+        throw unreadable(
+          path,
+          `${where} declares ${count.value} records in ${block.length} bytes: the file is corrupt`,
+        );
+      }
       if (block === undefined) {
         for (let i = 0; i < count.value; i++) yield failed(position + i, 'malformed', problem);
       } else {
@@ -288,9 +296,9 @@ async function* readRecords(path: string): AsyncGenerator<AvroFileRecord> {
  * Opens an Avro object container file and reads its header (schema, codec). Records are then
  * read by `records()`, one block in memory at a time.
  *
- * Errors: a file that cannot be opened, a bad header, an unsupported codec, a truncated file
- * or a lost sync marker throw ShadowdiffError SD_INPUT_UNREADABLE, because the number of
- * records lost cannot be known. A block that does not decompress, or a record that does not
+ * Errors: a file that cannot be opened, a bad header, an unsupported codec, a truncated file,
+ * a lost sync marker or a block count its data cannot hold throw ShadowdiffError
+ * SD_INPUT_UNREADABLE, because the number of records lost cannot be known. A block that does not decompress, or a record that does not
  * decode, becomes per-record errors (counted invalid) and reading goes on with the next block.
  */
 export async function openAvroFile(path: string): Promise<AvroFile> {

@@ -1,4 +1,5 @@
 import type { Type, types } from 'avsc';
+import { setEntry } from './avro-collections.js';
 import { isJsonNumber, jsonNumber } from './avro-logical.js';
 import { DecodeError } from './decode-error.js';
 
@@ -113,7 +114,7 @@ function compile(type: Type): Converter | null {
           ? null
           : (value) => {
               const out: Record<string, unknown> = {};
-              for (const [key, inner] of Object.entries(value as object)) out[key] = entry(inner);
+              for (const [key, inner] of Object.entries(value as object)) setEntry(out, key, entry(inner));
               return out;
             };
       break;

@@ -30,6 +30,11 @@ function jsonKind(value: unknown): JsonKind {
   return typeof value as JsonKind;
 }
 
+function isComposite(value: unknown): boolean {
+  const kind = jsonKind(value);
+  return kind === 'array' || kind === 'object';
+}
+
 function isAbsent(value: unknown, rules: CompareRules): boolean {
   return value === undefined || (value === null && rules.nullEqualsMissing);
 }
@@ -40,6 +45,8 @@ function isAbsent(value: unknown, rules: CompareRules): boolean {
  */
 function canonicalText(value: unknown, path: string, rules: CompareRules): string {
   if (Array.isArray(value)) {
+    // Ignored elements leave the array's presence, as in compareOrdered.
+    if (rules.isIgnored(elementPath(path))) return '[]';
     const items = value.map((item) => canonicalText(item, elementPath(path), rules));
     if (rules.isUnordered(path)) items.sort();
     return `[${items.join(',')}]`;
@@ -79,7 +86,8 @@ class RecordComparer {
       if (!(liveAbsent && candidateAbsent)) this.report(path, liveAbsent ? 'extra' : 'missing', live, candidate);
       return;
     }
-    if (rules.isTimestamp(path)) {
+    // Tolerance applies to instants, which are scalars; arrays and objects compare structurally.
+    if (rules.isTimestamp(path) && !isComposite(live) && !isComposite(candidate)) {
       this.compareInstants(live, candidate, path);
       return;
     }
@@ -141,6 +149,8 @@ class RecordComparer {
 
   private compareOrdered(live: unknown[], candidate: unknown[], path: string): void {
     const element = elementPath(path);
+    // An ignored element path ignores the elements' presence too: only the array's own is compared.
+    if (this.rules.isIgnored(element)) return;
     const length = Math.max(live.length, candidate.length);
     for (let i = 0; i < length; i++) {
       if (i >= candidate.length) this.report(element, 'missing', live[i], undefined);

@@ -126,7 +126,8 @@ export function roundedNumbersExpression(doc: string): string {
 
 /**
  * The value hashed to decide "equal" without a field-by-field comparison: ignored members left out,
- * unordered arrays sorted, JSON null folded into absence when null equals missing.
+ * a list whose elements are ignored reduced to whether it is there, unordered arrays sorted, JSON
+ * null folded into absence when null equals missing.
  */
 export function normalizedExpression(shape: Shape, rules: CompareRules, row = 'r'): string {
   return normalized(shape, row, '', rules, 0) ?? 'NULL';
@@ -156,7 +157,8 @@ function normalized(shape: Shape, value: string, path: string, rules: CompareRul
     case 'list': {
       const x = `x${depth}`;
       const elementAt = elementPath(path);
-      if (rules.isIgnored(elementAt)) return undefined;
+      // Ignored elements leave the list's presence, as the field-by-field comparison does.
+      if (rules.isIgnored(elementAt)) return `(${value} IS NOT NULL)`;
       const inner = normalized(shape.element, x, elementAt, rules, depth + 1) ?? 'NULL';
       const list = inner === x ? value : `list_transform(${value}, lambda ${x}: ${inner})`;
       return rules.isUnordered(path) ? `list_sort(${list})` : list;

@@ -192,8 +192,23 @@ describe('reading comparisons', () => {
   it.each([
     ['limit=1001', 'querystring/limit must be <= 1000'],
     ['limit=0', 'querystring/limit must be >= 1'],
-    ['limit=ten', 'querystring/limit must be integer'],
+    ['limit=ten', 'querystring/limit must be an integer from 1 to 1000 in decimal digits, not "ten"'],
     ['offset=-1', 'querystring/offset must be >= 0'],
+    // Before, Ajv's coercion let these through as Infinity or past BIGINT, and the store answered 500.
+    ['limit=Infinity', 'querystring/limit must be an integer from 1 to 1000 in decimal digits, not "Infinity"'],
+    ['limit=1e400', 'querystring/limit must be an integer from 1 to 1000 in decimal digits, not "1e400"'],
+    ['limit=1e3', 'querystring/limit must be an integer from 1 to 1000 in decimal digits, not "1e3"'],
+    ['limit=0x10', 'querystring/limit must be an integer from 1 to 1000 in decimal digits, not "0x10"'],
+    ['limit=', 'querystring/limit must be an integer from 1 to 1000 in decimal digits, not ""'],
+    ['offset=1e20', 'querystring/offset must be an integer from 0 to 9007199254740991 in decimal digits, not "1e20"'],
+    [
+      'offset=100000000000000000000',
+      'querystring/offset must be an integer from 0 to 9007199254740991 in decimal digits, not "100000000000000000000"',
+    ],
+    [
+      'offset=9007199254740992',
+      'querystring/offset must be an integer from 0 to 9007199254740991 in decimal digits, not "9007199254740992"',
+    ],
   ])('refuses windows?%s with 400', async (query, message) => {
     const response = await app.inject({ method: 'GET', url: `${routeFor(routes.windows, 'orders-v2')}?${query}` });
     expect(response.statusCode).toBe(400);
@@ -226,6 +241,12 @@ describe('reading comparisons', () => {
     const limit = await app.inject({ method: 'GET', url: `${base}?limit=1001` });
     expect(limit.statusCode).toBe(400);
     expect(limit.json()).toEqual({ error: 'SD_API_BAD_REQUEST', message: 'querystring/limit must be <= 1000' });
+    const infinite = await app.inject({ method: 'GET', url: `${base}?limit=1e400` });
+    expect(infinite.statusCode).toBe(400);
+    expect(infinite.json()).toEqual({
+      error: 'SD_API_BAD_REQUEST',
+      message: 'querystring/limit must be an integer from 1 to 1000 in decimal digits, not "1e400"',
+    });
   });
 
   it.each([routes.comparison, routes.verdict, routes.summary, routes.windows, routes.samples])(
@@ -639,7 +660,12 @@ describe('OpenAPI', () => {
         required: false,
         schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 },
       },
-      { in: 'query', name: 'offset', required: false, schema: { type: 'integer', minimum: 0, default: 0 } },
+      {
+        in: 'query',
+        name: 'offset',
+        required: false,
+        schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0 },
+      },
     ]);
   });
 });

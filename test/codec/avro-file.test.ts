@@ -272,6 +272,25 @@ describe('openAvroFile', () => {
     );
   });
 
+  it('fails with SD_INPUT_UNREADABLE, after the blocks before it, on a block count its data cannot hold', async () => {
+    // Before, each of the 2^40 promised records was reported lost, one by one.
+    const path = await writeContainer('bad-count.avro', [
+      { count: 2, data: records(1, 2) },
+      { count: 2 ** 40, data: records(3, 4) },
+    ]);
+    const seen: number[] = [];
+    const error = await failure(async () => {
+      for await (const record of (await openAvroFile(path)).records()) seen.push(record.position);
+    });
+    expect(seen).toEqual([1, 2]);
+    expect(error.code).toBe('SD_INPUT_UNREADABLE');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^Avro file ${path}: block 2 \\(byte \\d+\\) declares ${2 ** 40} records in ${records(3, 4).length} bytes: the file is corrupt$`,
+      ),
+    );
+  });
+
   it('fails with SD_INPUT_UNREADABLE when a sync marker is wrong', async () => {
     const path = await writeContainer('bad-sync.avro', [
       { count: 2, data: records(1, 2) },

@@ -177,6 +177,39 @@ describe('compare rules', () => {
   });
 });
 
+describe('ignored element paths and timestamp paths', () => {
+  it('keeps an array whose elements are ignored compared by presence, in the hash shortcut and field by field', async () => {
+    const at = '2026-01-01T00:00:00Z';
+    const near = '2026-01-01T00:00:00.500Z';
+    // Records 1 and 4 differ in `at` within tolerance, so they are compared field by field.
+    const live = [
+      { id: 1, items: [], at },
+      { id: 2, items: [1], at },
+      { id: 3, items: [1, 2], at },
+      { id: 4, items: [[1]], at },
+      { id: 5, at: { ms: [1, 2] } },
+      { id: 6, at: { ms: [1] } },
+      { id: 7, at: [] },
+    ];
+    const candidate = [
+      { id: 1, items: [[]], at: near },
+      { id: 2, at },
+      { id: 3, items: [3], at },
+      { id: 4, at: near },
+      '{"id":5,"at":{"ms":[1.0,2]}}',
+      { id: 6, at: { ms: [2] } },
+      '{"id":7,"at":[ ]}',
+    ];
+    const result = await diff(live, candidate, {
+      compare: { ignore: ['items[]'], timestamps: { paths: ['at'], toleranceMs: 1000 } },
+    });
+    expect(result.counts).toMatchObject({ equal: 4, different: 3 });
+    expect(fieldSummary(result)).toEqual({ items: 'missing', 'at.ms[]': 'value' });
+    const missing = result.samples.filter((s) => s.outcome === 'different' && s.field === 'items');
+    expect(missing.map((s) => s.key).sort()).toEqual(['2', '4']);
+  });
+});
+
 describe('numbers compare by exact decimal value', () => {
   const big = 2n ** 60n;
 

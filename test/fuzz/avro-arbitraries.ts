@@ -1,7 +1,10 @@
 import fc from 'fast-check';
 import { parseAvroType } from '../../src/codec/avro-type.js';
 
-/** One schema with every Avro type shadowdiff decodes: primitives, 64-bit longs, unions, named and nested types. */
+/**
+ * One schema with every Avro type shadowdiff decodes: primitives, 64-bit longs, unions, named and
+ * nested types, and an array of zero-byte items.
+ */
 export const FUZZ_SCHEMA = parseAvroType({
   type: 'record',
   name: 'Order',
@@ -18,6 +21,7 @@ export const FUZZ_SCHEMA = parseAvroType({
     { name: 'fx', type: { type: 'fixed', name: 'Four', size: 4 } },
     { name: 'items', type: { type: 'array', items: 'int' } },
     { name: 'm', type: { type: 'map', values: 'double' } },
+    { name: 'nils', type: { type: 'array', items: 'null' } },
     {
       name: 'next',
       type: ['null', { type: 'record', name: 'Link', fields: [{ name: 'next', type: ['null', 'Link'] }] }],
@@ -50,41 +54,28 @@ export const order = fc.record({
   fx: fc.uint8Array({ minLength: 4, maxLength: 4 }).map((bytes) => Buffer.from(bytes)),
   items: fc.array(fc.integer(), { maxLength: 4 }),
   m: fc.dictionary(fc.string({ maxLength: 4 }), fc.double(), { maxKeys: 3 }),
+  nils: fc.array(fc.constant(null), { maxLength: 3 }),
   next: link,
 });
 
 /**
- * Known codec bug, reported and left to the codec's owner: avsc trusts an array or map block
- * count before it sees the body end. A damaged count makes it loop (and, for arrays, allocate) for
- * every promised item: a map count of 2^23 (body `80808008`) takes 0.6 s, one of 2^40 (6 bytes)
- * about a day; an array count of 2^26 (`80808040`) takes 17 s and 400 MB. So damaged and random
- * bodies are decoded against this schema without arrays and maps; valid bodies use FUZZ_SCHEMA.
+ * Valid bodies of FUZZ_SCHEMA, damaged ones (bits flipped, cut, extended) and random bytes. A
+ * flipped bit in an array or map count promises up to 2^63 items: decoding must refuse it at once.
  */
-export const DAMAGE_SCHEMA = parseAvroType({
-  type: 'record',
-  name: 'Flat',
-  fields: (FUZZ_SCHEMA as unknown as { fields: { name: string; type: unknown }[] }).fields
-    .filter((field) => field.name !== 'items' && field.name !== 'm')
-    .map((field) => ({ name: field.name, type: (field.type as { schema(): unknown }).schema() })),
-});
-
-const flat = order.map(({ items: _items, m: _m, ...rest }) => rest);
-
-/** Valid bodies of DAMAGE_SCHEMA damaged (bits flipped, cut, extended), and random bytes. */
 export const avroBody = fc.oneof(
-  flat.map((value) => DAMAGE_SCHEMA.toBuffer(value)),
-  fc.tuple(flat, fc.nat(), fc.nat(7)).map(([value, at, bit]) => {
-    const buf = Buffer.from(DAMAGE_SCHEMA.toBuffer(value));
+  order.map((value) => FUZZ_SCHEMA.toBuffer(value)),
+  fc.tuple(order, fc.nat(), fc.nat(7)).map(([value, at, bit]) => {
+    const buf = Buffer.from(FUZZ_SCHEMA.toBuffer(value));
     const i = at % buf.length;
     buf[i] = (buf[i] ?? 0) ^ (1 << bit);
     return buf;
   }),
-  fc.tuple(flat, fc.nat()).map(([value, cut]) => {
-    const buf = DAMAGE_SCHEMA.toBuffer(value);
+  fc.tuple(order, fc.nat()).map(([value, cut]) => {
+    const buf = FUZZ_SCHEMA.toBuffer(value);
     return buf.subarray(0, cut % buf.length);
   }),
   fc
-    .tuple(flat, fc.uint8Array({ minLength: 1, maxLength: 8 }))
-    .map(([value, tail]) => Buffer.concat([DAMAGE_SCHEMA.toBuffer(value), Buffer.from(tail)])),
+    .tuple(order, fc.uint8Array({ minLength: 1, maxLength: 8 }))
+    .map(([value, tail]) => Buffer.concat([FUZZ_SCHEMA.toBuffer(value), Buffer.from(tail)])),
   fc.uint8Array({ maxLength: 64 }).map((bytes) => Buffer.from(bytes)),
 );
