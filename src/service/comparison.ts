@@ -312,6 +312,7 @@ export class ComparisonRunner implements ComparisonView {
   /** Stores the checkpoint (with `statements`), then lets each source commit what no open window needs. */
   async #commit(statements: string[]): Promise<void> {
     const windows = this.#windows as WindowCloser;
+    this.#deps.logger.debug({ comparison: this.id, statements: statements.length }, 'storing checkpoint');
     const committed = await this.#checkpoint.commit(this.#write as DuckDBConnection, windows.open, statements);
     this.#checkpointedAt = Date.now();
     await Promise.all(

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { waitFor } from './wait.js';
 
 const CLI = new URL('../../dist/cli/main.js', import.meta.url).pathname;
@@ -16,12 +17,34 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface ServeOptions {
+  /** The working directory (relative paths in the config resolve from it); the test's by default. */
+  cwd?: string;
+  /** Every line the service logs (stdout), as it comes; the service logs at debug level then. */
+  onLogLine?: (line: string) => void;
+}
+
 /** `shadowdiff serve` as a real process, for crash and shutdown tests. */
-export async function startServe(configPath: string, port: number, env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
+export async function startServe(
+  configPath: string,
+  port: number,
+  env: NodeJS.ProcessEnv = {},
+  options: ServeOptions = {},
+): Promise<ChildProcess> {
+  const { onLogLine } = options;
   const child = spawn(process.execPath, [CLI, 'serve', '--config', configPath], {
-    env: { ...process.env, ...env, PORT: String(port) },
-    stdio: ['ignore', process.env.SHADOWDIFF_TEST_LOGS ? 'inherit' : 'ignore', 'pipe'],
+    env: {
+      ...process.env,
+      ...env,
+      PORT: String(port),
+      ...(onLogLine ? { SHADOWDIFF_LOG_LEVEL: 'debug' } : {}),
+    },
+    stdio: ['ignore', onLogLine ? 'pipe' : process.env.SHADOWDIFF_TEST_LOGS ? 'inherit' : 'ignore', 'pipe'],
+    ...(options.cwd ? { cwd: options.cwd } : {}),
   });
+  if (onLogLine && child.stdout) {
+    createInterface({ input: child.stdout }).on('line', onLogLine);
+  }
   let stderr = '';
   child.stderr?.on('data', (chunk) => {
     stderr += chunk;
