@@ -37,12 +37,6 @@ export interface OpenFrom {
   expiredBefore: number | null;
 }
 
-/** A pack's shape in the classify statement: its records, and whether they are replays. */
-export interface PackShape {
-  count: number;
-  replay: boolean;
-}
-
 export interface IngestPlan {
   readonly windowMs: number;
   readonly latenessMs: number;
@@ -52,16 +46,23 @@ export interface IngestPlan {
   readonly recordTimestamps: boolean;
   /**
    * A statement creating the temp table `target` (ordinal, part, position, doc, k, w, event_time,
-   * reason, status), `ordinal` numbering the records in batch order from 1, from a batch of packs
-   * shaped as `packs`; `part` is a pack's index. Each pack binds `packValues(pack)` in turn, from $1 on.
+   * reason, status) from up to `slots` packs, `part` being a pack's slot. Its parameters, from $1
+   * on: `packValues` of each slot in turn (NULL for every value of a slot without a pack), then
+   * `openValues`. Its text depends on `slots` only, so one prepared statement serves every batch
+   * that fits: planning it took longer than classifying a batch of thousands of records.
    */
-  classifySql(target: string, open: OpenFrom, packs: PackShape[]): string;
+  classifySql(target: string, slots: number): string;
   /**
    * A pack's parameters: its docs joined by RECORD_SEPARATOR (UTF-8, as a BLOB), their positions
-   * joined by commas, then its record keys joined by RECORD_SEPARATOR (recordKeys) and its
-   * timestamps joined by commas (recordTimestamps).
+   * joined by commas, then its record keys joined by RECORD_SEPARATOR (recordKeys), its
+   * timestamps joined by commas (recordTimestamps), the ordinal its first record follows
+   * (`first`), its record count and whether it holds replays, as text.
    */
-  packValues(pack: PackedPartition): [Uint8Array, ...string[]];
+  packValues(pack: PackedPartition, first: number): [Uint8Array, ...string[]];
+  /** Parameters per slot. */
+  readonly valuesPerPack: number;
+  /** The last parameters: which windows take no more records (null binds NULL). */
+  openValues(open: OpenFrom): (string | null)[];
 }
 
 /**
@@ -90,13 +91,13 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const eventTime =
     time && 'field' in time && leaves.time ? eventTimeExpression(leaves.time, time.unit) : 'record_time';
   const sampled = sampledExpression('k', samplingThreshold(comparison.sampling.rate), comparison.keyAsText);
-  // Each pack binds its blob, then its texts; part, first (ordinal) and n are literals.
+  // Each pack binds its blob, then its texts, then first (ordinal), n and replay; part is a literal.
   const textColumns = [
     'positions',
     ...(recordKeys ? ['record_keys'] : []),
     ...(recordTimestamps ? ['record_times'] : []),
   ];
-  const packColumns = ['pack', ...textColumns, 'part', 'first', 'n', 'replay'];
+  const packColumns = ['pack', ...textColumns, 'first', 'n', 'replay', 'part'];
   const columns = [
     'part',
     'replay',
@@ -108,32 +109,28 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     ...(recordKeys ? ['unnest(string_split(record_keys, chr(30))) AS record_key'] : []),
     ...(recordTimestamps ? ["unnest(string_split(record_times, ','))::BIGINT AS record_time"] : []),
   ];
-  const perPack = 1 + textColumns.length;
-  const packRow = ({ count, replay }: PackShape, part: number, first: number) => {
-    const parameter = (i: number) => `$${part * perPack + i + 1}`;
+  const valuesPerPack = 4 + textColumns.length;
+  const packRow = (part: number) => {
+    const parameter = (i: number) => `$${part * valuesPerPack + i + 1}`;
     const texts = textColumns.map((_, i) => `${parameter(i + 1)}::VARCHAR`);
-    return `(${[`${parameter(0)}::BLOB`, ...texts, part, first, count, replay].join(', ')})`;
+    const at = 1 + textColumns.length;
+    const numbers = [`${parameter(at)}::BIGINT`, `${parameter(at + 1)}::BIGINT`, `${parameter(at + 2)}::BOOLEAN`];
+    return `(${[`${parameter(0)}::BLOB`, ...texts, ...numbers, part].join(', ')})`;
   };
   return {
     windowMs,
     latenessMs,
     recordKeys,
     recordTimestamps,
-    classifySql(target, open, shapes) {
-      const late = [
-        ...(open.closedThrough === null ? [] : [`w + ${windowMs + latenessMs} <= ${open.closedThrough}`]),
-        ...(open.expiredBefore === null ? [] : [`w < ${open.expiredBefore}`]),
-      ];
-      const isLate = late.length === 0 ? 'false' : late.join(' OR ');
-      let first = 0;
-      const packs = shapes.map((shape, part) => {
-        const row = packRow(shape, part, first);
-        first += shape.count;
-        return row;
-      });
+    valuesPerPack,
+    classifySql(target, slots) {
+      const closedThrough = `$${slots * valuesPerPack + 1}::BIGINT`;
+      const expiredBefore = `$${slots * valuesPerPack + 2}::BIGINT`;
+      const isLate = `coalesce(w + ${windowMs + latenessMs} <= ${closedThrough}, false) OR coalesce(w < ${expiredBefore}, false)`;
+      const packs = Array.from({ length: slots }, (_, part) => packRow(part));
       // A pack per row, not one text for the batch: each pack binds on its own (no joined copy).
       return `CREATE OR REPLACE TEMP TABLE ${target} AS
-        WITH packs AS (SELECT * FROM (VALUES ${packs.join(', ')}) p(${packColumns.join(', ')})),
+        WITH packs AS (SELECT * FROM (VALUES ${packs.join(', ')}) p(${packColumns.join(', ')}) WHERE n > 0),
         batch AS (SELECT ${columns.join(', ')} FROM packs),
         parsed AS (
           SELECT *, ${parsed} AS r
@@ -157,13 +154,19 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
             WHEN ${isLate} THEN 'late' ELSE 'buffered' END AS status
         FROM classified`;
     },
-    packValues(pack) {
+    packValues(pack, first) {
       return [
         pack.docs,
         pack.positions,
         ...(recordKeys ? [pack.keys ?? ''] : []),
         ...(recordTimestamps ? [pack.timestamps ?? ''] : []),
+        String(first),
+        String(pack.count),
+        String(pack.replay === true),
       ];
+    },
+    openValues(open) {
+      return [open.closedThrough, open.expiredBefore].map((value) => (value === null ? null : String(value)));
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
 import type { IngestPlan, IngestStatus, OpenFrom } from '../align/ingest.js';
 import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
@@ -51,9 +51,25 @@ export class BufferWriter {
   readonly #plan: IngestPlan;
   /** Arrival order in the buffer, shared by every side's connection. */
   #seq = 0;
+  /** Per connection, the classify statement prepared for each number of pack slots. */
+  readonly #statements = new WeakMap<DuckDBConnection, Map<number, DuckDBPreparedStatement>>();
 
   constructor(plan: IngestPlan) {
     this.#plan = plan;
+  }
+
+  async #statement(connection: DuckDBConnection, slots: number): Promise<DuckDBPreparedStatement> {
+    let prepared = this.#statements.get(connection);
+    if (!prepared) {
+      prepared = new Map();
+      this.#statements.set(connection, prepared);
+    }
+    let statement = prepared.get(slots);
+    if (!statement) {
+      statement = await connection.prepare(this.#plan.classifySql(STAGED, slots));
+      prepared.set(slots, statement);
+    }
+    return statement;
   }
 
   /** Batches of different sides may be buffered at once, each on a connection of its own. */
@@ -69,29 +85,27 @@ export class BufferWriter {
     if (partitions.length === 0) return result;
     const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
     // One statement for the whole batch: DuckDB's cost per statement outweighs its cost per record.
-    const statement = await connection.prepare(
-      this.#plan.classifySql(
-        STAGED,
-        batch.open,
-        partitions.map((partition) => ({ count: partition.count, replay: partition.replay === true })),
-      ),
-    );
-    try {
-      // Each bind copies a pack into DuckDB on this thread: a pack at a time, with the event loop
-      // free in between, so gate polls are not held up by a batch of many megabytes.
-      const slices = new EventLoopSlices();
-      let parameter = 1;
-      for (const partition of partitions) {
-        await slices.pause();
-        const [docs, ...texts] = this.#plan.packValues(partition);
-        statement.bindBlob(parameter++, docs);
-        partition.release?.();
-        for (const text of texts) statement.bindVarchar(parameter++, text);
-      }
-      await statement.run();
-    } finally {
-      statement.destroySync();
+    const slots = 2 ** Math.ceil(Math.log2(partitions.length));
+    const statement = await this.#statement(connection, slots);
+    // Each bind copies a pack into DuckDB on this thread: a pack at a time, with the event loop
+    // free in between, so gate polls are not held up by a batch of many megabytes.
+    const slices = new EventLoopSlices();
+    let parameter = 1;
+    let first = 0;
+    for (const partition of partitions) {
+      await slices.pause();
+      const [docs, ...texts] = this.#plan.packValues(partition, first);
+      first += partition.count;
+      statement.bindBlob(parameter++, docs);
+      partition.release?.();
+      for (const text of texts) statement.bindVarchar(parameter++, text);
     }
+    for (; parameter <= slots * this.#plan.valuesPerPack; parameter++) statement.bindNull(parameter);
+    for (const value of this.#plan.openValues(batch.open)) {
+      if (value === null) statement.bindNull(parameter++);
+      else statement.bindVarchar(parameter++, value);
+    }
+    await statement.run();
     const source = (part: number) => (partitions[part] as PackedPartition).source;
     const statuses = await queryRows<{
       part: number;

@@ -68,18 +68,16 @@ async function classify(
       timestamps: slice(options.timestamps, ',') ?? '',
     });
   }
+  let first = 0;
   const values = packs.flatMap((pack) => {
-    const [blob, ...texts] = plan.packValues(pack);
+    const [blob, ...texts] = plan.packValues(pack, first);
+    first += pack.count;
     return [blobValue(blob), ...texts];
   });
-  await connection.run(
-    plan.classifySql(
-      'staged',
-      { closedThrough: options.closedThrough ?? null, expiredBefore: null },
-      packs.map((pack) => ({ count: pack.count, replay: pack.replay === true })),
-    ),
-    values,
-  );
+  await connection.run(plan.classifySql('staged', packs.length), [
+    ...values,
+    ...plan.openValues({ closedThrough: options.closedThrough ?? null, expiredBefore: null }),
+  ]);
   return queryRows<Classified>(connection, 'SELECT * FROM staged ORDER BY position');
 }
 
