@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DeadLetter } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
+import type { StartPositions } from '../sources/source.js';
 import type { BufferResult } from '../store/buffer-writer.js';
 import { inTransaction } from '../store/duckdb.js';
 import { addCountsSql, type CountDelta } from '../store/schema.js';
@@ -52,13 +53,6 @@ export interface StoredPosition {
   maxEventTime: number | null;
 }
 
-/** Where a partition resumes: the first record an open window needs, else the one after the last counted. */
-export interface ResumePoint {
-  /** The last position a source may skip (the one before resume). */
-  skipThrough: number;
-  countedThrough: number;
-}
-
 /**
  * Everything of a comparison that must be durable and that the logs cannot give back (issue "the
  * log is the buffer"): status counts, dead letters, and per source partition the counted-through
@@ -100,13 +94,18 @@ export class Checkpoint {
     return ended;
   }
 
-  /** Per partition of a side: where its source starts reading, and up to where records are replays. */
-  resumePoints(side: Side): Map<string, ResumePoint> {
-    const points = new Map<string, ResumePoint>();
+  /**
+   * Where each partition of a side starts reading (after the last position no open window needs),
+   * and up to where its records are replays.
+   */
+  startPositions(side: Side): StartPositions {
+    const skipThrough = new Map<string, number>();
+    const countedThrough = new Map<string, number>();
     for (const [source, state] of this.#partitions.get(side) ?? []) {
-      points.set(source, { skipThrough: this.#resume(state) - 1, countedThrough: state.countedThrough });
+      skipThrough.set(source, this.#resume(state) - 1);
+      countedThrough.set(source, state.countedThrough);
     }
-    return points;
+    return { skipThrough, countedThrough };
   }
 
   /** Something changed since the last commit. */

@@ -10,14 +10,15 @@ import type { DiffSpec } from '../diff/engine.js';
 import { redactor } from '../diff/redact.js';
 import type { SampleOutcome } from '../diff/samples.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
-import type { LogGap, PreparedSource } from '../sources/source.js';
+import type { PreparedSource } from '../sources/source.js';
 import { BufferWriter } from '../store/buffer-writer.js';
 import { connect } from '../store/duckdb.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
-import { Checkpoint, type ReplayEnd } from './checkpoint.js';
+import { Checkpoint } from './checkpoint.js';
 import { restoreComparison, startNextEpoch } from './comparison-store.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, NoiseFilter, Summary } from './contracts.js';
-import { DEAD_LETTERS_PER_BATCH, MAX_PENDING_RECORDS, type PendingBatch, PendingBatches } from './pending-batches.js';
+import { Intake } from './intake.js';
+import { DEAD_LETTERS_PER_BATCH, MAX_PENDING_RECORDS, PendingBatches } from './pending-batches.js';
 import { epochResults, type NoiseOptions, storedSamples, windowPage } from './results.js';
 import { SideProgress } from './side-progress.js';
 import { WindowCloser } from './window-closer.js';
@@ -62,14 +63,14 @@ export class ComparisonRunner implements ComparisonView {
   readonly #watermarks: WatermarkTracker;
   readonly #sources = new Map<Side, PreparedSource>();
   readonly #checkpoint: Checkpoint;
-  #checkpointedAt = 0;
+  /** Buffers batches and stores checkpoints; there once started. */
+  #intake: Intake | undefined;
   readonly #batches: PendingBatches;
   readonly #progress: SideProgress;
   #write: DuckDBConnection | undefined;
   /** Diffs closing windows while the sides' batches are written on theirs. */
   #closer: DuckDBConnection | undefined;
   #read: DuckDBConnection | undefined;
-  #writer: BufferWriter | undefined;
   /** One connection per side for ingest: the sides' batches are buffered in parallel. */
   readonly #ingestConnections = new Map<Side, DuckDBConnection>();
   readonly #writes = new WriteQueue();
@@ -90,7 +91,6 @@ export class ComparisonRunner implements ComparisonView {
   #resets: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
   #lastFields: Record<string, number> = {};
-  #lastLost = 0;
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
   #complete = false;
 
@@ -107,7 +107,7 @@ export class ComparisonRunner implements ComparisonView {
     const { windowMs, latenessMs } = this.#plan;
     this.#progress = new SideProgress(this.#watermarks, this.#sources, this.#sides, 2 * windowMs + latenessMs);
     this.#batches = new PendingBatches({
-      write: (side, batch) => this.#writes.shared(() => this.#buffer(side, batch)),
+      write: (side, batch) => this.#writes.shared(() => (this.#intake as Intake).buffer(side, batch)),
       written: () => this.#closeSoon(),
       failed: (error) => this.#fail(error),
       isFailed: () => this.#state === 'failed',
@@ -126,25 +126,35 @@ export class ComparisonRunner implements ComparisonView {
     const restored = await restoreComparison(this.#write, this.config);
     this.#epoch = restored.epoch;
     this.#epochStartedAt = restored.epochStartedAt;
-    const closing = {
+    const { logger, retentionMs } = this.#deps;
+    const windows = new WindowCloser(
+      {
+        ...{ comparison: this.id, plan: this.#plan, spec: this.#spec, hasControl: this.#sides.includes('control') },
+        ...{ watermarks: this.#watermarks, metrics, logger, retentionMs, checkpoint: this.#checkpoint },
+        epoch: () => this.#epoch,
+        catchingUp: () => this.catchingUp(),
+        commit: (statements: string[]) => (this.#intake as Intake).store(statements),
+        writes: this.#writes,
+      },
+      this.#closer,
+      restored,
+    );
+    this.#windows = windows;
+    for (const side of this.#sides) this.#ingestConnections.set(side, await connect(instance));
+    this.#intake = new Intake({
       comparison: this.id,
-      plan: this.#plan,
-      spec: this.#spec,
-      hasControl: this.#sides.includes('control'),
+      checkpoint: this.#checkpoint,
+      writer: new BufferWriter(this.#plan),
       watermarks: this.#watermarks,
       metrics,
-      logger: this.#deps.logger,
-      retentionMs: this.#deps.retentionMs,
-      checkpoint: this.#checkpoint,
+      logger,
+      connections: this.#ingestConnections,
+      store: this.#write,
+      sources: this.#sources,
       epoch: () => this.#epoch,
-      catchingUp: () => this.catchingUp(),
-      commit: (statements: string[]) => this.#commit(statements),
-      writes: this.#writes,
-    };
-    this.#windows = new WindowCloser(closing, this.#closer, restored);
-    this.#replayEnded(this.#checkpoint.restore(restored.positions));
-    this.#writer = new BufferWriter(this.#plan);
-    for (const side of this.#sides) this.#ingestConnections.set(side, await connect(instance));
+      open: () => windows.open,
+    });
+    this.#intake.replayEnded(this.#checkpoint.restore(restored.positions));
     await this.#refresh(this.#write);
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
     const anchor = restored.createdAtMs;
@@ -158,15 +168,9 @@ export class ComparisonRunner implements ComparisonView {
       this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, prepare));
     // Side by side: a source thread takes a while to start on a busy machine.
     await Promise.all(
-      [...this.#sources].map(([side, source]) => {
-        const points = this.#checkpoint.resumePoints(side);
-        const at = (pick: 'skipThrough' | 'countedThrough') =>
-          new Map([...points].map(([partition, point]) => [partition, point[pick]]));
-        return source.start((batch) => this.#ingest(side, source, batch), {
-          skipThrough: at('skipThrough'),
-          countedThrough: at('countedThrough'),
-        });
-      }),
+      [...this.#sources].map(([side, source]) =>
+        source.start((batch) => this.#ingest(side, source, batch), this.#checkpoint.startPositions(side)),
+      ),
     );
     this.#registerPartitions();
     this.#state = 'running';
@@ -213,8 +217,8 @@ export class ComparisonRunner implements ComparisonView {
     await Promise.all([...this.#sources.values()].map((source) => source.stop().catch(() => {})));
     await this.#batches.settle();
     await this.#writes.settle();
-    if (!failed && this.#write && this.#checkpoint.dirty) {
-      await this.#commit([]).catch((error) => this.#fail(error));
+    if (!failed && this.#intake && this.#checkpoint.dirty) {
+      await this.#intake.store([]).catch((error) => this.#fail(error));
     }
     for (const pending of this.#resets.splice(0)) pending.reject(new Error(`comparison ${this.id} stopped`));
     this.#write?.closeSync();
@@ -233,96 +237,8 @@ export class ComparisonRunner implements ComparisonView {
   /** Takes one prepared delivery of one side (decoded, deduped and packed by its source) into its pending batch. */
   #ingest(side: Side, source: PreparedSource, prepared: PreparedBatch): Promise<void> {
     if (this.#state === 'failed') throw new Error(`comparison ${this.id} failed: ${this.#error}`);
-    if (prepared.gaps) this.#lostFromLog(side, prepared.gaps);
+    if (prepared.gaps) this.#intake?.lostFromLog(side, prepared.gaps);
     return this.#batches.add(side, source, prepared);
-  }
-
-  /** Buffers one batch of one side (`BufferWriter`) and takes its counts into the next checkpoint. */
-  async #buffer(side: Side, batch: PendingBatch): Promise<void> {
-    const checkpoint = this.#checkpoint;
-    const result = await (this.#writer as BufferWriter).write(this.#ingestConnections.get(side) as DuckDBConnection, {
-      comparison: this.id,
-      side,
-      open: (this.#windows as WindowCloser).open,
-      partitions: batch.partitions,
-      deadLetterLimit: Math.max(0, checkpoint.deadLetterRoom(side) - batch.deadLetters.length),
-    });
-    const epoch = this.#epoch;
-    for (const [status, n] of result.counts) checkpoint.count(epoch, side, status, n);
-    let invalidBefore = 0;
-    for (const n of batch.invalid.values()) invalidBefore += n;
-    checkpoint.count(epoch, side, 'invalid', invalidBefore);
-    checkpoint.deadLetters(side, [...batch.deadLetters, ...result.deadLetters]);
-    const ended = checkpoint.buffered(side, batch.positions, result);
-    this.#windows?.buffersChanged();
-    for (const partition of batch.positions.keys()) {
-      const maxEventTime = result.maxEventTimes.get(partition);
-      if (maxEventTime !== undefined) this.#watermarks.observe(side, partition, maxEventTime);
-      else this.#watermarks.touch(side, partition);
-    }
-    this.#replayEnded(ended);
-    this.#deps.logger.debug(
-      { comparison: this.id, side, records: batch.records, counts: Object.fromEntries(result.counts) },
-      'batch buffered',
-    );
-    const { metrics } = this.#deps;
-    for (const status of ['sampled_out', 'late'] as const) {
-      metrics.addRecords(this.id, side, status, result.counts.get(status) ?? 0);
-    }
-    metrics.addRecords(this.id, side, 'invalid', (result.counts.get('invalid') ?? 0) + invalidBefore);
-    for (const [reason, n] of [...batch.invalid, ...result.invalidReasons]) {
-      metrics.addDecodeErrors(this.id, side, reason, n);
-    }
-  }
-
-  /**
-   * Partitions whose replay after a restart has ended: their watermark may take the latest event
-   * time the checkpoint had seen, and counted records of open windows that never came back (the
-   * log lost them) move from buffered to lost.
-   */
-  #replayEnded(ended: ReplayEnd[]): void {
-    for (const end of ended) {
-      if (end.maxEventTime !== null) this.#watermarks.observe(end.side, end.source, end.maxEventTime);
-      if (end.missing > 0) {
-        this.#checkpoint.count(this.#epoch, end.side, 'buffered', -end.missing);
-        this.#lost(end.side, end.source, end.missing, 'counted records of open windows');
-      }
-    }
-  }
-
-  /** Positions a source resumed past because its log no longer has them: records lost, counted once. */
-  #lostFromLog(side: Side, gaps: LogGap[]): void {
-    for (const gap of gaps) {
-      const { uncounted, ended } = this.#checkpoint.lostFromLog(side, gap.source, gap.from, gap.to);
-      if (uncounted > 0) this.#lost(side, gap.source, uncounted, 'records never counted');
-      if (ended) this.#replayEnded([ended]);
-    }
-  }
-
-  #lost(side: Side, source: string, n: number, what: string): void {
-    this.#checkpoint.count(this.#epoch, side, 'lost', n);
-    this.#lastLost += n;
-    this.#deps.metrics.addRecords(this.id, side, 'lost', n);
-    this.#deps.logger.warn(
-      { comparison: this.id, side, source, lost: n },
-      `the log no longer has ${n} ${what} (retention deleted them before a checkpoint let them go): counted lost`,
-    );
-  }
-
-  /** Stores the checkpoint (with `statements`), then lets each source commit what no open window needs. */
-  async #commit(statements: string[]): Promise<void> {
-    const windows = this.#windows as WindowCloser;
-    this.#deps.logger.debug({ comparison: this.id, statements: statements.length }, 'storing checkpoint');
-    const committed = await this.#checkpoint.commit(this.#write as DuckDBConnection, windows.open, statements);
-    this.#checkpointedAt = Date.now();
-    await Promise.all(
-      [...this.#sources].map(([side, source]) =>
-        source.commit(committed.get(side) ?? new Map()).catch((error) => {
-          // Only lag tools read the group's offsets: a restart resumes from the checkpoint.
-          this.#deps.logger.warn({ err: error, comparison: this.id, side }, 'offsets not committed');
-        }),
-      ),
-    );
   }
 
   /** A side's input has ended and all of it is buffered: its watermark may move to +∞. */
@@ -352,7 +268,8 @@ export class ComparisonRunner implements ComparisonView {
       const windows = this.#windows as WindowCloser;
       if ((await windows.close()) > 0) await this.#refresh(this.#closer as DuckDBConnection);
       await windows.expireBuffers();
-      if (this.#checkpoint.dirty && Date.now() - this.#checkpointedAt >= CHECKPOINT_MS) await this.#commit([]);
+      const intake = this.#intake as Intake;
+      if (this.#checkpoint.dirty && Date.now() - intake.storedAt >= CHECKPOINT_MS) await intake.store([]);
       await windows.diffEarly();
       await this.#deps.beforeVerdict?.();
       // Drained as of the tick's start, not now: a side whose last batch became durable during the
@@ -380,7 +297,7 @@ export class ComparisonRunner implements ComparisonView {
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#lastCounts = results.counts;
     const { lostLive = 0, lostCandidate = 0, lostControl = 0 } = results.counts;
-    this.#lastLost = lostLive + lostCandidate + lostControl;
+    if (this.#intake) this.#intake.lost = lostLive + lostCandidate + lostControl;
     this.#lastFields = Object.fromEntries(
       results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different]),
     );
@@ -402,12 +319,8 @@ export class ComparisonRunner implements ComparisonView {
       fieldDifferences: fields,
       ...(lag === undefined ? {} : { lagSeconds: lag }),
       complete: this.#complete,
-      lost: this.#lastLost,
+      lost: this.#intake?.lost ?? 0,
     });
-  }
-
-  #openWindows(): number {
-    return this.#windows?.openWindows ?? 0;
   }
 
   runtime(): ComparisonRuntime {
@@ -417,7 +330,7 @@ export class ComparisonRunner implements ComparisonView {
       state: this.#state === 'running' && connecting ? 'connecting' : this.#state,
       epoch: this.#epoch,
       epochStartedAt: this.#epochStartedAt.toISOString(),
-      openWindows: this.#openWindows(),
+      openWindows: this.#windows?.openWindows ?? 0,
       closedWindows: this.#closedWindows,
       sampleRate: this.config.sampling.rate,
       sides,
@@ -438,7 +351,7 @@ export class ComparisonRunner implements ComparisonView {
       counts: results.counts,
       fields: results.fields,
       ...(results.noise ? { noise: results.noise } : {}),
-      windows: { open: this.#openWindows(), closed: results.closedWindows },
+      windows: { open: this.#windows?.openWindows ?? 0, closed: results.closedWindows },
       watermarks: this.#progress.watermarkTimes(),
     };
   }
@@ -468,20 +381,17 @@ export class ComparisonRunner implements ComparisonView {
   async #resetIfAsked(): Promise<void> {
     const asked = this.#resets.splice(0);
     if (asked.length === 0) return;
-    try {
-      // No batch is being buffered meanwhile: every count so far is the old epoch's.
-      await this.#writes.exclusive(async () => {
-        const connection = this.#write as DuckDBConnection;
-        await this.#commit([]);
-        await startNextEpoch(connection, this.id, this.#epoch);
-        this.#epoch += 1;
-        this.#epochStartedAt = new Date();
-        await this.#refresh(connection);
-      });
-      for (const pending of asked) pending.resolve();
-    } catch (error) {
-      for (const pending of asked) pending.reject(error);
-      throw error;
-    }
+    // No batch is being buffered meanwhile: every count so far is the old epoch's.
+    const reset = this.#writes.exclusive(async () => {
+      const connection = this.#write as DuckDBConnection;
+      await (this.#intake as Intake).store([]);
+      await startNextEpoch(connection, this.id, this.#epoch);
+      this.#epoch += 1;
+      this.#epochStartedAt = new Date();
+      await this.#refresh(connection);
+    });
+    await reset.finally(() => {
+      for (const pending of asked) reset.then(pending.resolve, pending.reject);
+    });
   }
 }
