@@ -6,6 +6,14 @@ import type { PreparedSource } from '../sources/source.js';
 export const DEAD_LETTERS_PER_BATCH = 20;
 /** A side's pending batch stops gathering at this many records until its previous batch is buffered. */
 export const MAX_PENDING_RECORDS = 50_000;
+/**
+ * With no batch of the side being buffered, its pending batch is buffered once it holds this many
+ * records, or once its first records have waited LINGER_MS: every batch costs DuckDB ~20 ms of CPU
+ * whatever its size (statements with regular expressions compile them per run), so a trickle of
+ * records makes a few batches a second instead of one per delivery.
+ */
+export const FLUSH_RECORDS = 5_000;
+const LINGER_MS = 500;
 
 /** Deliveries of one side gathered while its previous batch is written, on their way to DuckDB as one batch. */
 export interface PendingBatch {
@@ -31,9 +39,10 @@ export interface BatchWriting {
 
 /**
  * Gathers each side's prepared deliveries into a pending batch while the side's previous batch is
- * buffered: no work per record here. Each side has one batch being buffered while the next
- * gathers, so fetching and decoding go on while DuckDB classifies, and DuckDB gets batches larger
- * than one fetch. A side whose pending batch is full waits for its write: memory stays bounded.
+ * buffered, or for a moment when records trickle in: no work per record here. Each side has one
+ * batch being buffered while the next gathers, so fetching and decoding go on while DuckDB
+ * classifies, and DuckDB gets batches larger than one fetch. A side whose pending batch is full
+ * waits for its write: memory stays bounded.
  */
 export class PendingBatches {
   readonly #writing: BatchWriting;
@@ -41,6 +50,8 @@ export class PendingBatches {
   readonly #pending = new Map<Side, PendingBatch>();
   /** Per side: the batch being buffered. */
   readonly #flushing = new Map<Side, Promise<void>>();
+  /** Per side: when its pending batch is buffered if it does not fill first. */
+  readonly #lingering = new Map<Side, NodeJS.Timeout>();
 
   constructor(writing: BatchWriting) {
     this.#writing = writing;
@@ -61,10 +72,21 @@ export class PendingBatches {
       batch.records += prepared.records;
     }
     const writing = this.#flushing.get(side);
-    if (!writing) {
-      if (this.#pending.has(side)) this.#flush(side);
-    } else if ((this.#pending.get(side)?.records ?? 0) >= MAX_PENDING_RECORDS) {
-      await writing;
+    if (!writing) this.#schedule(side);
+    else if ((this.#pending.get(side)?.records ?? 0) >= MAX_PENDING_RECORDS) await writing;
+  }
+
+  /** With nothing of the side being written: writes its pending batch if full enough, else soon. */
+  #schedule(side: Side): void {
+    const pending = this.#pending.get(side);
+    if (!pending) return;
+    if (pending.records >= FLUSH_RECORDS) this.#flush(side);
+    else if (!this.#lingering.has(side)) {
+      const flush = () => {
+        this.#lingering.delete(side);
+        if (!this.#flushing.has(side) && this.#pending.has(side)) this.#flush(side);
+      };
+      this.#lingering.set(side, setTimeout(flush, LINGER_MS));
     }
   }
 
@@ -73,20 +95,23 @@ export class PendingBatches {
     return !this.#pending.has(side) && !this.#flushing.has(side);
   }
 
-  /** Resolves once every batch gathered so far is written (or failed). */
+  /** Writes what is pending now, and resolves once every batch gathered so far is written (or failed). */
   async settle(): Promise<void> {
+    for (const side of this.#pending.keys()) if (!this.#flushing.has(side)) this.#flush(side);
     while (this.#flushing.size > 0) await Promise.all(this.#flushing.values());
   }
 
   /** Writes the side's pending batch, and the one that gathered meanwhile once it is done. */
   #flush(side: Side): void {
+    clearTimeout(this.#lingering.get(side));
+    this.#lingering.delete(side);
     const batch = this.#pending.get(side) as PendingBatch;
     this.#pending.delete(side);
     const run = this.#writing.write(side, batch).then(
       () => {
         this.#flushing.delete(side);
         this.#writing.written();
-        if (this.#pending.has(side) && !this.#writing.isFailed()) this.#flush(side);
+        if (!this.#writing.isFailed()) this.#schedule(side);
       },
       (error) => {
         this.#flushing.delete(side);
