@@ -3,6 +3,7 @@ import type { ComparisonConfig } from '../config/schema.js';
 import { type BatchResult, runBatchDiff } from '../diff/batch.js';
 import { ShadowdiffError } from '../errors.js';
 import type { FileFormat } from '../sources/file.js';
+import { writeHtmlReport } from '../ui/report.js';
 import { progressBar } from './progress.js';
 import { formatReport } from './report.js';
 
@@ -16,6 +17,8 @@ export interface DiffOptions {
   format?: FileFormat;
   csvEmptyQuotedIsString?: boolean;
   json?: boolean;
+  /** Also write the diff explorer's page for this diff to this file. */
+  html?: string;
   samples: number;
 }
 
@@ -134,6 +137,7 @@ export async function runDiffCommand(
     progress?.stop();
   }
   assertUsableSides(result, comparison, options);
+  if (options.html) await writeHtmlReport(options.html, result, comparison);
   io.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatReport(result, io.stdout.isTTY === true));
   return EXIT_CODES[result.verdict.verdict];
 }

@@ -609,6 +609,7 @@ describe('OpenAPI', () => {
     );
     const open = (route: string) => route.replace(':id', '{id}');
     expect(paths).toEqual({
+      '/': ['get'],
       [routes.healthz]: ['get'],
       [routes.readyz]: ['get'],
       [routes.metrics]: ['get'],
