@@ -69,6 +69,7 @@ export function comparisonPage(
       samples,
       samplesSection(state.view, state.hideNoise, source.samples, format, (view) => {
         state.view = view;
+        render();
         renderSamples();
         (samples.querySelector('#samples-heading') as HTMLElement | null)?.focus();
       }),

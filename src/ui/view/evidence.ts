@@ -71,7 +71,7 @@ export function headline(facts: VerdictFacts, format: Formats): string {
 export function nextStep(facts: VerdictFacts, minSamples: number, format: Formats): string {
   const { stats } = facts;
   if (facts.verdict === 'FAIL') {
-    return 'This is conclusive: the verdict is anytime-valid, so more samples will not turn it into a PASS by chance. Fix the candidate and reset the comparison.';
+    return 'This is conclusive: the verdict is anytime-valid, so more samples will not turn it into a PASS by chance. Fix the candidate and compare again.';
   }
   if (facts.verdict === 'PASS') {
     return facts.complete
