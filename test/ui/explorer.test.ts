@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { nextStep, type VerdictFacts } from '../../src/ui/view/evidence.js';
 import { formats } from '../../src/ui/view/format.js';
 import { describeInBrowser, launchBrowser, prefixProxy, screenshot, UI_TIMEOUT } from '../helpers/browser.js';
 import { freePort, startServe } from '../helpers/serve.js';
@@ -29,9 +30,8 @@ interface Stats {
   rate: number;
   lower: number;
   upper: number;
-  tolerance: number;
 }
-type VerdictBody = { verdict: string; reason: string; complete: boolean; stats: Stats };
+type VerdictBody = VerdictFacts;
 
 async function newPage(
   options: Parameters<Browser['newContext']>[0] = {},
@@ -202,12 +202,17 @@ describeInBrowser('diff explorer (shadowdiff serve)', () => {
     await context.close();
   });
 
-  it('resets a comparison with the admin token typed, refusing a wrong one', async () => {
+  it('says what an INCONCLUSIVE verdict needs, resets with the admin token typed, and follows changes live', async () => {
     const before = await api<{ runtime: { epoch: number } }>('/v1/comparisons/wait');
     const { context, page } = await newPage();
     const requests: string[] = [];
     page.on('request', (request) => requests.push(request.url()));
-    await openComparison(page, `${base}/`, 'wait');
+    const verdict = await openComparison(page, `${base}/?refresh=500`, 'wait');
+    expect(verdict.verdict).toBe('INCONCLUSIVE');
+    expect(await page.getByTestId('next-step').textContent()).toBe(nextStep(verdict, 100, format));
+    expect(await page.getByTestId('next-step').textContent()).toMatch(
+      /^Needs about [\d,]+ more samples at the current rate/,
+    );
     await page.getByLabel('Admin token').fill('wrong-admin-token');
     await page.getByRole('button', { name: 'Reset comparison' }).click();
     await page.getByText(/^Refused \(401\)/).waitFor();
@@ -219,6 +224,19 @@ describeInBrowser('diff explorer (shadowdiff serve)', () => {
     await page.getByText('Reset: a new epoch started.').waitFor();
     expect((await api<{ runtime: { epoch: number } }>('/v1/comparisons/wait')).runtime.epoch).toBe(
       before.runtime.epoch + 1,
+    );
+    const epochShown = async () => (await page.getByTestId('epoch').textContent())?.split(',')[0];
+    await waitFor(async () => (await epochShown()) === String(before.runtime.epoch + 1), UI_TIMEOUT, 'the new epoch');
+    // A reset by someone else shows up by polling.
+    const reset = await fetch(`${base}/v1/comparisons/wait/reset`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN}` },
+    });
+    expect(reset.status).toBe(200);
+    await waitFor(
+      async () => (await epochShown()) === String(before.runtime.epoch + 2),
+      UI_TIMEOUT,
+      'the polled epoch',
     );
     expect(requests.some((url) => url.includes(ADMIN))).toBe(false);
     expect(await context.cookies()).toEqual([]);

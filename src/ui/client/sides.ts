@@ -39,7 +39,12 @@ export function sidesSection(detail: Detail, format: Formats): HTMLElement {
         h('dt', {}, 'Closed windows'),
         h('dd', { 'data-testid': 'closed-windows' }, format.count(runtime.closedWindows)),
       ),
-      h('div', {}, h('dt', {}, 'Epoch'), h('dd', {}, `${runtime.epoch}, since ${format.time(runtime.epochStartedAt)}`)),
+      h(
+        'div',
+        {},
+        h('dt', {}, 'Epoch'),
+        h('dd', { 'data-testid': 'epoch' }, `${runtime.epoch}, since ${format.time(runtime.epochStartedAt)}`),
+      ),
       h('div', {}, h('dt', {}, 'Sample rate'), h('dd', {}, format.percent(runtime.sampleRate))),
     ),
     runtime.error ? h('p', { role: 'alert' }, runtime.error) : null,
