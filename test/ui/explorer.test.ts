@@ -243,6 +243,34 @@ describeInBrowser('diff explorer (shadowdiff serve)', () => {
     await context.close();
   });
 
+  it('creates a comparison from the form and deletes it, with the admin token', async () => {
+    const { context, page } = await newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
+    await page.goto(`${base}/`);
+    const body = {
+      id: 'made-in-ui',
+      live: { file: { path: data.pass.live } },
+      candidate: { file: { path: data.pass.candidate } },
+      key: ['id'],
+      time: { field: 't' },
+      verdict: { tolerance: 0.05, minSamples: 100 },
+    };
+    await page.getByLabel('Comparison (JSON, as an entry of the config file)').fill(JSON.stringify(body));
+    await page.locator('#create-token').fill('wrong-admin-token');
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByText(/^Refused \(401\)/).waitFor();
+    await page.locator('#create-token').fill(ADMIN);
+    await page.getByRole('button', { name: 'Create' }).click();
+    await page.locator('h1', { hasText: 'made-in-ui' }).waitFor();
+    expect(page.url()).toBe(`${base}/#/comparisons/made-in-ui`);
+    await page.getByLabel('Admin token').fill(ADMIN);
+    await page.getByRole('button', { name: 'Delete comparison' }).click();
+    await page.locator('[data-testid=comparisons]').waitFor();
+    const { items } = await api<{ items: { id: string }[] }>('/v1/comparisons');
+    expect(items.map((item) => item.id).sort()).toEqual(['fail', 'pass', 'wait']);
+    await context.close();
+  });
+
   it('works behind a path prefix: every request stays under it', async () => {
     const proxy = await prefixProxy(Number(new URL(base).port), '/tools/shadowdiff/');
     try {
