@@ -109,4 +109,51 @@ describe('windows: the mismatch-rate band over time', () => {
       await second.stop();
     }
   });
+
+  it('has a point for every verdict the service gave while the windows closed one by one', async () => {
+    // Replayed at a rate, the windows close while the test watches the verdict.
+    const replayed = parseConfig({
+      storage: { path: `${files.dir}/history.duckdb` },
+      comparisons: [
+        {
+          id: 'band',
+          live: { file: { path: live, ratePerSecond: 1000 } },
+          candidate: { file: { path: candidate, ratePerSecond: 1000 } },
+          key: ['id'],
+          time: { field: 't' },
+          window: { size: '30s', allowedLateness: '1s' },
+          verdict: { tolerance: 0.01, alpha: 0.05, minSamples: 100 },
+        },
+      ],
+    });
+    const service = await Service.start(replayed, pino({ level: 'silent' }));
+    const seen = new Map<number, { sampled: number; mismatched: number; lower: number; upper: number }>();
+    try {
+      const runner = service.get('band')!;
+      await waitFor(
+        () => {
+          const { sampled, mismatched, lower, upper } = runner.verdict().stats;
+          if (sampled > 0) seen.set(sampled, { sampled, mismatched, lower, upper });
+          return runner.verdict().complete;
+        },
+        60_000,
+        'the replay to complete',
+      );
+      const { items } = await windowsAndVerdict(service);
+      const points = new Map(items.map((item) => [item.mismatchRate.sampled, item.mismatchRate]));
+      expect(seen.size).toBeGreaterThan(1);
+      for (const verdict of seen.values()) {
+        const point = points.get(verdict.sampled);
+        expect(point, `a band point with ${verdict.sampled} samples`).toBeDefined();
+        expect({
+          sampled: point!.sampled,
+          mismatched: point!.mismatched,
+          lower: point!.lower,
+          upper: point!.upper,
+        }).toEqual(verdict);
+      }
+    } finally {
+      await service.stop();
+    }
+  });
 });
