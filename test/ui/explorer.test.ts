@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { nextStep, type VerdictFacts } from '../../src/ui/view/evidence.js';
 import { formats } from '../../src/ui/view/format.js';
 import { describeInBrowser, launchBrowser, prefixProxy, screenshot, UI_TIMEOUT } from '../helpers/browser.js';
@@ -17,6 +17,8 @@ const format = formats('en-US', 'UTC');
 let serve: ChildProcess;
 let base: string;
 let browser: Browser;
+/** Uncaught errors in any page of a test: each test ends with none. */
+const pageErrors: string[] = [];
 
 const api = async <T = Record<string, unknown>>(path: string, token?: string): Promise<T> => {
   const response = await fetch(`${base}${path}`, token ? { headers: { authorization: `Bearer ${token}` } } : {});
@@ -39,9 +41,7 @@ async function newPage(
   const context = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', ...options });
   context.setDefaultTimeout(UI_TIMEOUT);
   const page = await context.newPage();
-  page.on('pageerror', (error) => {
-    throw error;
-  });
+  page.on('pageerror', (error) => pageErrors.push(error.message));
   return { context, page };
 }
 
@@ -66,6 +66,10 @@ describeInBrowser('diff explorer (shadowdiff serve)', () => {
       );
     }
     browser = await launchBrowser();
+  });
+
+  afterEach(() => {
+    expect(pageErrors.splice(0)).toEqual([]);
   });
 
   afterAll(async () => {
