@@ -131,13 +131,15 @@ export async function runDiffCommand(
     result = await runBatchDiff(
       comparison,
       { live: options.live, candidate: options.candidate, control: options.control, format: options.format },
-      { samples: options.samples, ...(progress ? { stages: progress } : {}) },
+      { samples: options.samples, windows: Boolean(options.html), ...(progress ? { stages: progress } : {}) },
     );
   } finally {
     progress?.stop();
   }
   assertUsableSides(result, comparison, options);
   if (options.html) await writeHtmlReport(options.html, result, comparison);
-  io.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatReport(result, io.stdout.isTTY === true));
+  // The windows are the report's; --json prints the batch output as without --html.
+  const { windows: _reportOnly, ...output } = result;
+  io.stdout.write(options.json ? `${JSON.stringify(output)}\n` : formatReport(result, io.stdout.isTTY === true));
   return EXIT_CODES[result.verdict.verdict];
 }

@@ -15,7 +15,7 @@ const format = formats('en-US', 'UTC');
 let browser: Browser;
 
 interface BatchOutput {
-  verdict: { verdict: string; reason: string; stats: { sampled: number } };
+  verdict: { verdict: string; reason: string; stats: { sampled: number; lower: number; upper: number } };
   fields: { path: string; noise?: boolean }[];
   samples: { outcome: string; field?: string; live?: unknown; candidate?: unknown }[];
 }
@@ -60,6 +60,8 @@ describeInBrowser('shadowdiff diff --html', () => {
     const { code, output } = await diff(html);
     expect(code).toBe(1);
     expect(output.verdict.verdict).toBe('FAIL');
+    // --json prints the batch output as without --html; the windows are the report's.
+    expect(Object.keys(output)).not.toContain('windows');
     // Redacted as --json is: the report holds no more than the JSON output.
     expect(readFileSync(html, 'utf8')).not.toMatch(/"c-\d+"/);
     expect(readFileSync(html, 'utf8')).toContain('"***"');
@@ -78,6 +80,16 @@ describeInBrowser('shadowdiff diff --html', () => {
     await page.locator('h1 [data-verdict=FAIL]').waitFor();
     expect(await page.getByTestId('reason').textContent()).toBe(output.verdict.reason);
     expect(await page.getByTestId('evidence').textContent()).toContain(format.count(output.verdict.stats.sampled));
+    // The band over the batch's event-time windows ends at the verdict.
+    const points = await page
+      .locator('[data-testid=band-chart] circle')
+      .evaluateAll((circles) => circles.map((c) => ({ ...(c as SVGElement).dataset })));
+    expect(points).toHaveLength(5);
+    expect(points.at(-1)).toMatchObject({
+      sampled: String(output.verdict.stats.sampled),
+      lower: String(output.verdict.stats.lower),
+      upper: String(output.verdict.stats.upper),
+    });
     expect(await page.locator('[data-testid=fields-table] tbody th').allTextContents()).toEqual(
       output.fields.filter((f) => !f.noise).map((f) => f.path),
     );

@@ -45,6 +45,7 @@ export function reportSource(report: ReportData): ComparisonSource {
         summary: { counts: result.counts, fields: result.fields, ...(result.noise ? { noise: result.noise } : {}) },
         invalidReasons: result.invalidReasons,
         generatedAt: report.generatedAt,
+        ...(result.windows ? { windows: { total: result.windows.length, items: result.windows } } : {}),
       };
     },
     async samples(query) {

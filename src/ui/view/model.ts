@@ -82,7 +82,7 @@ export interface Detail {
 export interface WindowItem {
   start: string;
   end: string;
-  closedAt: string;
+  closedAt?: string;
   equal: number;
   different: number;
   missing: number;
@@ -103,6 +103,8 @@ export interface ReportData {
     noise?: NoiseRates[];
     samples: Sample[];
     verdict: Verdict;
+    /** Per window, newest first, when the comparison has an event time. */
+    windows?: WindowItem[];
   };
 }
 
