@@ -60,7 +60,9 @@ export function comparisonPage(
   let lastText = '';
   let stopped = false;
   const header = h('header', { class: 'page-header' });
-  const sections = h('div', { class: 'sections' });
+  // Verdict, band and fields first, then the examples, then the counts and sources behind them.
+  const top = h('div');
+  const rest = h('div');
   const samples = h('div');
   const error = h('p', { role: 'alert', class: 'error' });
 
@@ -87,7 +89,7 @@ export function comparisonPage(
       data.generatedAt ? h('p', { class: 'muted' }, `Batch diff report, made ${format.time(data.generatedAt)}`) : null,
     );
     fill(
-      sections,
+      top,
       h(
         'div',
         { class: 'columns' },
@@ -96,9 +98,6 @@ export function comparisonPage(
           ? windowsSection(data.windows.items, data.windows.total, data.verdict.stats.tolerance, format)
           : null,
       ),
-      countsSection(data.summary.counts, format),
-      data.detail ? sidesSection(data.detail, format) : null,
-      data.invalidReasons ? invalidSection(data.invalidReasons) : null,
       fieldsSection(
         data.summary,
         { hideNoise: state.hideNoise, field: state.view?.kind === 'field' ? state.view.field : undefined },
@@ -118,9 +117,14 @@ export function comparisonPage(
         },
       ),
     );
+    fill(
+      rest,
+      countsSection(data.summary.counts, format),
+      data.invalidReasons ? invalidSection(data.invalidReasons) : null,
+      data.detail ? sidesSection(data.detail, format) : null,
+    );
     if (focusKey) {
-      const again =
-        document.getElementById(focusKey) ?? sections.querySelector(`[data-field="${CSS.escape(focusKey)}"]`);
+      const again = document.getElementById(focusKey) ?? top.querySelector(`[data-field="${CSS.escape(focusKey)}"]`);
       if (again instanceof HTMLElement && !samples.contains(document.activeElement)) again.focus();
     }
   };
@@ -131,8 +135,16 @@ export function comparisonPage(
       const text = JSON.stringify({ ...next, verdict: { ...next.verdict, evaluatedAt: '' } });
       if (text === lastText) return;
       lastText = text;
+      const first = data === undefined;
       data = next;
       render();
+      // The reader sees an example pair at once: the field that differs most, noise aside.
+      const lead = next.summary.fields.find((field) => !field.noise && field.different > 0);
+      if (first && state.view === undefined && lead !== undefined) {
+        state.view = { kind: 'field', field: lead.path };
+        render();
+        renderSamples();
+      }
     } catch (failure) {
       const status = (failure as { status?: number }).status;
       if (status === 404) {
@@ -146,7 +158,7 @@ export function comparisonPage(
   if (source.live) {
     fill(tail, comparisonAdmin(id, { reset: () => void refresh(), deleted: onGone }));
   }
-  fill(root, header, error, sections, samples, tail);
+  fill(root, header, error, top, samples, rest, tail);
   renderSamples();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const loop = async () => {
