@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginCallback } from 'fastify';
+import { routes } from '../api/paths.js';
 import { contentSecurityPolicy, renderPage } from './page.js';
 
 /**
@@ -8,7 +9,7 @@ import { contentSecurityPolicy, renderPage } from './page.js';
  */
 export const uiRoutes: FastifyPluginCallback = (app, _options, done) => {
   app.get(
-    '/',
+    routes.ui,
     {
       schema: {
         summary: 'the diff explorer (HTML): comparisons, verdicts, fields and examples',

@@ -609,7 +609,7 @@ describe('OpenAPI', () => {
     );
     const open = (route: string) => route.replace(':id', '{id}');
     expect(paths).toEqual({
-      '/': ['get'],
+      [routes.ui]: ['get'],
       [routes.healthz]: ['get'],
       [routes.readyz]: ['get'],
       [routes.metrics]: ['get'],
