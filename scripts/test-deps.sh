@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond Node, Java and Maven: Prometheus and promtool (Debian
-# package `prometheus`) for the dashboard and alert-rule tests. Installs them with apt-get when
-# missing, and does nothing when they are on PATH:
+# package `prometheus`) for the dashboard and alert-rule tests, and Chromium (Debian package
+# `chromium`) for the UI's browser tests, driven by playwright-core (no browser download). Installs
+# them with apt-get when missing, and does nothing when they are on PATH:
 #
 #   bash scripts/test-deps.sh
 #
@@ -9,7 +10,9 @@
 # install is kept from starting it and the service is left stopped and disabled.
 set -euo pipefail
 
-have_all() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
+have_prometheus() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
+have_chromium() { command -v chromium >/dev/null 2>&1; }
+have_all() { have_prometheus && have_chromium; }
 
 if have_all; then
   exit 0
@@ -17,17 +20,17 @@ fi
 
 fail() {
   echo "test-deps.sh: ERROR: $*" >&2
-  echo "test-deps.sh: install the Debian/Ubuntu package 'prometheus' (prometheus and promtool on PATH) and run again" >&2
+  echo "test-deps.sh: install the Debian packages 'prometheus' (prometheus and promtool on PATH) and 'chromium', and run again" >&2
   exit 1
 }
 
-command -v apt-get >/dev/null 2>&1 || fail "prometheus/promtool are missing and there is no apt-get to install them"
+command -v apt-get >/dev/null 2>&1 || fail "prometheus/promtool or chromium are missing and there is no apt-get to install them"
 if [[ "$(id -u)" == 0 ]]; then
   as_root=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   as_root=(sudo -n)
 else
-  fail "prometheus/promtool are missing and installing them needs root (or password-less sudo)"
+  fail "prometheus/promtool or chromium are missing and installing them needs root (or password-less sudo)"
 fi
 
 # policy-rc.d answering 101 forbids invoke-rc.d/deb-systemd-invoke to start services during the
@@ -38,14 +41,19 @@ if [[ ! -e "$policy" ]]; then
   trap '"${as_root[@]}" rm -f "$policy"' EXIT
 fi
 
-echo "test-deps.sh: installing prometheus (prometheus, promtool) with apt-get" >&2
+packages=()
+have_prometheus || packages+=(prometheus)
+have_chromium || packages+=(chromium)
+echo "test-deps.sh: installing ${packages[*]} with apt-get" >&2
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 
 # Where systemd runs, make sure the packaged service neither runs now nor starts at boot.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
   "${as_root[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
 fi
 
-have_all || fail "apt-get installed prometheus, yet prometheus/promtool are not on PATH"
+have_prometheus || fail "apt-get installed prometheus, yet prometheus/promtool are not on PATH"
+have_chromium || fail "apt-get installed chromium, yet chromium is not on PATH"
 echo "test-deps.sh: $(prometheus --version 2>&1 | head -n 1)" >&2
+echo "test-deps.sh: $(chromium --version 2>/dev/null | head -n 1)" >&2

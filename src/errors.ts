@@ -20,6 +20,7 @@ export const ErrorCodes = {
   SD_API_FORBIDDEN: { exitCode: 3, status: 403, message: 'not allowed with this token, or no admin token configured' },
   SD_GATE_UNREACHABLE: { exitCode: 3, status: 502, message: 'verdict endpoint unreachable' },
   SD_STORAGE: { exitCode: 3, status: 500, message: 'storage error' },
+  SD_UI_UNBUILT: { exitCode: 3, status: 500, message: 'the UI is not built: run npm run build' },
   SD_SERVER_LISTEN: { exitCode: 3, status: 500, message: 'the HTTP server cannot listen' },
 } as const;
 

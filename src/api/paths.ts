@@ -1,5 +1,6 @@
 /** The HTTP routes of SPEC §5, shared by the server, the gate CLI, examples and their tests. */
 export const routes = {
+  ui: '/',
   healthz: '/healthz',
   readyz: '/readyz',
   metrics: '/metrics',

@@ -235,6 +235,20 @@ const WindowSummary = Type.Object(
       Type.Integer({ description: 'with a control side: records that differ only in noise fields, counted in equal' }),
     ),
     diffSeconds: Type.Number(),
+    mismatchRate: Type.Object(
+      {
+        sampled: Type.Integer(),
+        mismatched: Type.Integer(),
+        rate: Type.Number(),
+        lower: Type.Number(),
+        upper: Type.Number(),
+      },
+      {
+        ...open,
+        description:
+          "the verdict's mismatch-rate check over this window and every earlier one of the epoch: its confidence band over time",
+      },
+    ),
   },
   open,
 );

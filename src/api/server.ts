@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { ComparisonRegistry } from '../service/contracts.js';
+import { uiRoutes } from '../ui/routes.js';
 import { adminRoutes } from './admin-routes.js';
 import { comparisonRoutes } from './comparison-routes.js';
 import { handleError, notFoundHandler } from './errors.js';
@@ -81,5 +82,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.register(comparisonRoutes, { registry, tokens });
   app.register(gateRoutes, { registry });
   app.register(adminRoutes, { registry, tokens });
+  app.register(uiRoutes);
   return app;
 }

@@ -3,6 +3,7 @@ import type { ComparisonConfig } from '../config/schema.js';
 import { type BatchResult, runBatchDiff } from '../diff/batch.js';
 import { ShadowdiffError } from '../errors.js';
 import type { FileFormat } from '../sources/file.js';
+import { writeHtmlReport } from '../ui/report.js';
 import { progressBar } from './progress.js';
 import { formatReport } from './report.js';
 
@@ -16,6 +17,8 @@ export interface DiffOptions {
   format?: FileFormat;
   csvEmptyQuotedIsString?: boolean;
   json?: boolean;
+  /** Also write the diff explorer's page for this diff to this file. */
+  html?: string;
   samples: number;
 }
 
@@ -128,12 +131,15 @@ export async function runDiffCommand(
     result = await runBatchDiff(
       comparison,
       { live: options.live, candidate: options.candidate, control: options.control, format: options.format },
-      { samples: options.samples, ...(progress ? { stages: progress } : {}) },
+      { samples: options.samples, windows: Boolean(options.html), ...(progress ? { stages: progress } : {}) },
     );
   } finally {
     progress?.stop();
   }
   assertUsableSides(result, comparison, options);
-  io.stdout.write(options.json ? `${JSON.stringify(result)}\n` : formatReport(result, io.stdout.isTTY === true));
+  if (options.html) await writeHtmlReport(options.html, result, comparison);
+  // The windows are the report's; --json prints the batch output as without --html.
+  const { windows: _reportOnly, ...output } = result;
+  io.stdout.write(options.json ? `${JSON.stringify(output)}\n` : formatReport(result, io.stdout.isTTY === true));
   return EXIT_CODES[result.verdict.verdict];
 }

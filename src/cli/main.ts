@@ -48,6 +48,7 @@ export async function main(argv: string[]): Promise<number> {
     )
     .option('--csv-empty-quoted-is-string', 'CSV: "" is an empty string, only an empty unquoted field is null')
     .option('--json', 'print one JSON document instead of the report')
+    .option('--html <path>', 'also write the report as one HTML page that opens offline (the diff explorer)')
     .option('--samples <n>', 'examples kept per field and outcome', positiveInteger, 5)
     .action(async (options) => {
       exitCode = await runDiffCommand(options);

@@ -57,6 +57,7 @@ export async function runServe(options: ServeOptions): Promise<number> {
     await app.close();
     throw listenError(host, port, cause);
   }
+  logger.info({ url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}/` }, 'diff explorer: open this URL');
   if (!config.server.readToken) {
     logger.info('server.readToken is not set: samples and dead letters answer anyone who reaches the port');
   }

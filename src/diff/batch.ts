@@ -14,6 +14,7 @@ import {
 } from './engine.js';
 import { compileRules } from './rules.js';
 import type { DiffSample } from './samples.js';
+import { type BatchWindow, windowBand } from './window-band.js';
 
 export interface BatchInputs {
   live: string;
@@ -69,6 +70,8 @@ export interface BatchResult {
   noise?: FieldRates[];
   samples: DiffSample[];
   verdict: VerdictBody;
+  /** With `options.windows` and an event time: per window, newest first, for the HTML report's band. */
+  windows?: BatchWindow[];
 }
 
 export function diffSpecOf(comparison: ComparisonConfig, samplesPerGroup: number): DiffSpec {
@@ -145,7 +148,14 @@ class RunProgress {
 export async function runBatchDiff(
   comparison: ComparisonConfig,
   inputs: BatchInputs,
-  options: { samples: number; stages?: DiffStages; memoryLimit?: string; tempDirectory?: string },
+  options: {
+    samples: number;
+    stages?: DiffStages;
+    memoryLimit?: string;
+    tempDirectory?: string;
+    /** Also the per-window outcomes and band (the HTML report draws them). */
+    windows?: boolean;
+  },
 ): Promise<BatchResult> {
   const instance = await openDatabase({
     path: ':memory:',
@@ -248,6 +258,9 @@ export async function runBatchDiff(
       ...(noise ? { noise } : {}),
       samples,
       verdict,
+      ...(options.windows && comparison.time
+        ? { windows: windowBand(main.windows, spec.windowMs, noisePaths, comparison.verdict) }
+        : {}),
     };
   } finally {
     connection.closeSync();

@@ -358,7 +358,16 @@ export class ComparisonRunner implements ComparisonView {
 
   windows(page: { limit: number; offset: number }) {
     const read = this.#read as DuckDBConnection;
-    return windowPage(read, this.id, this.#epoch, this.#plan.windowMs, this.#noiseOptions(), page);
+    const { alpha, tolerance } = this.config.verdict;
+    return windowPage(
+      read,
+      this.id,
+      this.#epoch,
+      this.#plan.windowMs,
+      this.#noiseOptions(),
+      { alpha, tolerance },
+      page,
+    );
   }
 
   samples(filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number }) {

@@ -55,6 +55,17 @@ export interface WindowSummary {
   /** With a control side: records that differ only in noise fields, counted in `equal`. */
   noiseOnly?: number;
   diffSeconds: number;
+  /** The mismatch-rate check over this window and every earlier one of the epoch. */
+  mismatchRate: MismatchRateSoFar;
+}
+
+/** What the verdict's mismatch-rate check read once a window was in: its point of the band over time. */
+export interface MismatchRateSoFar {
+  sampled: number;
+  mismatched: number;
+  rate: number;
+  lower: number;
+  upper: number;
 }
 
 /** Samples of differences in noise fields: after the real ones (`include`), left out, or alone. */

@@ -6,6 +6,7 @@ import { type Redactor, redactSample } from '../diff/redact.js';
 import type { DiffSample, SampleOutcome } from '../diff/samples.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
+import { confidenceSequence } from '../verdict/confidence.js';
 import { type FieldRates, noiseFields } from '../verdict/noise.js';
 import type { NoiseFilter, WindowSummary } from './contracts.js';
 
@@ -143,29 +144,58 @@ export async function epochResults(
   return { counts, fields, ...(noise ? { noise } : {}), closedWindows: n(outcomes?.windows) };
 }
 
-/** Closed windows, newest first, with the epoch's noise fields discounted as in the summary. */
+/** The verdict's policy levels the per-window mismatch-rate bounds are computed at. */
+export interface BandPolicy {
+  alpha: number;
+  tolerance: number;
+}
+
+/**
+ * Closed windows, newest first, with the epoch's noise fields discounted as in the summary. Each
+ * carries the mismatch-rate check over itself and every earlier window of the epoch (by window
+ * start), from the stored counts: the band of the verdict over time, the same after a restart.
+ */
 export async function windowPage(
   connection: DuckDBConnection,
   comparison: string,
   epoch: number,
   windowMs: number,
   options: NoiseOptions,
+  policy: BandPolicy,
   page: { limit: number; offset: number },
 ): Promise<{ total: number; items: WindowSummary[] }> {
   const where = epochWhere(comparison, epoch);
-  const [total] = await queryRows<{ n: bigint }>(connection, `SELECT count(*) AS n FROM windows WHERE ${where}`);
+  const { noise = [] } = await epochFields(connection, where, options);
+  // Records differing only in noise fields count as equal: in the window and in the sums so far.
+  const noiseOnly =
+    noise.length === 0
+      ? 'SELECT NULL::BIGINT AS w, 0::BIGINT AS n WHERE false'
+      : `SELECT w, sum(n) AS n FROM window_fieldsets WHERE ${where}
+           AND list_has_all([${noise.map((f) => literal(f.path)).join(', ')}]::VARCHAR[], fieldset) GROUP BY w`;
   const rows = await queryRows<Record<string, unknown>>(
     connection,
-    `SELECT w, closed_at::VARCHAR AS closed_at, equal, different, missing, extra, diff_seconds FROM windows
-     WHERE ${where} ORDER BY w DESC LIMIT ${page.limit} OFFSET ${page.offset}`,
+    `WITH noise AS (${noiseOnly}),
+     discounted AS (
+       SELECT windows.w, closed_at, equal, different, missing, extra, diff_seconds, coalesce(noise.n, 0) AS noise_only
+       FROM windows LEFT JOIN noise ON noise.w = windows.w WHERE ${where}),
+     so_far AS (
+       SELECT *, count(*) OVER () AS total,
+         sum(equal + different + missing + extra) OVER (ORDER BY w) AS sampled,
+         sum(different - noise_only + missing + extra) OVER (ORDER BY w) AS mismatched
+       FROM discounted)
+     SELECT w, closed_at::VARCHAR AS closed_at, equal, different, missing, extra, diff_seconds, noise_only, total,
+       sampled, mismatched FROM so_far ORDER BY w DESC LIMIT ${page.limit} OFFSET ${page.offset}`,
   );
-  const { noise } = await epochFields(connection, where, options);
-  const shown = rows.length === 0 ? 'false' : `w IN (${rows.map((r) => n(r.w)).join(', ')})`;
-  const noiseOnly = await noiseOnlyByWindow(connection, `${where} AND ${shown}`, noise ?? []);
+  const total =
+    rows.length > 0
+      ? n(rows[0]?.total)
+      : n((await queryRows<{ n: bigint }>(connection, `SELECT count(*) AS n FROM windows WHERE ${where}`))[0]?.n);
   return {
-    total: n(total?.n),
+    total,
     items: rows.map((r) => {
-      const discounted = noiseOnly.get(n(r.w)) ?? 0;
+      const discounted = n(r.noise_only);
+      const sampled = n(r.sampled);
+      const mismatched = n(r.mismatched);
       return {
         start: new Date(n(r.w)).toISOString(),
         end: new Date(n(r.w) + windowMs).toISOString(),
@@ -176,6 +206,12 @@ export async function windowPage(
         extra: n(r.extra),
         ...(options.hasControl ? { noiseOnly: discounted } : {}),
         diffSeconds: n(r.diff_seconds),
+        mismatchRate: {
+          sampled,
+          mismatched,
+          rate: sampled === 0 ? 0 : mismatched / sampled,
+          ...confidenceSequence(mismatched, sampled, policy.alpha, policy.tolerance),
+        },
       };
     }),
   };

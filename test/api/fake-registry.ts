@@ -72,6 +72,7 @@ export const WINDOWS: WindowSummary[] = Array.from({ length: 75 }, (_, i) => {
     missing: 0,
     extra: 1,
     diffSeconds: 0.25,
+    mismatchRate: { sampled: 100, mismatched: 1, rate: 0.01, lower: 0, upper: 0.2 },
   };
 });
 

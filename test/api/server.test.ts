@@ -630,6 +630,7 @@ describe('OpenAPI', () => {
     );
     const open = (route: string) => route.replace(':id', '{id}');
     expect(paths).toEqual({
+      [routes.ui]: ['get'],
       [routes.healthz]: ['get'],
       [routes.readyz]: ['get'],
       [routes.metrics]: ['get'],
