@@ -52,9 +52,13 @@ function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): 
   });
   const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
   const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
+  // A slash has an escape of its own (`\/`), which JSON.stringify never writes: a name holding one is looked for too.
+  const noEscape = segments.some((name) => name.includes('/'))
+    ? `NOT contains(${doc}, '\\u') AND NOT contains(${doc}, '\\/')`
+    : `NOT contains(${doc}, '\\u')`;
   // WHENs, not OR and AND: DuckDB evaluates a WHEN only for the rows still undecided, every operand always.
   const suspect = `CASE ${repeated.map((test) => `WHEN ${test} THEN true`).join(' ')}
-    WHEN NOT contains(${doc}, '\\u') THEN false ELSE ${escaped.join(' OR ')} END`;
+    WHEN ${noEscape} THEN false ELSE ${escaped.join(' OR ')} END`;
   // No typed row: the text is no JSON object, and the cast to JSON that reads last members would fail the whole batch.
   return `CASE WHEN ${row} IS NULL THEN NULL WHEN ${suspect} THEN ${last} ELSE ${typed} END`;
 }
