@@ -3,6 +3,7 @@ import { isDecodeError } from '../codec/decode-error.js';
 import type { MessageDecoder } from '../codec/decoder.js';
 import type { BatchControl, DurablePositions, RawRecord } from '../sources/source.js';
 import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
+import { type KeySampler, type KeySampling, keySampler } from './key-sample.js';
 
 /**
  * The records of one source partition in one delivery, packed as DuckDB takes them (one
@@ -58,7 +59,9 @@ export interface PreparedBatch {
   deadLetters: DeadLetter[];
   /** The last position taken per source partition (valid or not): the durable position once written. */
   positions: [string, number][];
-  /** Records taken: packed plus invalid. */
+  /** Records of unsampled keys (SPEC §3), dropped here before any buffering: counted `sampled_out`. */
+  sampledOut: number;
+  /** Records taken: packed, invalid and sampled out. */
   records: number;
 }
 
@@ -73,6 +76,8 @@ export interface PrepareOptions {
   maxRecordBytes?: number;
   /** Where to pack texts when it has room (a source thread's ring). */
   memory?: PackMemory;
+  /** Sampling below rate 1: records of unsampled keys are counted and dropped here, not packed. */
+  sampling?: KeySampling;
 }
 
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
@@ -137,7 +142,11 @@ function recordKeyText(key: Buffer | null): string {
 interface Decoded {
   doc?: Buffer | string;
   reason?: string;
+  /** The record's key is certainly valid and not sampled. */
+  sampledOut?: true;
 }
+
+const SAMPLED_OUT: Decoded = { sampledOut: true };
 
 interface Gathered {
   positions: number[];
@@ -149,18 +158,22 @@ interface Gathered {
 /**
  * Turns one side's deliveries into prepared batches: skips records at or below the last position
  * already taken from their partition (a redelivery after a restart or a rebalance is counted once),
- * decodes each to JSON text or counts it invalid with a dead letter, and packs the rest. A record
+ * counts and drops records of unsampled keys (before decoding where the key can be read without:
+ * the Kafka key, JSON text), decodes each to JSON text or counts it invalid with a dead letter, and
+ * packs the rest. A record
  * is taken once prepared: whoever cannot use a batch starts over with a new preparer from the
  * durable positions (the runner refuses batches only once its comparison has failed).
  */
 export class RecordPreparer {
   readonly #options: PrepareOptions;
+  readonly #sampler: KeySampler | undefined;
   /** Per partition: the last position taken in (durable, being written or on its way). */
   readonly #taken: Map<string, number>;
 
   /** `durable`: where the side's durable state ends; records up to there are never taken again. */
   constructor(options: PrepareOptions, durable: DurablePositions) {
     this.#options = options;
+    this.#sampler = keySampler(options.sampling);
     this.#taken = new Map(durable);
   }
 
@@ -172,6 +185,7 @@ export class RecordPreparer {
     const deadLetters: DeadLetter[] = [];
     const positions = new Map<string, number>();
     let taken = 0;
+    let sampledOut = 0;
     let handled = 0;
     for (const record of records) {
       // Large deliveries must neither cost a consumer its group membership nor hold the event loop.
@@ -185,6 +199,10 @@ export class RecordPreparer {
       taken++;
       const pending = this.#decode(record, decoded);
       const result = pending instanceof Promise ? await pending : pending;
+      if (result.sampledOut) {
+        sampledOut++;
+        continue;
+      }
       if (result.doc === undefined) {
         const reason = result.reason ?? 'malformed';
         invalid.set(reason, (invalid.get(reason) ?? 0) + 1);
@@ -220,6 +238,7 @@ export class RecordPreparer {
       invalid: [...invalid],
       deadLetters,
       positions: [...positions],
+      sampledOut,
       records: taken,
     };
   }
@@ -232,25 +251,39 @@ export class RecordPreparer {
     return value.length > limit;
   }
 
-  /** Decodes one record to JSON text; synchronous unless the decoder must ask the schema registry. */
+  /**
+   * Decodes one record to JSON text, or finds its key unsampled (from the Kafka key or the JSON text
+   * before decoding, from the decoded document after); synchronous unless the decoder must ask the
+   * schema registry.
+   */
   #decode(record: RawRecord, decoded: boolean): Decoded | Promise<Decoded> {
     if (record.error) return { reason: record.error };
     if (record.value === null) return { reason: 'empty' };
+    const sampler = this.#sampler;
+    if (sampler?.reads === 'recordKey' && sampler.decide(record.key) === 'out') return SAMPLED_OUT;
     if (decoded) {
       if (this.#oversized(record.value)) return { reason: 'oversized' };
+      if (sampler && sampler.reads !== 'recordKey' && sampler.decide(record.value) === 'out') return SAMPLED_OUT;
       // The separator of records on their way to DuckDB cannot stand in valid JSON.
       return holdsRecordSeparator(record.value) ? { reason: 'malformed' } : { doc: record.value };
     }
     const { decoder } = this.#options;
     if (!decoder) throw new Error('a source of message bytes needs a decoder');
     const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
+    if (sampler?.reads === 'value') {
+      // As the JSON decoder would, first: an oversized message is invalid whatever its key.
+      if (this.#oversized(value)) return { reason: 'oversized' };
+      if (sampler.decide(value) === 'out') return SAMPLED_OUT;
+    }
     const failed = (error: unknown): Decoded => {
       if (isDecodeError(error)) return { reason: error.reason };
       throw error;
     };
+    const took = (doc: Buffer | string): Decoded =>
+      sampler?.reads === 'decoded' && sampler.decide(doc) === 'out' ? SAMPLED_OUT : { doc };
     try {
       const result = decoder(value);
-      return result instanceof Promise ? result.then((doc) => ({ doc }), failed) : { doc: result };
+      return result instanceof Promise ? result.then(took, failed) : took(result);
     } catch (error) {
       return failed(error);
     }
