@@ -76,17 +76,20 @@ export class KeySampler {
 
   /** The canonical key of a JSON text, tags included (as DuckDB's `k`), or undefined when unsure. */
   keyOf(text: Buffer | string): string | undefined {
-    const bytes = typeof text === 'string' ? Buffer.from(text) : text;
-    // Kafka values reach DuckDB only as valid UTF-8 (`codec/json.ts`); strings are encoded valid.
-    if (typeof text !== 'string' && !isUtf8(bytes)) return undefined;
-    return this.#reader?.read(bytes);
+    const bytes = this.#bytes(text);
+    return bytes && this.#reader?.read(bytes);
+  }
+
+  /** A JSON text's UTF-8 bytes; undefined for Kafka values that are not UTF-8, which reach DuckDB as malformed only (`codec/json.ts`). */
+  #bytes(text: Buffer | string): Buffer | undefined {
+    if (typeof text === 'string') return Buffer.from(text);
+    return isUtf8(text) ? text : undefined;
   }
 
   #decideText(text: Buffer | string): SampleDecision {
-    const key = this.keyOf(text);
-    if (key === undefined) return 'keep';
-    // Hashed without its tags, as `sampledExpression` (`diff/key-sql.ts`) hashes it.
-    return this.#isOut(this.#asText ? key : keyLabel(key));
+    const bytes = this.#bytes(text);
+    const hashed = bytes && this.#reader?.hashed(bytes);
+    return hashed === undefined ? 'keep' : this.#isOut(hashed);
   }
 
   /** As `nullif(record_key, '')`: the key as UTF-8 text; one holding the record separator travels as none. */

@@ -69,7 +69,6 @@ describe('key sampler', () => {
       '"\\ud83d\\ude00"',
       '"\\/\\"\\\\\\b\\f\\n\\r\\t"',
       '"\\u001dx"',
-      '"a\\u001f\\u001db"',
       '"a\\u0000b"',
       '""',
       'true',
@@ -87,6 +86,10 @@ describe('key sampler', () => {
         expect(row.decision === 'out', row.doc).toBe(row.duckdb.status === 'sampled_out');
       }
     }
+    // Hashing takes a U+001D after each U+001F out, inside strings too: such a key is left to DuckDB.
+    const [tagged] = await compare(['k'], ['{"k": "a\\u001f\\u001db"}']);
+    expect(tagged?.js).toBe(tagged?.duckdb.k);
+    expect(tagged?.decision).toBe('keep');
   });
 
   it('takes the last of repeated members, escaped names, nested paths and multi-part keys as DuckDB does', async () => {

@@ -235,6 +235,19 @@ const pastDouble = (k: string) =>
     .split('\u001f')
     .some((part) => /^-?[0-9]{309,}$/.test(part));
 
+/**
+ * A key string holding U+001F then U+001D: hashing takes such a U+001D out inside strings too, and
+ * the sampler leaves these keys to DuckDB. JSON.parse reads the last of repeated members, as DuckDB.
+ */
+function holdsTaggedSeparator(doc: string, c: { key: string[]; keyAsText: boolean }): boolean {
+  if (c.keyAsText) return false;
+  const record = JSON.parse(doc.replace(/^\ufeff/, ''));
+  return c.key.some((path) => {
+    const value = pathSegments(path).reduce((v, name) => v?.[name], record);
+    return typeof value === 'string' && value.includes('\u001f\u001d');
+  });
+}
+
 const instance = await openDatabase({ path: ':memory:' });
 const connection = await connect(instance);
 afterAll(() => {
@@ -273,7 +286,9 @@ describe('sampling before DuckDB, against DuckDB', () => {
           }
           expect(row.reason, context).toBeNull();
           expect(row.k, context).toBe(key);
-          expect(decision === 'out', context).toBe(row.status === 'sampled_out');
+          if (decision === 'out' || !holdsTaggedSeparator(doc, c)) {
+            expect(decision === 'out', context).toBe(row.status === 'sampled_out');
+          }
         });
       },
     );
@@ -335,6 +350,7 @@ describe('sampling before DuckDB, against DuckDB', () => {
           if (decision === 'out') out++;
           // The last record of a key stands for it (duplicates: last).
           const last = keys.lastIndexOf(key) === i;
+          if (decision === 'keep' && holdsTaggedSeparator(doc, c)) return;
           expect(sampled.has(i + 1), JSON.stringify({ doc, key, c })).toBe(last && decision === 'keep');
         });
         expect(result.live.sampledOut).toBeGreaterThanOrEqual(out);
