@@ -240,12 +240,19 @@ export class KeyReader {
 
   /**
    * What sampling hashes: the canonical key without its tags (`sampledExpression`), or undefined
-   * as `read`. A lone unescaped string is its bytes as they stand in the text: no string is made.
+   * as `read`. A lone unescaped string, or integer, is its bytes as they stand in the text: no
+   * string is made.
    */
   hashed(text: Buffer): Buffer | string | undefined {
     if (!this.#scan(text)) return undefined;
-    if (this.#kinds.length === 1 && this.#kinds[0] === STRING) {
-      return text.subarray((this.#starts[0] as number) + 1, (this.#ends[0] as number) - 1);
+    if (this.#kinds.length === 1) {
+      const start = this.#starts[0] as number;
+      const end = this.#ends[0] as number;
+      if (this.#kinds[0] === STRING) return text.subarray(start + 1, end - 1);
+      // `-0` is 0, and very long integers take another form.
+      const plain =
+        end - start <= PLAIN_DIGITS && !(end - start === 2 && text[start] === MINUS && text[start + 1] === ZERO);
+      if (this.#kinds[0] === INTEGER && plain) return text.subarray(start, end);
     }
     return this.#key(text, false);
   }
