@@ -28,10 +28,12 @@ export interface KeySampling {
   rate: number;
 }
 
-/** The sampling of a comparison, or undefined when every key is sampled (rate 1: no cost per record). */
+/** The sampling of a comparison, or undefined when every key is sampled (rate 1: no cost per record) or left to DuckDB. */
 export function keySampling(comparison: ComparisonConfig): KeySampling | undefined {
   if (samplingThreshold(comparison.sampling.rate) === undefined) return undefined;
   const { key, keyAsText, format } = comparison;
+  // A `$` name beside others is no member path (only `["$kafkaKey"]` alone is the Kafka key): left to DuckDB.
+  if (key.length > 1 && key.some((path) => path.startsWith('$'))) return undefined;
   return { key: [...key], keyAsText, format, rate: comparison.sampling.rate };
 }
 
