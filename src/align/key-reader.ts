@@ -4,8 +4,9 @@ import { KEY_TAG } from './keys.js';
 /**
  * Reads a record's canonical key from its JSON text (UTF-8) as DuckDB's `keyExpression`
  * (`diff/key-sql.ts`) reads it, without building the record: one pass checks that the text is one
- * well-formed JSON object and keeps only where the key members' values stand. Measured on records
- * of 100–300 bytes, a third of the cost of `JSON.parse` (which also needs the text as a string).
+ * well-formed JSON object and keeps only where the key members' values stand. On 250-byte records
+ * it takes less than half the CPU of `JSON.parse(buf.toString())` (1.8 µs against 4.0 µs on a busy
+ * 2-core machine; 0.9 against 1.5 µs at 75 bytes).
  * Wherever DuckDB's reading is not certain to be the same (a text DuckDB alone accepts: trailing
  * commas, `NaN`; numbers past a double's range), the answer is "unsure".
  */
@@ -91,7 +92,7 @@ function hexDigit(c: number | undefined): number {
  * A number's text as `canonicalNumber` in `diff/key-sql.ts` writes it: exact decimal, no exponent,
  * no trailing zeros of a fraction, `-0` as `0`.
  */
-export function canonicalNumber(text: string): string | undefined {
+function canonicalNumber(text: string): string | undefined {
   const m = /^(-?)([0-9]+)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(text);
   if (!m) return undefined;
   const [, sign = '', whole = '', fraction = '', exponent] = m;
@@ -269,7 +270,7 @@ export class KeyReader {
 
   /**
    * Checks the text is one JSON object (as DuckDB takes it) and notes where each key part's value
-   * stands. One loop over the text, not a call per value: a third of the cost.
+   * stands. One loop over the text, not a call per value: half the cost.
    */
   #scan(b: Buffer): boolean {
     const kinds = this.#kinds;
