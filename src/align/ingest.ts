@@ -4,11 +4,8 @@ import { keyShape, typedRow } from '../diff/engine.js';
 import { keyExpression, leafColumns, sampledExpression } from '../diff/key-sql.js';
 import { pathSegments } from '../diff/paths.js';
 import { eventTimeExpression, tooDeepExpression } from '../diff/sql.js';
-import { samplingThreshold } from './keys.js';
+import { KAFKA_KEY, samplingThreshold } from './keys.js';
 import type { PackedPartition } from './prepare.js';
-
-/** `key: ["$kafkaKey"]` keys records by their Kafka record key. */
-const KAFKA_KEY = '$kafkaKey';
 
 /**
  * Separates the records of a batch in the one text that carries them into DuckDB. U+001E never

@@ -1,5 +1,8 @@
 const TWO_POW_64 = 2n ** 64n;
 
+/** `key: ["$kafkaKey"]` keys records by their Kafka record key. */
+export const KAFKA_KEY = '$kafkaKey';
+
 /**
  * Keys whose stable 64-bit hash is below this are sampled (SPEC §3); undefined means every key is
  * (rate 1). The hash is the first 8 bytes of the MD5 of the canonical key, little-endian, which

@@ -3,6 +3,7 @@ import { isDecodeError } from '../codec/decode-error.js';
 import type { MessageDecoder } from '../codec/decoder.js';
 import type { BatchControl, LogGap, RawRecord, StartPositions } from '../sources/source.js';
 import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
+import { type KeySampler, type KeySampling, keySampler } from './key-sample.js';
 
 /**
  * The records of one source partition in one delivery, packed as DuckDB takes them (one
@@ -60,7 +61,9 @@ export interface PreparedBatch {
   deadLetters: DeadLetter[];
   /** The last position taken per source partition (valid or not): the durable position once written. */
   positions: [string, number][];
-  /** Records taken: packed plus invalid. */
+  /** Records of unsampled keys (SPEC §3), dropped here before any buffering: counted `sampled_out`. */
+  sampledOut: number;
+  /** Records taken: packed, invalid and sampled out. */
   records: number;
   /** Positions the log no longer has where the source resumed (retention deleted them). */
   gaps?: LogGap[];
@@ -77,6 +80,8 @@ export interface PrepareOptions {
   maxRecordBytes?: number;
   /** Where to pack texts when it has room (a source thread's ring). */
   memory?: PackMemory;
+  /** Sampling below rate 1: records of unsampled keys are counted and dropped here, not packed. */
+  sampling?: KeySampling;
 }
 
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
@@ -143,7 +148,11 @@ function recordKeyText(key: Buffer | null): string {
 interface Decoded {
   doc?: Buffer | string;
   reason?: string;
+  /** The record's key is certainly valid and not sampled. */
+  sampledOut?: true;
 }
+
+const SAMPLED_OUT: Decoded = { sampledOut: true };
 
 interface Gathered {
   source: string;
@@ -156,21 +165,24 @@ interface Gathered {
 
 /**
  * Turns one side's deliveries into prepared batches: skips records at or below the last position
- * already taken from their partition (a redelivery after a rebalance is taken once), decodes each
- * to JSON text or counts it invalid with a dead letter, and packs the rest. Records at or below a
- * partition's counted-through position are replays: packed apart, and never counted again (an
- * undecodable one is dropped). A record is taken once prepared: whoever cannot use a batch starts
- * over with a new preparer from the stored checkpoint (the runner refuses batches only once its
- * comparison has failed).
+ * already taken from their partition (a redelivery after a rebalance is taken once), counts and
+ * drops records of unsampled keys (before decoding where the key can be read without: the Kafka
+ * key, JSON text), decodes each to JSON text or counts it invalid with a dead letter, and packs the
+ * rest. Records at or below a partition's counted-through position are replays: packed apart, and
+ * never counted again (an undecodable or unsampled one is dropped). A record is taken once
+ * prepared: whoever cannot use a batch starts over with a new preparer from the stored checkpoint
+ * (the runner refuses batches only once its comparison has failed).
  */
 export class RecordPreparer {
   readonly #options: PrepareOptions;
+  readonly #sampler: KeySampler | undefined;
   /** Per partition: the last position taken in (buffered, being buffered or on its way). */
   readonly #taken: Map<string, number>;
   readonly #countedThrough: ReadonlyMap<string, number>;
 
   constructor(options: PrepareOptions, start: StartPositions) {
     this.#options = options;
+    this.#sampler = keySampler(options.sampling);
     this.#taken = new Map(start.skipThrough);
     this.#countedThrough = start.countedThrough;
   }
@@ -188,6 +200,7 @@ export class RecordPreparer {
     const deadLetters: DeadLetter[] = [];
     const positions = new Map<string, number>();
     let taken = 0;
+    let sampledOut = 0;
     let handled = 0;
     for (const record of records) {
       // Large deliveries must neither cost a consumer its group membership nor hold the event loop.
@@ -202,7 +215,11 @@ export class RecordPreparer {
       const replay = record.offset <= (this.#countedThrough.get(record.partition) ?? Number.NEGATIVE_INFINITY);
       const pending = this.#decode(record, decoded);
       const result = pending instanceof Promise ? await pending : pending;
-      if (result.doc === undefined && replay) continue;
+      if ((result.doc === undefined || result.sampledOut) && replay) continue;
+      if (result.sampledOut) {
+        sampledOut++;
+        continue;
+      }
       if (result.doc === undefined) {
         const reason = result.reason ?? 'malformed';
         invalid.set(reason, (invalid.get(reason) ?? 0) + 1);
@@ -241,6 +258,7 @@ export class RecordPreparer {
       invalid: [...invalid],
       deadLetters,
       positions: [...positions],
+      sampledOut,
       records: taken,
       ...(gaps && gaps.length > 0 ? { gaps } : {}),
     };
@@ -254,25 +272,39 @@ export class RecordPreparer {
     return value.length > limit;
   }
 
-  /** Decodes one record to JSON text; synchronous unless the decoder must ask the schema registry. */
+  /**
+   * Decodes one record to JSON text, or finds its key unsampled (from the Kafka key or the JSON text
+   * before decoding, from the decoded document after); synchronous unless the decoder must ask the
+   * schema registry.
+   */
   #decode(record: RawRecord, decoded: boolean): Decoded | Promise<Decoded> {
     if (record.error) return { reason: record.error };
     if (record.value === null) return { reason: 'empty' };
+    const sampler = this.#sampler;
+    if (sampler?.reads === 'recordKey' && sampler.decide(record.key) === 'out') return SAMPLED_OUT;
     if (decoded) {
       if (this.#oversized(record.value)) return { reason: 'oversized' };
+      if (sampler && sampler.reads !== 'recordKey' && sampler.decide(record.value) === 'out') return SAMPLED_OUT;
       // The separator of records on their way to DuckDB cannot stand in valid JSON.
       return holdsRecordSeparator(record.value) ? { reason: 'malformed' } : { doc: record.value };
     }
     const { decoder } = this.#options;
     if (!decoder) throw new Error('a source of message bytes needs a decoder');
     const value = typeof record.value === 'string' ? Buffer.from(record.value) : record.value;
+    if (sampler?.reads === 'value') {
+      // As the JSON decoder would, first: an oversized message is invalid whatever its key.
+      if (this.#oversized(value)) return { reason: 'oversized' };
+      if (sampler.decide(value) === 'out') return SAMPLED_OUT;
+    }
     const failed = (error: unknown): Decoded => {
       if (isDecodeError(error)) return { reason: error.reason };
       throw error;
     };
+    const took = (doc: Buffer | string): Decoded =>
+      sampler?.reads === 'decoded' && sampler.decide(doc) === 'out' ? SAMPLED_OUT : { doc };
     try {
       const result = decoder(value);
-      return result instanceof Promise ? result.then((doc) => ({ doc }), failed) : { doc: result };
+      return result instanceof Promise ? result.then(took, failed) : took(result);
     } catch (error) {
       return failed(error);
     }

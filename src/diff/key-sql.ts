@@ -39,10 +39,10 @@ function escapesOf(name: string): string[] {
 }
 
 /**
- * SQL for the leaf at `segments` (JSON text) of a record: from its typed row `row` (DuckDB reads
- * the first member of a name there), unless the raw text `doc` may repeat one of the names (or
- * spells a character of one with an escape), where it is read again, the last member of each name
- * winning. Escapes of other characters (`\u00e9` in values) cost nothing more than a search.
+ * SQL for the leaf at `segments` (JSON text) of a record: NULL without a typed row `row`, else
+ * from that row (DuckDB reads the first member of a name there), unless the raw text `doc` may
+ * repeat one of the names (or spells a character of one with an escape), where it is read again,
+ * the last member of each name winning. Escapes of other characters (`\u00e9` in values) cost nothing more than a search.
  */
 function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): string {
   const typed = segments.reduce((expression, name) => member(expression, name), row);
@@ -52,10 +52,15 @@ function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): 
   });
   const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
   const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
+  // A slash has an escape of its own (`\/`), which JSON.stringify never writes: a name holding one is looked for too.
+  const noEscape = segments.some((name) => name.includes('/'))
+    ? `NOT contains(${doc}, '\\u') AND NOT contains(${doc}, '\\/')`
+    : `NOT contains(${doc}, '\\u')`;
   // WHENs, not OR and AND: DuckDB evaluates a WHEN only for the rows still undecided, every operand always.
   const suspect = `CASE ${repeated.map((test) => `WHEN ${test} THEN true`).join(' ')}
-    WHEN NOT contains(${doc}, '\\u') THEN false ELSE ${escaped.join(' OR ')} END`;
-  return `CASE WHEN ${suspect} THEN ${last} ELSE ${typed} END`;
+    WHEN ${noEscape} THEN false ELSE ${escaped.join(' OR ')} END`;
+  // No typed row: the text is no JSON object, and the cast to JSON that reads last members would fail the whole batch.
+  return `CASE WHEN ${row} IS NULL THEN NULL WHEN ${suspect} THEN ${last} ELSE ${typed} END`;
 }
 
 /** Plain decimal text up to this many characters; past it `<digits>e<exponent>`. */

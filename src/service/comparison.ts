@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { type IngestPlan, ingestPlan } from '../align/ingest.js';
+import { keySampling } from '../align/key-sample.js';
 import type { PreparedBatch, PrepareOptions } from '../align/prepare.js';
 import { WatermarkTracker } from '../align/watermarks.js';
 import { durationMs } from '../config/duration.js';
@@ -163,6 +164,8 @@ export class ComparisonRunner implements ComparisonView {
       recordTimestamps: this.#plan.recordTimestamps,
       deadLetterLimit: DEAD_LETTERS_PER_BATCH,
       maxRecordBytes: this.config.maxMessageBytes,
+      // Records of unsampled keys are dropped where the source runs (a source thread for Kafka).
+      sampling: keySampling(this.config),
     };
     for (const side of this.#sides)
       this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, prepare));

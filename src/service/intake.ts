@@ -71,6 +71,7 @@ export class Intake {
     let invalidBefore = 0;
     for (const n of batch.invalid.values()) invalidBefore += n;
     checkpoint.count(epoch, side, 'invalid', invalidBefore);
+    checkpoint.count(epoch, side, 'sampled_out', batch.sampledOut);
     checkpoint.deadLetters(side, [...batch.deadLetters, ...result.deadLetters]);
     const ended = checkpoint.buffered(side, batch.positions, result);
     for (const partition of batch.positions.keys()) {
@@ -83,9 +84,8 @@ export class Intake {
       { comparison, side, records: batch.records, counts: Object.fromEntries(result.counts) },
       'batch buffered',
     );
-    for (const status of ['sampled_out', 'late'] as const) {
-      metrics.addRecords(comparison, side, status, result.counts.get(status) ?? 0);
-    }
+    metrics.addRecords(comparison, side, 'sampled_out', (result.counts.get('sampled_out') ?? 0) + batch.sampledOut);
+    metrics.addRecords(comparison, side, 'late', result.counts.get('late') ?? 0);
     metrics.addRecords(comparison, side, 'invalid', (result.counts.get('invalid') ?? 0) + invalidBefore);
     for (const [reason, n] of [...batch.invalid, ...result.invalidReasons]) {
       metrics.addDecodeErrors(comparison, side, reason, n);

@@ -199,6 +199,27 @@ describe('ingest classification in DuckDB', () => {
     ]);
   });
 
+  it('reads the last of repeated members whose names spell a slash as \\/', async () => {
+    const rows = await classify(['{"region":"eu","customer":{"id":1},"at":0,"a/b":1,"a\\/b":2}'], {
+      extra: { key: ['a/b'] },
+    });
+    expect(rows.map((r) => keyLabel(r.k as string))).toEqual(['2']);
+  });
+
+  it('counts malformed text that spells a key name with an escape invalid, not failing its batch', async () => {
+    // Such a text once sent DuckDB to read the last member of a name in text it cannot parse.
+    const rows = await classify([
+      '"{"\\u0072egion":"eu","customer":{"id":1},"at":0}',
+      '{"region":"eu","customer":{"id":1},"at":0}',
+      '{"region":"eu","region":"us","customer":{"id":1},"at":0',
+    ]);
+    expect(rows.map((r) => [r.status, r.reason])).toEqual([
+      ['invalid', 'malformed'],
+      ['buffered', null],
+      ['invalid', 'malformed'],
+    ]);
+  });
+
   it('marks records for closed windows late', async () => {
     const at = Date.UTC(2026, 0, 1, 0, 1, 30);
     const record = doc({ region: 'eu', customer: { id: 1 }, at });

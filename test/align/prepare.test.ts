@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { RECORD_SEPARATOR } from '../../src/align/ingest.js';
+import type { KeySampling } from '../../src/align/key-sample.js';
+import { samplingThreshold } from '../../src/align/keys.js';
 import { packPartition, RecordPreparer } from '../../src/align/prepare.js';
 import { DecodeError } from '../../src/codec/decode-error.js';
 import { checkJsonMessage } from '../../src/codec/json.js';
@@ -13,6 +16,18 @@ function record(partition: string, offset: number, value: string | Buffer | null
 }
 
 const texts = (docs: Uint8Array) => Buffer.from(docs).toString('utf8').split(RECORD_SEPARATOR);
+
+/** SPEC §3 written out apart from the sampler: sampled when the MD5's first 8 bytes (little-endian) are below the threshold. */
+const sampledKey = (key: string, rate: number) =>
+  createHash('md5').update(key).digest().readBigUInt64LE(0) < (samplingThreshold(rate) as bigint);
+const sampling = (key: string[], format: KeySampling['format'] = 'json'): KeySampling => ({
+  key,
+  keyAsText: false,
+  format,
+  rate: 0.3,
+});
+const keys = Array.from({ length: 60 }, (_, i) => `order-${i}`);
+const unsampled = keys.filter((key) => !sampledKey(key, 0.3));
 
 describe('record preparer', () => {
   it('packs the texts, positions, keys and timestamps of each partition in arrival order', async () => {
@@ -128,6 +143,90 @@ describe('record preparer', () => {
     await expect(preparer.prepare([record('f', 2, Buffer.from('{}'))], control, false)).rejects.toThrow(
       /needs a decoder/,
     );
+  });
+
+  it('drops records of unsampled keys from JSON texts before packing, counting them and moving positions past them', async () => {
+    const preparer = new RecordPreparer(
+      { ...options, maxRecordBytes: 100, sampling: sampling(['id']) },
+      { skipThrough: new Map(), countedThrough: new Map() },
+    );
+    const batch = await preparer.prepare(
+      [
+        ...keys.map((key, i) => record('f', i, `{"id":"${key}","v":[1,{"id":0}]}`)),
+        // Unsure (no key, malformed, oversized): left to DuckDB or counted invalid, never sampled out.
+        record('f', 60, '{"v":1}'),
+        record('f', 61, `{"id":"${unsampled[0]}",`),
+        record('f', 62, `{"id":"${unsampled[0]}","pad":"${'x'.repeat(100)}"}`),
+      ],
+      control,
+      true,
+    );
+    expect(unsampled.length).toBeGreaterThan(20);
+    expect(batch.sampledOut).toBe(unsampled.length);
+    expect(batch.records).toBe(63);
+    expect(batch.positions).toEqual([['f', 62]]);
+    expect(Object.fromEntries(batch.invalid)).toEqual({ oversized: 1 });
+    const packed = texts(batch.partitions[0]!.docs);
+    expect(packed.slice(0, -2).map((doc) => JSON.parse(doc).id)).toEqual(keys.filter((key) => sampledKey(key, 0.3)));
+    expect(packed.slice(-2)).toEqual(['{"v":1}', `{"id":"${unsampled[0]}",`]);
+  });
+
+  it('samples Kafka JSON messages before decoding them, and by the Kafka key without reading the value', async () => {
+    const decoded: Buffer[] = [];
+    const decoder = (value: Buffer) => {
+      decoded.push(value);
+      return checkJsonMessage(value, 1000);
+    };
+    const byValue = new RecordPreparer(
+      { ...options, decoder, sampling: sampling(['id']) },
+      { skipThrough: new Map(), countedThrough: new Map() },
+    );
+    const values = await byValue.prepare(
+      keys.map((key, i) => record('t/0', i, Buffer.from(`{"id":"${key}"}`))),
+      control,
+      false,
+    );
+    expect(values).toMatchObject({ sampledOut: unsampled.length, records: keys.length });
+    expect(decoded).toHaveLength(keys.length - unsampled.length);
+
+    decoded.length = 0;
+    const byKey = new RecordPreparer(
+      { ...options, recordKeys: true, decoder, sampling: sampling(['$kafkaKey'], 'avro') },
+      { skipThrough: new Map(), countedThrough: new Map() },
+    );
+    const batch = await byKey.prepare(
+      keys.map((key, i) => record('t/0', i, Buffer.from([0, 1, 2]), { key: Buffer.from(key) })),
+      control,
+      false,
+    );
+    expect(batch).toMatchObject({ sampledOut: unsampled.length, records: keys.length });
+    expect(decoded).toHaveLength(keys.length - unsampled.length);
+    expect(batch.positions).toEqual([['t/0', keys.length - 1]]);
+  });
+
+  it('samples Avro records after decoding them, before packing', async () => {
+    const decoder = async (value: Buffer) => JSON.stringify({ id: value.toString() });
+    const preparer = new RecordPreparer(
+      { ...options, decoder, sampling: sampling(['id'], 'avro') },
+      { skipThrough: new Map(), countedThrough: new Map() },
+    );
+    const batch = await preparer.prepare(
+      keys.map((key, i) => record('t/0', i, Buffer.from(key))),
+      control,
+      false,
+    );
+    expect(batch).toMatchObject({ sampledOut: unsampled.length, records: keys.length });
+    expect(batch.partitions[0]?.count).toBe(keys.length - unsampled.length);
+  });
+
+  it('samples nothing out without a sampling rate below 1', async () => {
+    const preparer = new RecordPreparer(options, { skipThrough: new Map(), countedThrough: new Map() });
+    const batch = await preparer.prepare(
+      keys.map((key, i) => record('f', i, `{"id":"${key}"}`)),
+      control,
+      true,
+    );
+    expect(batch).toMatchObject({ sampledOut: 0, records: keys.length });
   });
 
   it('packs into a buffer of its own, which can be transferred to another thread', () => {

@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { RECORD_SEPARATOR } from '../../../src/align/ingest.js';
+import { samplingThreshold } from '../../../src/align/keys.js';
 import type { PreparedBatch } from '../../../src/align/prepare.js';
 import type { SourceThreadSpec } from '../../../src/sources/thread/protocol.js';
 import { ThreadedSource } from '../../../src/sources/thread/threaded-source.js';
@@ -48,15 +49,24 @@ interface Received {
   keys: string[];
   positions: Map<string, number>;
   invalid: Map<string, number>;
+  sampledOut: number;
   records: number;
 }
 
 function collector(): { received: Received; handler: (batch: PreparedBatch) => Promise<void> } {
-  const received: Received = { docs: [], keys: [], positions: new Map(), invalid: new Map(), records: 0 };
+  const received: Received = {
+    docs: [],
+    keys: [],
+    positions: new Map(),
+    invalid: new Map(),
+    sampledOut: 0,
+    records: 0,
+  };
   return {
     received,
     handler: async (batch) => {
       received.records += batch.records;
+      received.sampledOut += batch.sampledOut;
       for (const pack of batch.partitions) {
         received.docs.push(...Buffer.from(pack.docs).toString('utf8').split(RECORD_SEPARATOR));
         received.keys.push(...(pack.keys ?? '').split(RECORD_SEPARATOR));
@@ -100,6 +110,31 @@ describe('threaded source', () => {
       await source.stop();
     }
     expect(source.isConnected()).toBe(false);
+  });
+
+  it('counts and drops records of unsampled keys in the thread, by their Kafka key', async () => {
+    const topic = await filledTopic();
+    const sampling = { key: ['$kafkaKey'], keyAsText: false, format: 'json' as const, rate: 0.3 };
+    const source = new ThreadedSource(
+      spec(topic, { prepare: { recordKeys: true, recordTimestamps: false, deadLetterLimit: 5, sampling } }),
+    );
+    const { received, handler } = collector();
+    // SPEC §3 written out apart from the sampler.
+    const sampled = (key: string) =>
+      createHash('md5').update(key).digest().readBigUInt64LE(0) < (samplingThreshold(0.3) as bigint);
+    const keys = [0, 1].flatMap((partition) => Array.from({ length: 50 }, (_, i) => `k${partition}-${i}`));
+    try {
+      await source.start(handler, { skipThrough: new Map(), countedThrough: new Map() });
+      await waitFor(() => received.records === 100, 30_000, 'every record');
+    } finally {
+      await source.stop();
+    }
+    expect(received.sampledOut).toBe(keys.filter((key) => !sampled(key)).length);
+    // The record that is not UTF-8 is invalid only when its key is sampled: its value is never read otherwise.
+    const invalid = sampled('k1-7') ? 1 : 0;
+    expect(Object.fromEntries(received.invalid)).toEqual(invalid ? { malformed: 1 } : {});
+    expect(received.keys.sort()).toEqual(keys.filter((key) => sampled(key) && key !== 'k1-7').sort());
+    expect(Object.fromEntries(received.positions)).toEqual({ [`${topic}/0`]: 49, [`${topic}/1`]: 49 });
   });
 
   it('carries texts in shared memory while it has room, in buffers of their own when not', async () => {

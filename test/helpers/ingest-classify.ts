@@ -1,0 +1,50 @@
+import { blobValue, type DuckDBConnection } from '@duckdb/node-api';
+import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
+import type { ComparisonConfig } from '../../src/config/schema.js';
+import { queryRows } from '../../src/store/duckdb.js';
+
+export interface ClassifiedRecord {
+  k: string | null;
+  status: 'buffered' | 'sampled_out' | 'late' | 'invalid';
+  reason: string | null;
+}
+
+/**
+ * Classifies records in DuckDB exactly as the streaming ingest does (`ingestPlan(...).classifySql`),
+ * in one pack: their texts, and their Kafka keys as the preparer passes them (text; one holding the
+ * record separator as none). Timestamps are all 0.
+ */
+export async function classifyRecords(
+  connection: DuckDBConnection,
+  comparison: ComparisonConfig,
+  docs: (string | Buffer)[],
+  keys: (Buffer | null)[] = [],
+): Promise<ClassifiedRecord[]> {
+  const plan = ingestPlan(comparison);
+  const keyText = (key: Buffer | null | undefined) => {
+    const text = key?.toString('utf8') ?? '';
+    return text.includes(RECORD_SEPARATOR) ? '' : text;
+  };
+  const pack = {
+    source: 't/0',
+    count: docs.length,
+    docs: Buffer.concat(
+      docs.flatMap((doc, i) => [...(i > 0 ? [Buffer.from(RECORD_SEPARATOR)] : []), Buffer.from(doc)]),
+    ),
+    positions: docs.map((_, i) => i + 1).join(','),
+    keys: docs.map((_, i) => keyText(keys[i])).join(RECORD_SEPARATOR),
+    timestamps: docs.map(() => 0).join(','),
+  };
+  const [blob, ...texts] = plan.packValues(pack, 0);
+  await connection.run(plan.classifySql('staged', 1), [
+    blobValue(blob),
+    ...texts,
+    ...plan.openValues({ closedThrough: null, expiredBefore: null }),
+  ]);
+  // The key as bytes: the client reads VARCHAR through a TextDecoder, which drops a leading U+FEFF.
+  const rows = await queryRows<{ k: Uint8Array | null; status: ClassifiedRecord['status']; reason: string | null }>(
+    connection,
+    'SELECT encode(k) AS k, status, reason FROM staged ORDER BY ordinal',
+  );
+  return rows.map((row) => ({ ...row, k: row.k === null ? null : Buffer.from(row.k).toString('utf8') }));
+}
