@@ -74,10 +74,13 @@ export class Intake {
     checkpoint.count(epoch, side, 'sampled_out', batch.sampledOut);
     checkpoint.deadLetters(side, [...batch.deadLetters, ...result.deadLetters]);
     const ended = checkpoint.buffered(side, batch.positions, result);
+    // A partition whose records were all dropped before DuckDB (unsampled keys, undecodable) gave no
+    // event time: it is not kept from turning idle, so it cannot hold the watermark back for ever.
+    const packed = new Set(batch.partitions.map((partition) => partition.source));
     for (const partition of batch.positions.keys()) {
       const maxEventTime = result.maxEventTimes.get(partition);
       if (maxEventTime !== undefined) this.#ctx.watermarks.observe(side, partition, maxEventTime);
-      else this.#ctx.watermarks.touch(side, partition);
+      else if (packed.has(partition)) this.#ctx.watermarks.touch(side, partition);
     }
     this.replayEnded(ended);
     this.#ctx.logger.debug(

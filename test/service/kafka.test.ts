@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { samplingThreshold } from '../../src/align/keys.js';
 import { parseConfig } from '../../src/config/load.js';
 import { Service } from '../../src/service/service.js';
 import type { ProduceMessage } from '../../src/sources/kafka/client.js';
@@ -150,6 +151,58 @@ describe('service over a real Kafka broker', () => {
         { key: 'late', value: JSON.stringify({ order_id: 'late', event_time: new Date(T0).toISOString() }) },
       ]);
       await waitFor(async () => (await runner.summary()).counts.lateLive === 1, 20_000, 'late record counted');
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('samples where the source runs: unsampled keys counted sampled_out, the rest compared, exactly', async () => {
+    // SPEC §3 written out apart from the sampler: the MD5's first 8 bytes, little-endian, below the threshold.
+    const sampled = (key: string) =>
+      createHash('md5').update(key).digest().readBigUInt64LE(0) < (samplingThreshold(0.3) as bigint);
+    // Watermarks follow the records that reach DuckDB: each partition's far record has a sampled key.
+    const far = flush(3, T0 + 600_000).map((message, partition) => {
+      let i = 0;
+      while (!sampled(`flush-${partition}-${i}`)) i++;
+      const key = `flush-${partition}-${i}`;
+      return { ...message, key, value: JSON.stringify({ ...JSON.parse(String(message.value)), order_id: key }) };
+    });
+    const t = await topics();
+    const ground = orders();
+    await kafka.producer.send(t.live, [...ground.live, ...far]);
+    await kafka.producer.send(t.candidate, [...ground.candidate, ...far]);
+    const service = await Service.start(config('sampled', t, { sampling: { rate: 0.3 } }), pino({ level: 'silent' }));
+    try {
+      const runner = service.get('orders-v2')!;
+      await waitFor(() => runner.runtime().closedWindows >= closedTestWindows(3000), 60_000, 'test windows closed');
+      const keyOf = (message: ProduceMessage) => {
+        try {
+          return (JSON.parse(String(message.value)) as { order_id?: unknown }).order_id;
+        } catch {
+          return undefined;
+        }
+      };
+      const ids = (list: ProduceMessage[]) =>
+        list.map(keyOf).filter((id): id is string => typeof id === 'string' && !id.startsWith('flush-'));
+      const live = new Set(ids(ground.live).filter(sampled));
+      const candidate = new Set(ids(ground.candidate).filter(sampled));
+      const changed = ground.candidate.filter((m) => {
+        const id = keyOf(m);
+        return typeof id === 'string' && live.has(id) && Number(id.slice(2)) % 25 === 0;
+      }).length;
+      const { counts } = await runner.summary();
+      expect(counts).toMatchObject({
+        sampledOutLive: ids(ground.live).length - live.size,
+        sampledOutCandidate: ids(ground.candidate).length - candidate.size,
+        equal: [...live].filter((id) => candidate.has(id)).length - changed,
+        different: changed,
+        missing: [...live].filter((id) => !candidate.has(id)).length,
+        extra: [...candidate].filter((id) => !live.has(id)).length,
+        invalidCandidate: 3,
+      });
+      expect(await service.promRegistry.metrics()).toContain(
+        `shadowdiff_records_total{comparison="orders-v2",side="live",status="sampled_out"} ${counts.sampledOutLive}`,
+      );
     } finally {
       await service.stop();
     }
