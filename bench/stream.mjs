@@ -5,9 +5,13 @@
 //       latency reported)
 // Records per side are pre-loaded into 6-partition topics. Prints a Markdown summary.
 //
-//   npm run build && node bench/stream.mjs [--records 1000000] [--brokers 127.0.0.1:19092] [--load-nice=-10]
-import { execFile, execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+//   (k) librdkafka's CLI, kcat (Debian package), reading both topics at once: this machine's limit
+// With --sample 0.1, (b) runs with that sampling rate (the far records' keys are sampled).
+//
+//   npm run build && node bench/stream.mjs [--records 1000000] [--brokers 127.0.0.1:19092] [--sample 0.1]
+//     [--load-nice=-10]
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +30,7 @@ const { values } = parseArgs({
     brokers: { type: 'string', default: process.env.KAFKA_BROKERS ?? '' },
     partitions: { type: 'string', default: '6' },
     'load-nice': { type: 'string', default: '' },
+    sample: { type: 'string', default: '1' },
   },
 });
 const root = new URL('..', import.meta.url).pathname;
@@ -39,6 +44,16 @@ if (!brokers) {
   });
   brokers = '127.0.0.1:29092';
 }
+const sampleRate = Number(values.sample);
+// SPEC §3: a key is sampled when the first 8 bytes of its MD5 (little-endian), as a fraction of 2^64, are below the rate.
+const sampled = (key) =>
+  createHash('md5').update(key).digest().readBigUInt64LE(0) < BigInt(Math.floor(sampleRate * 2 ** 32)) << 32n;
+/** A far record's key that is sampled: watermarks follow the records that reach DuckDB. */
+const farKey = (partition) => {
+  let i = 0;
+  while (sampleRate < 1 && !sampled(`flush-${partition}-${i}`)) i++;
+  return `flush-${partition}-${i}`;
+};
 const client = createKafkajsClient({ brokers: brokers.split(','), clientId: 'shadowdiff-bench' });
 const admin = await client.connectAdmin();
 const suffix = randomUUID().slice(0, 8);
@@ -74,9 +89,9 @@ for (const side of ['live', 'candidate']) {
   await producer.send(
     topics[side],
     Array.from({ length: partitions }, (_, partition) => ({
-      key: `flush-${partition}`,
+      key: farKey(partition),
       partition,
-      value: JSON.stringify({ order_id: `flush-${partition}`, event_time: new Date(T0 + 10 * count).toISOString() }),
+      value: JSON.stringify({ order_id: farKey(partition), event_time: new Date(T0 + 10 * count).toISOString() }),
     })),
   );
 }
@@ -140,6 +155,26 @@ async function rawConsume(client) {
   await Promise.all(consumers.map((c) => c.disconnect()));
   return seconds;
 }
+/** librdkafka's CLI reading both topics at once, to their end, printing nothing. */
+async function kcatConsume() {
+  const begin = performance.now();
+  const runs = Object.values(topics).map(
+    (topic) =>
+      new Promise((resolve, reject) => {
+        const child = spawn('kcat', ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%o\\n'], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        child.on('error', reject);
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kcat exited with ${code}`))));
+      }),
+  );
+  await Promise.all(runs);
+  return (performance.now() - begin) / 1000;
+}
+const kcatSeconds = await kcatConsume().catch((error) => {
+  console.error(`kcat: ${error.message} (apt-get install kcat)`);
+  return null;
+});
 const rawSeconds = await rawConsumeOnThreads();
 console.error(`raw consumption: ${rawSeconds.toFixed(1)} s`);
 const mainThreadSeconds = await rawConsume(client);
@@ -158,6 +193,7 @@ const config = parseConfig({
       key: ['order_id'],
       time: { field: 'event_time' },
       window: { size: WINDOW, allowedLateness: '1s', idleTimeout: '5m' },
+      sampling: { rate: sampleRate },
       verdict: { tolerance: 0.001 },
     },
   ],
@@ -239,13 +275,21 @@ await app.close();
 await service.stop();
 await admin.disconnect();
 rmSync(dir, { recursive: true, force: true });
-if (summary.counts.different !== count / 100)
-  throw new Error(`expected ${count / 100} different, got ${summary.counts.different}`);
+const changed = Array.from({ length: count / 100 }, (_, j) => `o-${j * 100 + 7}`).filter(
+  (key) => sampleRate >= 1 || sampled(key),
+);
+if (summary.counts.different !== changed.length)
+  throw new Error(`expected ${changed.length} different, got ${summary.counts.different}`);
 
 const rate = (seconds) => Math.round((2 * count) / seconds).toLocaleString('en');
 console.log(`| measure | value |`);
 console.log(`|---|---:|`);
 console.log(`| records per side / partitions per topic | ${count.toLocaleString('en')} / ${partitions} |`);
+console.log(`| sampling rate of (b) | ${sampleRate} |`);
+if (kcatSeconds !== null)
+  console.log(
+    `| (k) kcat (librdkafka) reading both topics at once | ${kcatSeconds.toFixed(1)} s = ${rate(kcatSeconds)} records/s |`,
+  );
 console.log(
   `| (a) raw consumption of both topics (kafkajs, a thread per topic as in shadowdiff, no processing) | ${rawSeconds.toFixed(1)} s = ${rate(rawSeconds)} records/s |`,
 );
@@ -256,6 +300,7 @@ console.log(
   `| (b) shadowdiff, start until all ${windows} windows closed | ${shadowSeconds.toFixed(1)} s = ${rate(shadowSeconds)} records/s |`,
 );
 console.log(`| (b) / (a) throughput | ${(rawSeconds / shadowSeconds).toFixed(2)} |`);
+if (kcatSeconds !== null) console.log(`| (b) / (k) throughput | ${(kcatSeconds / shadowSeconds).toFixed(2)} |`);
 console.log(
   `| CPU of this process during (b); of it, the main thread | ${((cpu.user + cpu.system) / 1e6 / shadowSeconds).toFixed(2)} cores; ${(mainCpu / shadowSeconds).toFixed(2)} cores |`,
 );
