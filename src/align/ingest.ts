@@ -42,13 +42,13 @@ export interface IngestPlan {
   /** The batch carries each record's Kafka timestamp (`time: {source: kafka}`). */
   readonly recordTimestamps: boolean;
   /**
-   * A statement creating the temp table `target` (ordinal, part, position, doc, k, w, event_time,
-   * reason, status) from up to `slots` packs, `part` being a pack's slot. Its parameters, from $1
+   * A query of the records (ordinal, part, position, doc, k, w, event_time, reason, status) of up
+   * to `slots` packs, `part` being a pack's slot. Its parameters, from $1
    * on: `packValues` of each slot in turn (NULL for every value of a slot without a pack), then
    * `openValues`. Its text depends on `slots` only, so one prepared statement serves every batch
    * that fits: planning it took longer than classifying a batch of thousands of records.
    */
-  classifySql(target: string, slots: number): string;
+  classifySql(slots: number): string;
   /**
    * A pack's parameters: its docs joined by RECORD_SEPARATOR (UTF-8, as a BLOB), their positions
    * joined by commas, then its record keys joined by RECORD_SEPARATOR (recordKeys), its
@@ -60,6 +60,8 @@ export interface IngestPlan {
   readonly valuesPerPack: number;
   /** The last parameters: which windows take no more records (null binds NULL). */
   openValues(open: OpenFrom): (string | null)[];
+  /** How many parameters the classify query of `slots` packs takes. */
+  parameterCount(slots: number): number;
 }
 
 /**
@@ -120,14 +122,13 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     recordKeys,
     recordTimestamps,
     valuesPerPack,
-    classifySql(target, slots) {
+    classifySql(slots) {
       const closedThrough = `$${slots * valuesPerPack + 1}::BIGINT`;
       const expiredBefore = `$${slots * valuesPerPack + 2}::BIGINT`;
       const isLate = `coalesce(w + ${windowMs + latenessMs} <= ${closedThrough}, false) OR coalesce(w < ${expiredBefore}, false)`;
       const packs = Array.from({ length: slots }, (_, part) => packRow(part));
       // A pack per row, not one text for the batch: each pack binds on its own (no joined copy).
-      return `CREATE OR REPLACE TEMP TABLE ${target} AS
-        WITH packs AS (SELECT * FROM (VALUES ${packs.join(', ')}) p(${packColumns.join(', ')}) WHERE n > 0),
+      return `WITH packs AS (SELECT * FROM (VALUES ${packs.join(', ')}) p(${packColumns.join(', ')}) WHERE n > 0),
         batch AS (SELECT ${columns.join(', ')} FROM packs),
         parsed AS (
           SELECT *, ${parsed} AS r
@@ -161,6 +162,9 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
         String(pack.count),
         String(pack.replay === true),
       ];
+    },
+    parameterCount(slots) {
+      return slots * valuesPerPack + 2;
     },
     openValues(open) {
       return [open.closedThrough, open.expiredBefore].map((value) => (value === null ? null : String(value)));

@@ -132,6 +132,7 @@ export class ComparisonRunner implements ComparisonView {
       {
         ...{ comparison: this.id, plan: this.#plan, spec: this.#spec, hasControl: this.#sides.includes('control') },
         ...{ watermarks: this.#watermarks, metrics, logger, retentionMs, checkpoint: this.#checkpoint },
+        idleTimeoutMs: durationMs(this.config.window.idleTimeout),
         epoch: () => this.#epoch,
         catchingUp: () => this.catchingUp(),
         commit: (statements: string[]) => (this.#intake as Intake).store(statements),

@@ -25,6 +25,8 @@ export interface CloserContext {
   logger: Logger;
   /** Buffered windows that ended this long before the latest event time expire. */
   retentionMs: number;
+  /** A side silent this long is idle (`window.idleTimeout`). */
+  idleTimeoutMs: number;
   checkpoint: Checkpoint;
   epoch(): number;
   catchingUp(): boolean;
@@ -46,6 +48,7 @@ export class WindowCloser {
   readonly #open: OpenFrom;
   /** Moves whenever buffered rows change, so early diffs look again only then. */
   #bufferGeneration = 0;
+  readonly #startedAt = Date.now();
 
   constructor(ctx: CloserContext, closer: DuckDBConnection, open: OpenFrom) {
     this.#ctx = ctx;
@@ -112,13 +115,16 @@ export class WindowCloser {
 
   /**
    * Expires buffered windows that ended more than the retention before the latest event time any
-   * side delivered: their other side stopped. Event time, not the clock, so a replay of old data
-   * keeps its windows. Runs in the tick, after the closes, so it never drops rows a close diffs.
+   * side delivered: their other side stopped (or never delivered within an idle timeout). Event
+   * time, not the clock, so a replay of old data keeps its windows. Runs in the tick, after the closes, so it never drops rows a close diffs.
    */
   async expireBuffers(): Promise<void> {
     const ctx = this.#ctx;
     const latest = ctx.watermarks.latest();
     if (latest === null) return;
+    // A side that has not delivered yet is not a side that stopped: one side's backlog may arrive
+    // long before the other's first batch. Only once it stayed silent for an idle timeout.
+    if (ctx.watermarks.combined() === null && Date.now() - this.#startedAt < ctx.idleTimeoutMs) return;
     const { windowMs } = ctx.plan;
     const before = Math.floor((latest - ctx.retentionMs) / windowMs) * windowMs;
     if (this.#open.expiredBefore !== null && before <= this.#open.expiredBefore) return;

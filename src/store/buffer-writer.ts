@@ -1,13 +1,11 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
-import type { IngestPlan, IngestStatus, OpenFrom } from '../align/ingest.js';
+import { type IngestPlan, type IngestStatus, type OpenFrom, RECORD_SEPARATOR } from '../align/ingest.js';
 import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import { literal } from '../diff/sql.js';
 import { EventLoopSlices } from '../slices.js';
-import { queryRows } from './duckdb.js';
+import { inTransaction, queryRows } from './duckdb.js';
 import { BUFFER } from './schema.js';
-
-const STAGED = 'sd_ingest_staged';
 
 export interface BufferBatch {
   comparison: string;
@@ -42,8 +40,8 @@ export interface BufferResult {
 const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid'];
 
 /**
- * Classifies one batch of a side in DuckDB (`align/ingest.ts`) and appends the records of open
- * windows to the in-memory buffer. Nothing here is durable: the counts, positions and dead letters
+ * Classifies one batch of a side in DuckDB (`align/ingest.ts`) straight into the in-memory buffer,
+ * counts it there and keeps the records of open windows, in one transaction. Nothing here is durable: the counts, positions and dead letters
  * it returns go into the comparison's next checkpoint, and the buffer is rebuilt from the log after
  * a restart.
  */
@@ -66,7 +64,14 @@ export class BufferWriter {
     }
     let statement = prepared.get(slots);
     if (!statement) {
-      statement = await connection.prepare(this.#plan.classifySql(STAGED, slots));
+      // After the classify statement's own parameters: comparison, side, the seq the batch follows,
+      // and the packs' sources joined by RECORD_SEPARATOR.
+      const at = this.#plan.parameterCount(slots);
+      statement = await connection.prepare(
+        `INSERT INTO ${BUFFER} SELECT $${at + 1}::VARCHAR, $${at + 2}::VARCHAR, w, k, $${at + 3}::BIGINT + ordinal,
+           string_split($${at + 4}::VARCHAR, chr(30))[part + 1], position, doc, hash(doc), status, reason, event_time, part
+         FROM (${this.#plan.classifySql(slots)})`,
+      );
       prepared.set(slots, statement);
     }
     return statement;
@@ -74,28 +79,19 @@ export class BufferWriter {
 
   /** Batches of different sides may be buffered at once, each on a connection of its own. */
   async write(connection: DuckDBConnection, batch: BufferBatch): Promise<BufferResult> {
-    const result: BufferResult = {
-      counts: new Map(),
-      invalidReasons: new Map(),
-      maxEventTimes: new Map(),
-      buffered: [],
-      deadLetters: [],
-    };
     const partitions = batch.partitions.filter((partition) => partition.count > 0);
-    if (partitions.length === 0) return result;
-    const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
-    // One statement for the whole batch: DuckDB's cost per statement outweighs its cost per record.
+    if (partitions.length === 0) return emptyResult();
     const slots = 2 ** Math.ceil(Math.log2(partitions.length));
     const statement = await this.#statement(connection, slots);
     // Each bind copies a pack into DuckDB on this thread: a pack at a time, with the event loop
     // free in between, so gate polls are not held up by a batch of many megabytes.
     const slices = new EventLoopSlices();
     let parameter = 1;
-    let first = 0;
+    let records = 0;
     for (const partition of partitions) {
       await slices.pause();
-      const [docs, ...texts] = this.#plan.packValues(partition, first);
-      first += partition.count;
+      const [docs, ...texts] = this.#plan.packValues(partition, records);
+      records += partition.count;
       statement.bindBlob(parameter++, docs);
       partition.release?.();
       for (const text of texts) statement.bindVarchar(parameter++, text);
@@ -105,15 +101,39 @@ export class BufferWriter {
       if (value === null) statement.bindNull(parameter++);
       else statement.bindVarchar(parameter++, value);
     }
-    await statement.run();
-    const source = (part: number) => (partitions[part] as PackedPartition).source;
+    // Rows stand in arrival order, and positions grow with it: seq orders the buffer for the duplicates rule.
+    const base = this.#seq;
+    this.#seq += records;
+    statement.bindVarchar(parameter++, batch.comparison);
+    statement.bindVarchar(parameter++, batch.side);
+    statement.bindVarchar(parameter++, String(base));
+    statement.bindVarchar(parameter++, partitions.map((partition) => partition.source).join(RECORD_SEPARATOR));
+    const mine = `comparison = ${literal(batch.comparison)} AND side = ${literal(batch.side)}
+      AND seq > ${base} AND seq <= ${base + records}`;
+    // The batch lands whole and leaves only the records of open windows: no other connection ever
+    // sees the rest (a window's diff reads the buffer while batches land).
+    return inTransaction(connection, async () => {
+      await statement.run();
+      const result = await this.#read(connection, mine, batch.deadLetterLimit);
+      await connection.run(`DELETE FROM ${BUFFER} WHERE ${mine} AND status NOT IN ('buffered', 'rebuffered')`);
+      return result;
+    });
+  }
+
+  /** The counts, open-window runs and dead letters of a batch just landed in the buffer. */
+  async #read(connection: DuckDBConnection, mine: string, deadLetterLimit: number): Promise<BufferResult> {
+    const result = emptyResult();
+    const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
     const statuses = await queryRows<{
-      part: number;
+      source: string;
       status: IngestStatus;
       reason: string | null;
       n: bigint;
       t: bigint | null;
-    }>(connection, `SELECT part, status, reason, count(*) AS n, max(event_time) AS t FROM ${STAGED} GROUP BY ALL`);
+    }>(
+      connection,
+      `SELECT source, status, reason, count(*) AS n, max(event_time) AS t FROM ${BUFFER} WHERE ${mine} GROUP BY ALL`,
+    );
     let invalid = 0;
     let buffered = 0;
     for (const row of statuses) {
@@ -124,25 +144,14 @@ export class BufferWriter {
       if (row.status === 'buffered' || row.status === 'rebuffered') buffered += n;
       if (row.t !== null) {
         const t = Number(row.t);
-        const at = source(row.part);
-        result.maxEventTimes.set(at, Math.max(result.maxEventTimes.get(at) ?? t, t));
+        result.maxEventTimes.set(row.source, Math.max(result.maxEventTimes.get(row.source) ?? t, t));
       }
     }
     if (buffered > 0) {
-      // Rows stand in arrival order, and positions grow with it: seq orders the buffer for the duplicates rule.
-      const base = this.#seq;
-      this.#seq += partitions.reduce((sum, partition) => sum + partition.count, 0);
-      const sources = `[${partitions.map((partition) => literal(partition.source)).join(', ')}]`;
-      await connection.run(
-        `INSERT INTO ${BUFFER} SELECT ${literal(batch.comparison)}, ${literal(batch.side)}, w, k, ${base} + ordinal,
-           ${sources}[part + 1], position, doc, hash(doc)
-         FROM ${STAGED} WHERE status IN ('buffered', 'rebuffered')`,
-      );
       const runs = await queryRows<{ source: string; w: bigint; first: bigint; n: bigint; replays: bigint }>(
         connection,
-        `SELECT ${sources}[part + 1] AS source, w, min(position) AS first, count(*) AS n,
-           count(*) FILTER (status = 'rebuffered') AS replays
-         FROM ${STAGED} WHERE status IN ('buffered', 'rebuffered') GROUP BY ALL`,
+        `SELECT source, w, min(position) AS first, count(*) AS n, count(*) FILTER (status = 'rebuffered') AS replays
+         FROM ${BUFFER} WHERE ${mine} AND status IN ('buffered', 'rebuffered') GROUP BY ALL`,
       );
       for (const run of runs) {
         result.buffered.push({
@@ -154,15 +163,15 @@ export class BufferWriter {
         });
       }
     }
-    if (batch.deadLetterLimit > 0 && invalid > 0) {
-      const letters = await queryRows<{ part: number; position: bigint; reason: string; raw: string }>(
+    if (deadLetterLimit > 0 && invalid > 0) {
+      const letters = await queryRows<{ source: string; position: bigint; reason: string; raw: string }>(
         connection,
-        `SELECT part, position, reason, doc[:1024] AS raw FROM ${STAGED} WHERE status = 'invalid'
-         ORDER BY ordinal LIMIT ${batch.deadLetterLimit}`,
+        `SELECT source, position, reason, doc[:1024] AS raw FROM ${BUFFER} WHERE ${mine} AND status = 'invalid'
+         ORDER BY seq LIMIT ${deadLetterLimit}`,
       );
       for (const letter of letters) {
         result.deadLetters.push({
-          source: source(letter.part),
+          source: letter.source,
           position: Number(letter.position),
           reason: letter.reason,
           raw: letter.raw,
@@ -171,4 +180,8 @@ export class BufferWriter {
     }
     return result;
   }
+}
+
+function emptyResult(): BufferResult {
+  return { counts: new Map(), invalidReasons: new Map(), maxEventTimes: new Map(), buffered: [], deadLetters: [] };
 }

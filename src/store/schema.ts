@@ -74,10 +74,12 @@ const STATEMENTS = [
 ];
 
 // seq orders arrivals for the duplicates rule; rh is hash(doc), taken at ingest, so a window's diff
-// reads the texts of differing pairs only.
+// reads the texts of differing pairs only. A batch lands here whole, in one transaction that
+// counts its records by status and keeps only those of open windows (`store/buffer-writer.ts`).
 const BUFFER_TABLE = `CREATE TABLE IF NOT EXISTS ${BUFFER} (
-   comparison VARCHAR NOT NULL, side VARCHAR NOT NULL, w BIGINT NOT NULL, k VARCHAR NOT NULL,
-   seq BIGINT NOT NULL, source VARCHAR NOT NULL, position BIGINT NOT NULL, doc VARCHAR NOT NULL, rh UBIGINT)`;
+   comparison VARCHAR NOT NULL, side VARCHAR NOT NULL, w BIGINT, k VARCHAR,
+   seq BIGINT NOT NULL, source VARCHAR NOT NULL, position BIGINT NOT NULL, doc VARCHAR NOT NULL, rh UBIGINT,
+   status VARCHAR NOT NULL, reason VARCHAR, event_time BIGINT, part INTEGER NOT NULL)`;
 
 /** Creates what is missing and brings files of earlier releases up to date; the buffer starts empty. */
 export async function createSchema(connection: DuckDBConnection): Promise<void> {

@@ -74,7 +74,7 @@ async function classify(
     first += pack.count;
     return [blobValue(blob), ...texts];
   });
-  await connection.run(plan.classifySql('staged', packs.length), [
+  await connection.run(`CREATE OR REPLACE TEMP TABLE staged AS ${plan.classifySql(packs.length)}`, [
     ...values,
     ...plan.openValues({ closedThrough: options.closedThrough ?? null, expiredBefore: null }),
   ]);

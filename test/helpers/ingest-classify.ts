@@ -36,7 +36,7 @@ export async function classifyRecords(
     timestamps: docs.map(() => 0).join(','),
   };
   const [blob, ...texts] = plan.packValues(pack, 0);
-  await connection.run(plan.classifySql('staged', 1), [
+  await connection.run(`CREATE OR REPLACE TEMP TABLE staged AS ${plan.classifySql(1)}`, [
     blobValue(blob),
     ...texts,
     ...plan.openValues({ closedThrough: null, expiredBefore: null }),

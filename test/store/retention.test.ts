@@ -20,7 +20,9 @@ describe('retention', () => {
     const connection = await connect(instance);
     await createSchema(connection);
     await connection.run(`INSERT INTO comparisons VALUES ('c', '{}', 2, now(), now(), NULL, NULL)`);
-    await connection.run(`INSERT INTO ${BUFFER} VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}', 0)`);
+    await connection.run(
+      `INSERT INTO ${BUFFER} VALUES ('c', 'live', ${OLD}, 'a', 1, 't/0', 1, '{}', 0, 'buffered', NULL, 0, 0)`,
+    );
     for (const [w, made] of [
       [OLD, OLD],
       [RECENT, RECENT],
