@@ -1,6 +1,6 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
-import { type FileFormat, formatFromPath, loadFiles } from '../sources/file.js';
+import { type FileFormat, loadFiles } from '../sources/file.js';
 import { connect, openDatabase } from '../store/duckdb.js';
 import { type FieldRates, noiseFields } from '../verdict/noise.js';
 import { evaluateVerdict, type VerdictBody } from '../verdict/verdict.js';
@@ -19,7 +19,7 @@ export interface BatchInputs {
   live: string;
   candidate: string;
   control?: string | undefined;
-  /** Format of all inputs; inferred from each file's extension when absent. */
+  /** Format of all inputs; inferred from each file's extension when absent. Inputs may be files, folders or globs. */
   format?: FileFormat | undefined;
 }
 
@@ -167,7 +167,7 @@ export async function runBatchDiff(
       ] as const
     )
       .filter((entry): entry is ['live' | 'candidate' | 'control', string] => entry[1] !== undefined)
-      .map(([side, path]) => ({ side, path, format: inputs.format ?? formatFromPath(path) }));
+      .map(([side, path]) => ({ side, path, format: inputs.format }));
     const [live, candidate, control] = (await loadFiles(connection, files, comparison.csv)) as [
       SideInput,
       SideInput,

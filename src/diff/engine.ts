@@ -12,7 +12,7 @@ import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
 import { collectInvalid, collectOneSided, locateSamples, positionOf } from './sample-queries.js';
-import { type DiffSample, SampleCollector } from './samples.js';
+import { type DiffSample, type PendingSample, SampleCollector } from './samples.js';
 import { LEAF, type Shape, shapeFromStructure, transformStructure, withLeafAt } from './shape.js';
 import {
   eventTimeExpression,
@@ -55,8 +55,16 @@ export interface SideInput {
    * relation holds valid, sampled records only: the ingest counted the others.
    */
   keyed?: boolean;
+  /**
+   * True when the relation also has `part INTEGER`: which of the side's files (0-based) a record
+   * comes from. `locate` then gets the first position of each part that holds records.
+   */
+  parts?: boolean;
   /** Labels of source positions for samples (`live.ndjson:12`), and raw text of undecodable records. */
-  locate(positions: number[]): Promise<Map<number, { label: string; raw?: string }>>;
+  locate(
+    positions: number[],
+    partStarts?: ReadonlyMap<number, number>,
+  ): Promise<Map<number, { label: string; raw?: string }>>;
 }
 
 export interface SideCounts {
@@ -147,17 +155,18 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
   }
   const sampled = sampledExpression('k', samplingThreshold(spec.samplingRate), spec.keyAsText);
+  const part = input.parts ? ', part' : '';
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
-      SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
+      SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
     ), leaves AS (
       SELECT *${leaves.select} FROM parsed
     ), keyed AS (
-      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
+      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
         CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
       FROM leaves
     )
-    SELECT doc, reason, k, w, rh,
+    SELECT doc, reason${part}, k, w, rh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
         WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
       CASE WHEN malformed OR rejected IS NOT NULL OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
@@ -359,7 +368,14 @@ export async function diffPair(
       live: liveCounts,
       other: otherCounts,
       ...total.stats(),
-      samples: await locateSamples(collector.all(), [live, other], redact),
+      samples: await locateSamples(
+        collector.all(),
+        [
+          { input: live, partStarts: await partStarts(connection, live, liveRecords, collector.all()) },
+          { input: other, partStarts: await partStarts(connection, other, otherRecords, collector.all()) },
+        ],
+        redact,
+      ),
       windows: new Map([...perWindow].map(([w, tally]) => [w, tally.stats()])),
     };
   } finally {
@@ -372,6 +388,21 @@ export async function diffPair(
     for (const table of [liveUnique, otherUnique, aligned, pairs])
       await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
+}
+
+/** The first position of each file of a side read from several, when a sample needs locating there. */
+async function partStarts(
+  connection: DuckDBConnection,
+  input: SideInput,
+  records: string,
+  samples: readonly PendingSample[],
+): Promise<Map<number, number> | undefined> {
+  if (!input.parts || !samples.some((sample) => sample.positions[input.side] !== undefined)) return undefined;
+  const rows = await queryRows<{ part: number; first: bigint }>(
+    connection,
+    `SELECT part, min(rowid) + 1 AS first FROM ${records} GROUP BY part`,
+  );
+  return new Map(rows.map((row) => [Number(row.part), Number(row.first)]));
 }
 
 /**

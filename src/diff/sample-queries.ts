@@ -90,13 +90,13 @@ export async function collectInvalid(
  */
 export async function locateSamples(
   pending: PendingSample[],
-  inputs: SideInput[],
+  inputs: { input: SideInput; partStarts?: ReadonlyMap<number, number> | undefined }[],
   redact: Redactor,
 ): Promise<DiffSample[]> {
   const located = new Map<Side, Map<number, { label: string; raw?: string }>>();
-  for (const input of inputs) {
+  for (const { input, partStarts } of inputs) {
     const positions = pending.map((s) => s.positions[input.side]).filter((p): p is number => p !== undefined);
-    located.set(input.side, await input.locate([...new Set(positions)]));
+    located.set(input.side, await input.locate([...new Set(positions)], partStarts));
   }
   return pending.map(({ positions, ...sample }) => {
     const position: Partial<Record<Side, string>> = {};
