@@ -1,33 +1,40 @@
 #!/usr/bin/env bash
 # System packages the test suite needs beyond Node, Java and Maven: Prometheus and promtool (Debian
-# package `prometheus`) for the dashboard and alert-rule tests. Installs them with apt-get when
-# missing, and does nothing when they are on PATH:
+# package `prometheus`) for the dashboard and alert-rule tests, and a PostgreSQL server (Debian
+# package `postgresql`: initdb and postgres) for the batch diff's PostgreSQL tests, which start
+# their own server. Installs them with apt-get when missing, and does nothing when they are there:
 #
 #   bash scripts/test-deps.sh
 #
-# Debian's package enables a system service on :9090; the tests run their own Prometheus, so the
-# install is kept from starting it and the service is left stopped and disabled.
+# Debian's packages enable system services (Prometheus on :9090, a PostgreSQL cluster on :5432);
+# the tests run their own, so the install is kept from starting them and the services are left
+# stopped and disabled.
 set -euo pipefail
 
-have_all() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
+have_prometheus() { command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; }
+# Debian keeps PostgreSQL's server programs off PATH, in /usr/lib/postgresql/<version>/bin.
+have_postgres() { command -v initdb >/dev/null 2>&1 || compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
 
-if have_all; then
+packages=()
+have_prometheus || packages+=(prometheus)
+have_postgres || packages+=(postgresql)
+if [[ ${#packages[@]} -eq 0 ]]; then
   exit 0
 fi
 
 fail() {
   echo "test-deps.sh: ERROR: $*" >&2
-  echo "test-deps.sh: install the Debian/Ubuntu package 'prometheus' (prometheus and promtool on PATH) and run again" >&2
+  echo "test-deps.sh: install the Debian/Ubuntu packages ${packages[*]} and run again" >&2
   exit 1
 }
 
-command -v apt-get >/dev/null 2>&1 || fail "prometheus/promtool are missing and there is no apt-get to install them"
+command -v apt-get >/dev/null 2>&1 || fail "${packages[*]} missing and there is no apt-get to install them"
 if [[ "$(id -u)" == 0 ]]; then
   as_root=()
 elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
   as_root=(sudo -n)
 else
-  fail "prometheus/promtool are missing and installing them needs root (or password-less sudo)"
+  fail "${packages[*]} missing and installing needs root (or password-less sudo)"
 fi
 
 # policy-rc.d answering 101 forbids invoke-rc.d/deb-systemd-invoke to start services during the
@@ -38,14 +45,16 @@ if [[ ! -e "$policy" ]]; then
   trap '"${as_root[@]}" rm -f "$policy"' EXIT
 fi
 
-echo "test-deps.sh: installing prometheus (prometheus, promtool) with apt-get" >&2
+echo "test-deps.sh: installing ${packages[*]} with apt-get" >&2
 "${as_root[@]}" apt-get update -qq
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}"
 
-# Where systemd runs, make sure the packaged service neither runs now nor starts at boot.
+# Where systemd runs, make sure the packaged services neither run now nor start at boot.
 if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null 2>&1; then
-  "${as_root[@]}" systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  "${as_root[@]}" systemctl disable --now prometheus.service postgresql.service >/dev/null 2>&1 || true
 fi
 
-have_all || fail "apt-get installed prometheus, yet prometheus/promtool are not on PATH"
+have_prometheus || fail "apt-get installed prometheus, yet prometheus/promtool are not on PATH"
+have_postgres || fail "apt-get installed postgresql, yet initdb is neither on PATH nor in /usr/lib/postgresql/*/bin"
 echo "test-deps.sh: $(prometheus --version 2>&1 | head -n 1)" >&2
+echo "test-deps.sh: $(compgen -G '/usr/lib/postgresql/*/bin/postgres' | head -n 1 || command -v postgres)" >&2

@@ -32,8 +32,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('diff')
     .description('one-shot diff of two datasets (NDJSON, CSV, Parquet, Avro)')
-    .requiredOption('--live <path>', 'output of the live version: a file, folder or glob')
-    .requiredOption('--candidate <path>', 'output of the candidate version: a file, folder or glob')
+    .option('--live <path>', 'output of the live version: a file, folder, glob or postgres:// URL (or from --config)')
+    .option('--candidate <path>', 'output of the candidate version: a file, folder, glob or postgres:// URL')
     .option('--control <path>', 'a second run of the live version, the noise baseline')
     .option('--config <path>', 'config file with the comparison settings')
     .option('--comparison <id>', 'comparison of the config file to use')

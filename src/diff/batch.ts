@@ -1,6 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { type FileFormat, loadFiles } from '../sources/file.js';
+import { isPostgresUrl, loadPostgres, type PostgresInput } from '../sources/postgres.js';
 import { connect, openDatabase } from '../store/duckdb.js';
 import { type FieldRates, noiseFields } from '../verdict/noise.js';
 import { evaluateVerdict, type VerdictBody } from '../verdict/verdict.js';
@@ -15,10 +16,13 @@ import {
 import { compileRules } from './rules.js';
 import type { DiffSample } from './samples.js';
 
+/** A file, folder or glob, a `postgres://` URL, or a PostgreSQL table or query from the config. */
+export type BatchSource = string | { postgres: PostgresInput };
+
 export interface BatchInputs {
-  live: string;
-  candidate: string;
-  control?: string | undefined;
+  live: BatchSource;
+  candidate: BatchSource;
+  control?: BatchSource | undefined;
   /** Format of all inputs; inferred from each file's extension when absent. Inputs may be files, folders or globs. */
   format?: FileFormat | undefined;
 }
@@ -159,16 +163,23 @@ export async function runBatchDiff(
       );
     }
     progress.loading();
-    const files = (
+    const sides = (
       [
         ['live', inputs.live],
         ['candidate', inputs.candidate],
         ['control', inputs.control],
       ] as const
-    )
-      .filter((entry): entry is ['live' | 'candidate' | 'control', string] => entry[1] !== undefined)
-      .map(([side, path]) => ({ side, path, format: inputs.format }));
-    const [live, candidate, control] = (await loadFiles(connection, files, comparison.csv)) as [
+    ).filter((entry): entry is [Side, BatchSource] => entry[1] !== undefined);
+    const files = sides.flatMap(([side, source]) =>
+      typeof source === 'string' && !isPostgresUrl(source) ? [{ side, path: source, format: inputs.format }] : [],
+    );
+    const loaded = new Map((await loadFiles(connection, files, comparison.csv)).map((input) => [input.side, input]));
+    for (const [side, source] of sides) {
+      if (loaded.has(side)) continue;
+      const postgres = typeof source === 'string' ? { url: source } : source.postgres;
+      loaded.set(side, await loadPostgres(connection, side, postgres));
+    }
+    const [live, candidate, control] = [loaded.get('live'), loaded.get('candidate'), loaded.get('control')] as [
       SideInput,
       SideInput,
       SideInput?,
