@@ -19,6 +19,8 @@ export interface DiffOptions {
   csvEmptyQuotedIsString?: boolean;
   json?: boolean;
   samples: number;
+  /** Key sampling rate, over the config's `sampling.rate`. */
+  sample?: number;
 }
 
 const EXIT_CODES = { PASS: 0, FAIL: 1, INCONCLUSIVE: 2 } as const;
@@ -52,7 +54,12 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
           : `${options.config} has several comparisons (${ids}); choose one with --comparison`,
       );
     }
-    return parseComparison({ ...found, ...fromFlags, ...(keyFromFlag ? { key: keyFromFlag } : {}) });
+    return parseComparison({
+      ...found,
+      ...fromFlags,
+      ...(keyFromFlag ? { key: keyFromFlag } : {}),
+      ...(options.sample !== undefined ? { sampling: { ...found.sampling, rate: options.sample } } : {}),
+    });
   }
   if (!keyFromFlag?.length) {
     throw new ShadowdiffError('SD_CLI_USAGE', '--key is required without --config (e.g. --key order_id)');
@@ -60,7 +67,12 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
   if (!options.live || !options.candidate) {
     throw new ShadowdiffError('SD_CLI_USAGE', '--live and --candidate are required without --config');
   }
-  return parseComparison({ id: options.comparison ?? 'batch', ...fromFlags, key: keyFromFlag });
+  return parseComparison({
+    id: options.comparison ?? 'batch',
+    ...fromFlags,
+    key: keyFromFlag,
+    ...(options.sample !== undefined ? { sampling: { rate: options.sample } } : {}),
+  });
 }
 
 /** What a batch diff reads for one side of the comparison: a file, folder or glob, or PostgreSQL. */

@@ -12,6 +12,12 @@ function positiveInteger(text: string): number {
   return value;
 }
 
+function samplingRate(text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && value <= 1)) throw new InvalidArgumentError('expected a rate above 0 and at most 1, e.g. 0.01');
+  return value;
+}
+
 /** Runs the CLI and returns the process exit code; errors become exit 3 with a one-line message. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -49,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--csv-empty-quoted-is-string', 'CSV: "" is an empty string, only an empty unquoted field is null')
     .option('--json', 'print one JSON document instead of the report')
     .option('--samples <n>', 'examples kept per field and outcome', positiveInteger, 5)
+    .option('--sample <rate>', 'diff only the keys a stable key hash samples at this rate (e.g. 0.01)', samplingRate)
     .action(async (options) => {
       exitCode = await runDiffCommand(options);
     });

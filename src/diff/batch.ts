@@ -236,6 +236,7 @@ export async function runBatchDiff(
         main.fields.filter((f) => !noisePaths.has(f.path)).map((f) => [f.path, f.different]),
       ),
       complete: true,
+      samplingRate: comparison.sampling.rate,
     });
     // Real differences first: a noise field differs on almost every record and would crowd them out.
     const isNoise = (sample: DiffSample) => sample.field !== undefined && noisePaths.has(sample.field);

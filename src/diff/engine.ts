@@ -132,7 +132,7 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 
 /**
  * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
- * its window and the hash of its raw text. Typed rows are built later, and only for pairs whose
+ * its window, whether its key is sampled, and for sampled valid records the raw text and its hash. Typed rows are built later, and only for pairs whose
  * raw texts differ: identical text is equal under any rules. A keyed input already holds only
  * valid, sampled records with their key and window, so it gets a view instead: copying every text
  * into a table would cost more than the rest of the diff, while later steps read few of them.
@@ -156,21 +156,26 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   }
   const sampled = sampledExpression('k', samplingThreshold(spec.samplingRate), spec.keyAsText);
   const part = input.parts ? ', part' : '';
+  // The key decides sampling before the text is looked at again: an unsampled record's text is
+  // neither hashed nor checked nor kept, so a 1% sample costs little more than reading the keys.
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
       SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
     ), leaves AS (
       SELECT *${leaves.select} FROM parsed
     ), keyed AS (
-      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
-        CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
-      FROM leaves
+      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w FROM leaves
+    ), picked AS (
+      SELECT *, CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS picked FROM keyed
+    ), checked AS (
+      SELECT *, CASE WHEN picked AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected FROM picked
     )
-    SELECT doc, reason${part}, k, w, rh,
+    SELECT CASE WHEN picked AND rejected IS NULL THEN doc END AS doc, reason${part}, k, w,
+      CASE WHEN picked AND rejected IS NULL THEN hash(doc) END AS rh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
         WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
-      CASE WHEN malformed OR rejected IS NOT NULL OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
-    FROM keyed`;
+      picked AND rejected IS NULL AS sampled
+    FROM checked`;
 }
 
 /** The typed row of a JSON text; NULL when it is not a JSON object. */

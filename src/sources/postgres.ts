@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
@@ -88,15 +89,17 @@ export function unescapeCopyText(line: string): string {
   return line.replace(/\\(.)/g, (_, char: string) => ESCAPES[char] ?? char);
 }
 
-/** The lines of a COPY ... TO STDOUT stream, unescaped; chunks need not end on a line. */
+/** The lines of a COPY ... TO STDOUT stream, unescaped; chunks need not end on a line or a character. */
 async function* copyLines(stream: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
   let rest = '';
   for await (const chunk of stream) {
-    const text = rest + chunk.toString('utf8');
+    const text = rest + decoder.write(chunk);
     const lines = text.split('\n');
     rest = lines.pop() ?? '';
     for (const line of lines) yield unescapeCopyText(line);
   }
+  rest += decoder.end();
   if (rest !== '') yield unescapeCopyText(rest);
 }
 

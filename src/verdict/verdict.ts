@@ -22,6 +22,11 @@ export interface VerdictInput {
   lagSeconds?: number;
   /** Every input consumed (batch). */
   complete: boolean;
+  /**
+   * The key sampling rate when below 1: the verdict says it is on a sample. It stays sound as it
+   * is, for the checks run over the sampled keys, which are a random draw of all keys.
+   */
+  samplingRate?: number;
   now?: Date;
 }
 
@@ -52,6 +57,8 @@ export interface VerdictBody {
     rate: number;
     lower: number;
     upper: number;
+    /** Present when the keys compared are a sample of the keys at this rate. */
+    samplingRate?: number;
   };
   checks: CheckResult[];
   result: { judgeResult: { judgeName: 'shadowdiff'; score: { score: number; classification: Classification } } };
@@ -177,6 +184,8 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
   }
 
   const mismatch = all[0]!;
+  const sample = input.samplingRate !== undefined && input.samplingRate < 1 ? input.samplingRate : undefined;
+  if (sample !== undefined) reason = `${reason} (on a key sample at rate ${sample})`;
   return {
     apiVersion: 'shadowdiff/v1',
     comparison: input.comparison,
@@ -195,6 +204,7 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
       rate: mismatch.observed,
       lower: mismatch.lower,
       upper: mismatch.upper,
+      ...(sample !== undefined ? { samplingRate: sample } : {}),
     },
     checks: all,
     result: { judgeResult: { judgeName: 'shadowdiff', score: { score, classification: classify(score) } } },
