@@ -94,7 +94,7 @@ function discountNoise(result: PairResult, noise: ReadonlySet<string>): number {
 const compared = (result: PairResult) => result.equal + result.different;
 
 /** Stages the engine announces per pair; each is an equal share of that pair's part of the bar. */
-const STAGES_PER_PAIR = 6;
+const STAGES_PER_PAIR = 7;
 
 /**
  * Turns the engine's stages into one bar over the whole run (loading, then each pair): the bar

@@ -21,6 +21,7 @@ import {
   literal,
   normalizedExpression,
   roundedNumbersExpression,
+  textHash,
   tooDeepExpression,
 } from './sql.js';
 
@@ -49,7 +50,7 @@ export interface SideInput {
   relation: string;
   /**
    * True when the relation also has `k VARCHAR` (canonical key), `w BIGINT` (window start),
-   * `pos BIGINT` (the record's position, growing with arrival) and `rh UBIGINT` (`hash(doc)`),
+   * `pos BIGINT` (the record's position, growing with arrival) and `rh UBIGINT` (a hash of `doc`),
    * computed by the streaming ingest; the engine then uses them instead of reading them from `doc`
    * and the row order, and reads `doc` only for pairs whose hashes differ. A keyed
    * relation holds valid, sampled records only: the ingest counted the others.
@@ -132,7 +133,10 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 
 /**
  * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
- * its window, whether its key is sampled, and for sampled valid records the raw text and its hash. Typed rows are built later, and only for pairs whose
+ * its window, whether its key is sampled, and for sampled valid records the hash of the raw text.
+ * Not the text itself: kept for every record it was most of the table (spilling to disk past a few
+ * million records), while the diff needs the texts of the few records whose hashes differ, read
+ * again from the input by `textsSql`. Typed rows are built later, and only for pairs whose
  * raw texts differ: identical text is equal under any rules. A keyed input already holds only
  * valid, sampled records with their key and window, so it gets a view instead: copying every text
  * into a table would cost more than the rest of the diff, while later steps read few of them.
@@ -170,12 +174,25 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
     ), checked AS (
       SELECT *, CASE WHEN picked AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected FROM picked
     )
-    SELECT CASE WHEN picked AND rejected IS NULL THEN doc END AS doc, reason${part}, k, w,
-      CASE WHEN picked AND rejected IS NULL THEN hash(doc) END AS rh,
+    SELECT reason${part}, k, w, CASE WHEN picked AND rejected IS NULL THEN ${textHash('doc')} END AS rh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
         WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
       picked AND rejected IS NULL AS sampled
     FROM checked`;
+}
+
+/**
+ * The raw texts whose hashes `wanted` selects, one per hash: from a keyed input's buffer, or by
+ * reading the input again and hashing each text (little more than reading it; no position is
+ * needed, and any text of a hash is that text). Two different texts of one hash would already
+ * have compared equal, so this adds no collision risk of its own.
+ */
+function textsSql(target: string, input: SideInput, records: string, wanted: string): string {
+  const source = input.keyed
+    ? `(SELECT rh, doc FROM ${records})`
+    : `(SELECT ${textHash('doc')} AS rh, doc FROM ${input.relation})`;
+  return `CREATE OR REPLACE TEMP TABLE ${target} AS
+    SELECT rh, any_value(doc) AS doc FROM ${source} WHERE rh IN (${wanted}) GROUP BY rh`;
 }
 
 /** The typed row of a JSON text; NULL when it is not a JSON object. */
@@ -247,6 +264,8 @@ export async function diffPair(
   const liveUnique = t('live_unique');
   const otherUnique = t('other_unique');
   const aligned = t('aligned');
+  const liveTexts = t('live_texts');
+  const otherTexts = t('other_texts');
   const pairs = t('pairs');
   const redact = redactor(spec.redact, spec.key);
   const collector = new SampleCollector(spec.samplesPerGroup);
@@ -274,24 +293,40 @@ export async function diffPair(
     await runWithProgress(
       connection,
       `CREATE OR REPLACE TEMP TABLE ${aligned} AS
-        SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos,
+        SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos, l.rh AS lrh, o.rh AS orh,
           CASE WHEN l.k IS NULL THEN 'extra' WHEN o.k IS NULL THEN 'missing'
                WHEN l.rh = o.rh THEN 'equal' ELSE 'pending' END AS outcome
         FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
       stages.onProgress,
     );
-    const maybes = await queryRows<{ n: bigint }>(
+    const outcomes = await queryRows<{ outcome: string; n: bigint }>(
       connection,
-      `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'pending'`,
+      `SELECT outcome, count(*) AS n FROM ${aligned} GROUP BY outcome`,
     );
-    // Both texts of each pending pair, read once: the shape, the typed rows and the field-by-field
-    // comparison read these few texts again. With none pending, no side's texts are read at all.
-    if (Number(maybes[0]?.n ?? 0) > 0) {
+    const outcomeCount = (outcome: string) => Number(outcomes.find((row) => row.outcome === outcome)?.n ?? 0);
+    // The texts of pending pairs and of the first missing and extra records (samples), read once
+    // per side: the shape, the typed rows, the comparison and the samples read these few texts
+    // again. A side with none of them is not read a second time.
+    const firstOf = (outcome: 'missing' | 'extra', hash: 'lrh' | 'orh', pos: 'lpos' | 'opos') =>
+      collector.wants(outcome) && outcomeCount(outcome) > 0
+        ? ` UNION ALL (SELECT ${hash} FROM ${aligned} WHERE outcome = '${outcome}' ORDER BY ${pos} LIMIT ${spec.samplesPerGroup})`
+        : '';
+    const pending = outcomeCount('pending');
+    stages.onStage?.('reading differing texts');
+    for (const [input, records, texts, hash, more] of [
+      [live, liveRecords, liveTexts, 'lrh', firstOf('missing', 'lrh', 'lpos')],
+      [other, otherRecords, otherTexts, 'orh', firstOf('extra', 'orh', 'opos')],
+    ] as const) {
+      const wanted = `SELECT ${hash} FROM ${aligned} WHERE outcome = 'pending'${more}`;
+      if (pending > 0 || more)
+        await runWithProgress(connection, textsSql(texts, input, records, wanted), stages.onProgress);
+      else await connection.run(`CREATE OR REPLACE TEMP TABLE ${texts} (rh UBIGINT, doc VARCHAR)`);
+    }
+    if (pending > 0) {
       await connection.run(
         `CREATE OR REPLACE TEMP TABLE ${pairs} AS
           SELECT a.w, a.k, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc, NULL::BOOLEAN AS same
-          FROM ${aligned} a JOIN ${liveRecords} l ON ${positionOf(live, 'l')} = a.lpos
-            JOIN ${otherRecords} o ON ${positionOf(other, 'o')} = a.opos
+          FROM ${aligned} a JOIN ${liveTexts} l ON l.rh = a.lrh JOIN ${otherTexts} o ON o.rh = a.orh
           WHERE a.outcome = 'pending'`,
       );
       stages.onStage?.('inferring record shape');
@@ -361,10 +396,10 @@ export async function diffPair(
     stages.onStage?.('collecting samples');
     // Each query reads a side's texts: skipped when there is nothing of its kind to sample.
     if (total.missing > 0) {
-      await collectOneSided(connection, aligned, 'missing', live, liveRecords, 'lpos', spec, collector, redact);
+      await collectOneSided(connection, aligned, 'missing', live, liveTexts, 'lpos', spec, collector, redact);
     }
     if (total.extra > 0) {
-      await collectOneSided(connection, aligned, 'extra', other, otherRecords, 'opos', spec, collector, redact);
+      await collectOneSided(connection, aligned, 'extra', other, otherTexts, 'opos', spec, collector, redact);
     }
     if (liveCounts.invalid > 0) await collectInvalid(connection, liveRecords, live, spec.samplesPerGroup, collector);
     if (otherCounts.invalid > 0) await collectInvalid(connection, otherRecords, other, spec.samplesPerGroup, collector);
@@ -390,7 +425,7 @@ export async function diffPair(
     ] as const) {
       await connection.run(`DROP ${input.keyed ? 'VIEW' : 'TABLE'} IF EXISTS ${records}`);
     }
-    for (const table of [liveUnique, otherUnique, aligned, pairs])
+    for (const table of [liveUnique, otherUnique, aligned, liveTexts, otherTexts, pairs])
       await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }
@@ -412,7 +447,7 @@ async function partStarts(
 
 /**
  * Pending pairs (raw texts differ) are the same when their typed rows, normalized by the rules,
- * hash the same, both typed rows provably hold every member of their raw text and no number in
+ * are equal, both typed rows provably hold every member of their raw text and no number in
  * them may have been rounded; the others are compared field by field.
  */
 async function settleEqualHashes(
@@ -421,7 +456,8 @@ async function settleEqualHashes(
   shape: Shape,
   rules: CompareRules,
 ): Promise<void> {
-  const equal = `hash(${normalizedExpression(shape, rules, 'lrow')}) = hash(${normalizedExpression(shape, rules, 'orow')})
+  // Compared, not hashed: DuckDB's hash() of nested values collides as it does for texts.
+  const equal = `(${normalizedExpression(shape, rules, 'lrow')}) IS NOT DISTINCT FROM (${normalizedExpression(shape, rules, 'orow')})
     AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}
     AND NOT ${roundedNumbersExpression('ldoc')} AND NOT ${roundedNumbersExpression('odoc')}`;
   await connection.run(

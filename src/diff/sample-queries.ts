@@ -35,16 +35,17 @@ export async function collectOneSided(
   aligned: string,
   outcome: 'missing' | 'extra',
   input: SideInput,
-  records: string,
+  texts: string,
   posColumn: 'lpos' | 'opos',
   spec: DiffSpec,
   collector: SampleCollector,
   redact: Redactor,
 ): Promise<void> {
   if (!collector.wants(outcome)) return;
+  const hash = posColumn === 'lpos' ? 'lrh' : 'orh';
   const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
     connection,
-    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON ${positionOf(input, 's')} = a.${posColumn}
+    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${texts} s ON s.rh = a.${hash}
      WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
   );
   for (const row of rows) {
