@@ -144,7 +144,7 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   if (input.keyed) {
     return `CREATE OR REPLACE TEMP VIEW ${target} AS
-      SELECT pos AS given_pos, doc, reason, k, w, rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
+      SELECT pos AS given_pos, doc, reason, k, w, rh, rh AS fh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
       FROM ${input.relation}`;
   }
   const time = spec.time;
@@ -175,6 +175,7 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
       SELECT *, CASE WHEN picked AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected FROM picked
     )
     SELECT reason${part}, k, w, CASE WHEN picked AND rejected IS NULL THEN ${textHash('doc')} END AS rh,
+      CASE WHEN picked AND rejected IS NULL THEN hash(doc) END AS fh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
         WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
       picked AND rejected IS NULL AS sampled
@@ -182,17 +183,17 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
 }
 
 /**
- * The raw texts whose hashes `wanted` selects, one per hash: from a keyed input's buffer, or by
- * reading the input again and hashing each text (little more than reading it; no position is
- * needed, and any text of a hash is that text). Two different texts of one hash would already
- * have compared equal, so this adds no collision risk of its own.
+ * The raw texts whose hashes `wanted` (`rh`, `fh`) selects, one per hash: from a keyed input's
+ * buffer, or by reading the input again (no position needed: any text of a hash is that text).
+ * There DuckDB's cheap `hash()` (`fh`) finds the few candidate rows, and only those get the text
+ * hash that decides.
  */
 function textsSql(target: string, input: SideInput, records: string, wanted: string): string {
   const source = input.keyed
-    ? `(SELECT rh, doc FROM ${records})`
-    : `(SELECT ${textHash('doc')} AS rh, doc FROM ${input.relation})`;
-  return `CREATE OR REPLACE TEMP TABLE ${target} AS
-    SELECT rh, any_value(doc) AS doc FROM ${source} WHERE rh IN (${wanted}) GROUP BY rh`;
+    ? `(SELECT rh, doc FROM ${records} WHERE rh IN (SELECT rh FROM wanted))`
+    : `(SELECT ${textHash('doc')} AS rh, doc FROM ${input.relation} WHERE hash(doc) IN (SELECT fh FROM wanted))`;
+  return `CREATE OR REPLACE TEMP TABLE ${target} AS WITH wanted AS (${wanted})
+    SELECT rh, any_value(doc) AS doc FROM ${source} WHERE rh IN (SELECT rh FROM wanted) GROUP BY rh`;
 }
 
 /** The typed row of a JSON text; NULL when it is not a JSON object. */
@@ -205,8 +206,8 @@ export function typedRow(shape: Shape, doc: string): string {
 function uniqueSql(target: string, records: string, input: SideInput, spec: DiffSpec): string {
   const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
-    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(rh, pos) AS rh, count(*) AS n
-    FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
+    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(rh, pos) AS rh, ${pick}(fh, pos) AS fh, count(*) AS n
+    FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, fh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
 }
 
 /**
@@ -294,6 +295,7 @@ export async function diffPair(
       connection,
       `CREATE OR REPLACE TEMP TABLE ${aligned} AS
         SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos, l.rh AS lrh, o.rh AS orh,
+          l.fh AS lfh, o.fh AS ofh,
           CASE WHEN l.k IS NULL THEN 'extra' WHEN o.k IS NULL THEN 'missing'
                WHEN l.rh = o.rh THEN 'equal' ELSE 'pending' END AS outcome
         FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
@@ -307,17 +309,17 @@ export async function diffPair(
     // The texts of pending pairs and of the first missing and extra records (samples), read once
     // per side: the shape, the typed rows, the comparison and the samples read these few texts
     // again. A side with none of them is not read a second time.
-    const firstOf = (outcome: 'missing' | 'extra', hash: 'lrh' | 'orh', pos: 'lpos' | 'opos') =>
+    const firstOf = (outcome: 'missing' | 'extra', side: 'l' | 'o') =>
       collector.wants(outcome) && outcomeCount(outcome) > 0
-        ? ` UNION ALL (SELECT ${hash} FROM ${aligned} WHERE outcome = '${outcome}' ORDER BY ${pos} LIMIT ${spec.samplesPerGroup})`
+        ? ` UNION ALL (SELECT ${side}rh, ${side}fh FROM ${aligned} WHERE outcome = '${outcome}' ORDER BY ${side}pos LIMIT ${spec.samplesPerGroup})`
         : '';
     const pending = outcomeCount('pending');
     stages.onStage?.('reading differing texts');
-    for (const [input, records, texts, hash, more] of [
-      [live, liveRecords, liveTexts, 'lrh', firstOf('missing', 'lrh', 'lpos')],
-      [other, otherRecords, otherTexts, 'orh', firstOf('extra', 'orh', 'opos')],
+    for (const [input, records, texts, side, more] of [
+      [live, liveRecords, liveTexts, 'l', firstOf('missing', 'l')],
+      [other, otherRecords, otherTexts, 'o', firstOf('extra', 'o')],
     ] as const) {
-      const wanted = `SELECT ${hash} FROM ${aligned} WHERE outcome = 'pending'${more}`;
+      const wanted = `SELECT ${side}rh AS rh, ${side}fh AS fh FROM ${aligned} WHERE outcome = 'pending'${more}`;
       if (pending > 0 || more)
         await runWithProgress(connection, textsSql(texts, input, records, wanted), stages.onProgress);
       else await connection.run(`CREATE OR REPLACE TEMP TABLE ${texts} (rh UBIGINT, doc VARCHAR)`);
