@@ -103,7 +103,7 @@ async function fileRelation(
       return ndjsonRelation(file.path);
     case 'csv': {
       // Every field is read as text, each file on its own: see csvRowJson.
-      const reader = `read_csv(${source}, header = true, all_varchar = true, allow_quoted_nulls = ${!csv.emptyQuotedIsString})`;
+      const reader = `read_csv(${source}, header = true, all_varchar = true, hive_partitioning = false, allow_quoted_nulls = ${!csv.emptyQuotedIsString})`;
       return materialize(connection, file, table, reader, (_, columns) => csvRowJson(columns));
     }
     case 'parquet':

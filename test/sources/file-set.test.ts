@@ -154,6 +154,16 @@ describe('inputs as warehouses write them', () => {
     expect(sample?.position?.candidate).toMatch(/pq\/candidate\/dt=2026-12-02\/part-\d\.parquet#\d+$/);
   });
 
+  it('adds partition members only below the folder or glob given: a single file in a hive folder gets none', async () => {
+    const single = write('single/dt=2026-12-01/part-0.csv', csv(live));
+    const result = await runBatchDiff(
+      comparison(),
+      { live: single, candidate: write('single/live.ndjson', ndjson(live)) },
+      { samples: 1 },
+    );
+    expect(result.counts).toMatchObject({ live: 600, candidate: 600, equal: 600, different: 0 });
+  });
+
   it('names an empty folder instead of diffing nothing', async () => {
     mkdirSync(join(files.dir, 'empty'));
     await expect(
