@@ -134,6 +134,7 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 /**
  * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
  * its window, whether its key is sampled, and for sampled valid records the hash of the raw text.
+ * The source's reason for an undecodable record is its `invalid` reason: no column of its own.
  * Not the text itself: kept for every record it was most of the table (spilling to disk past a few
  * million records), while the diff needs the texts of the few records whose hashes differ, read
  * again from the input by `textsSql`. Typed rows are built later, and only for pairs whose
@@ -174,11 +175,11 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
     ), checked AS (
       SELECT *, CASE WHEN picked AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected FROM picked
     )
-    SELECT reason${part}, k, w, CASE WHEN picked AND rejected IS NULL THEN ${textHash('doc')} END AS rh,
+    SELECT k, w, CASE WHEN picked AND rejected IS NULL THEN ${textHash('doc')} END AS rh,
       CASE WHEN picked AND rejected IS NULL THEN hash(doc) END AS fh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
         WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
-      picked AND rejected IS NULL AS sampled
+      picked AND rejected IS NULL AS sampled${part}
     FROM checked`;
 }
 
@@ -234,7 +235,7 @@ async function sideCounts(
     invalid > 0
       ? await queryRows<{ reason: string; n: bigint }>(
           connection,
-          `SELECT coalesce(reason, invalid) AS reason, count(*) AS n FROM ${records} WHERE invalid IS NOT NULL GROUP BY 1`,
+          `SELECT invalid AS reason, count(*) AS n FROM ${records} WHERE invalid IS NOT NULL GROUP BY 1`,
         )
       : [];
   return {

@@ -68,16 +68,16 @@ export async function collectInvalid(
   collector: SampleCollector,
 ): Promise<void> {
   if (!collector.wants('invalid', input.side)) return;
-  const rows = await queryRows<{ pos: bigint; invalid: string; reason: string | null }>(
+  const rows = await queryRows<{ pos: bigint; invalid: string }>(
     connection,
-    `SELECT ${positionOf(input)} AS pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
+    `SELECT ${positionOf(input)} AS pos, invalid FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
   );
   for (const row of rows) {
     collector.add(
       {
         outcome: 'invalid',
         side: input.side,
-        reason: row.reason ?? row.invalid,
+        reason: row.invalid,
         positions: { [input.side]: Number(row.pos) },
       },
       input.side,
