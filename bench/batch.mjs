@@ -2,7 +2,9 @@
 //   shadowdiff   `shadowdiff diff --json` end to end (a fresh process)
 //   baseline     hand-written DuckDB: read_json both files, FULL OUTER JOIN, per-column IS DISTINCT FROM
 //   datacompy    datacompy (pandas backend), what a user would otherwise pick (skipped above --datacompy-max)
-// Wall time and peak RSS of each process come from /usr/bin/time. Prints a Markdown table.
+// Wall time, CPU time (user + system, all threads) and peak RSS of each process come from
+// /usr/bin/time. CPU time is the steadier figure on a shared machine: wall time there depends on
+// what else runs. Prints a Markdown table.
 //
 //   node bench/batch.mjs [--sizes 100000,1000000,5000000] [--dir /tmp/shadowdiff-bench] [--datacompy-max 1000000]
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,15 +26,15 @@ const sizes = values.sizes.split(',').map(Number);
 const runs = Number(values.runs);
 
 function timed(command, args, env = {}) {
-  const result = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], {
+  const result = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', command, ...args], {
     encoding: 'utf8',
     env: { ...process.env, ...env },
     maxBuffer: 1 << 30,
   });
   const last = result.stderr.trim().split('\n').at(-1) ?? '';
-  const [seconds, kb] = last.split(' ').map(Number);
+  const [seconds, kb, user, system] = last.split(' ').map(Number);
   if (!Number.isFinite(seconds)) throw new Error(`${command} failed: ${result.stderr}`);
-  return { seconds, rssMiB: kb / 1024, stdout: result.stdout, status: result.status };
+  return { seconds, cpu: user + system, rssMiB: kb / 1024, stdout: result.stdout, status: result.status };
 }
 
 function best(label, fn) {
@@ -115,15 +117,18 @@ for (const size of sizes) {
   }
   rows.push({ size, baseline, ours, datacompy });
   console.error(
-    `${size}: shadowdiff ${ours.seconds}s ${ours.rssMiB.toFixed(0)} MiB, baseline ${baseline.seconds}s, datacompy ${datacompy?.seconds ?? '-'}s`,
+    `${size}: shadowdiff ${ours.seconds}s (CPU ${ours.cpu.toFixed(1)}s) ${ours.rssMiB.toFixed(0)} MiB, baseline ${baseline.seconds}s (CPU ${baseline.cpu.toFixed(1)}s), datacompy ${datacompy?.seconds ?? '-'}s`,
   );
 }
 
-const cell = (r) => (r ? `${r.seconds.toFixed(2)} s / ${r.rssMiB.toFixed(0)} MiB` : 'not run');
-console.log('| records per side | shadowdiff diff --json | DuckDB baseline | ratio | datacompy (pandas) |');
-console.log('|---:|---:|---:|---:|---:|');
+const cell = (r) =>
+  r ? `${r.seconds.toFixed(2)} s (CPU ${r.cpu.toFixed(1)} s) / ${r.rssMiB.toFixed(0)} MiB` : 'not run';
+console.log(
+  '| records per side | shadowdiff diff --json | DuckDB baseline | ratio wall | ratio CPU | datacompy (pandas) |',
+);
+console.log('|---:|---:|---:|---:|---:|---:|');
 for (const { size, baseline, ours, datacompy } of rows) {
   console.log(
-    `| ${size.toLocaleString('en')} | ${cell(ours)} | ${cell(baseline)} | ${(ours.seconds / baseline.seconds).toFixed(2)}× | ${cell(datacompy)} |`,
+    `| ${size.toLocaleString('en')} | ${cell(ours)} | ${cell(baseline)} | ${(ours.seconds / baseline.seconds).toFixed(2)}× | ${(ours.cpu / baseline.cpu).toFixed(2)}× | ${cell(datacompy)} |`,
   );
 }

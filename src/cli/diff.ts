@@ -1,15 +1,17 @@
 import { loadConfig, parseComparison } from '../config/load.js';
-import type { ComparisonConfig } from '../config/schema.js';
-import { type BatchResult, runBatchDiff } from '../diff/batch.js';
+import type { ComparisonConfig, Side } from '../config/schema.js';
+import { type BatchResult, type BatchSource, runBatchDiff } from '../diff/batch.js';
 import { ShadowdiffError } from '../errors.js';
 import type { FileFormat } from '../sources/file.js';
+import { isPostgresUrl } from '../sources/postgres.js';
 import { writeHtmlReport } from '../ui/report.js';
 import { progressBar } from './progress.js';
 import { formatReport } from './report.js';
 
 export interface DiffOptions {
-  live: string;
-  candidate: string;
+  /** A file, folder, glob or `postgres://` URL; from the comparison in the config when absent. */
+  live?: string;
+  candidate?: string;
   control?: string;
   config?: string;
   comparison?: string;
@@ -20,6 +22,8 @@ export interface DiffOptions {
   /** Also write the diff explorer's page for this diff to this file. */
   html?: string;
   samples: number;
+  /** Key sampling rate, over the config's `sampling.rate`. */
+  sample?: number;
 }
 
 const EXIT_CODES = { PASS: 0, FAIL: 1, INCONCLUSIVE: 2 } as const;
@@ -30,11 +34,12 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
     ?.split(',')
     .map((part) => part.trim())
     .filter(Boolean);
+  const source = (given: string) => (isPostgresUrl(given) ? { postgres: { url: given } } : { file: { path: given } });
   const fromFlags = {
     ...(options.csvEmptyQuotedIsString ? { csv: { emptyQuotedIsString: true } } : {}),
-    live: { file: { path: options.live } },
-    candidate: { file: { path: options.candidate } },
-    ...(options.control ? { control: { file: { path: options.control } } } : {}),
+    ...(options.live ? { live: source(options.live) } : {}),
+    ...(options.candidate ? { candidate: source(options.candidate) } : {}),
+    ...(options.control ? { control: source(options.control) } : {}),
   };
   if (options.config) {
     const config = await loadConfig(options.config);
@@ -52,12 +57,37 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
           : `${options.config} has several comparisons (${ids}); choose one with --comparison`,
       );
     }
-    return parseComparison({ ...found, ...fromFlags, ...(keyFromFlag ? { key: keyFromFlag } : {}) });
+    return parseComparison({
+      ...found,
+      ...fromFlags,
+      ...(keyFromFlag ? { key: keyFromFlag } : {}),
+      ...(options.sample !== undefined ? { sampling: { ...found.sampling, rate: options.sample } } : {}),
+    });
   }
   if (!keyFromFlag?.length) {
     throw new ShadowdiffError('SD_CLI_USAGE', '--key is required without --config (e.g. --key order_id)');
   }
-  return parseComparison({ id: options.comparison ?? 'batch', ...fromFlags, key: keyFromFlag });
+  if (!options.live || !options.candidate) {
+    throw new ShadowdiffError('SD_CLI_USAGE', '--live and --candidate are required without --config');
+  }
+  return parseComparison({
+    id: options.comparison ?? 'batch',
+    ...fromFlags,
+    key: keyFromFlag,
+    ...(options.sample !== undefined ? { sampling: { rate: options.sample } } : {}),
+  });
+}
+
+/** What a batch diff reads for one side of the comparison: a file, folder or glob, or PostgreSQL. */
+function batchSource(comparison: ComparisonConfig, side: Side): BatchSource | undefined {
+  const source = comparison[side];
+  if (!source) return undefined;
+  if ('file' in source) return source.file.path;
+  if ('postgres' in source) return { postgres: source.postgres };
+  throw new ShadowdiffError(
+    'SD_CLI_USAGE',
+    `the ${side} source of comparison ${comparison.id} is ${Object.keys(source)[0]}; a batch diff reads files or PostgreSQL: give --${side}`,
+  );
 }
 
 /** What it means that every record of a side is invalid for `reason`, and where to look. */
@@ -130,7 +160,12 @@ export async function runDiffCommand(
   try {
     result = await runBatchDiff(
       comparison,
-      { live: options.live, candidate: options.candidate, control: options.control, format: options.format },
+      {
+        live: batchSource(comparison, 'live') as BatchSource,
+        candidate: batchSource(comparison, 'candidate') as BatchSource,
+        control: batchSource(comparison, 'control'),
+        format: options.format,
+      },
       { samples: options.samples, windows: Boolean(options.html), ...(progress ? { stages: progress } : {}) },
     );
   } finally {

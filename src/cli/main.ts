@@ -12,6 +12,12 @@ function positiveInteger(text: string): number {
   return value;
 }
 
+function samplingRate(text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && value <= 1)) throw new InvalidArgumentError('expected a rate above 0 and at most 1, e.g. 0.01');
+  return value;
+}
+
 /** Runs the CLI and returns the process exit code; errors become exit 3 with a one-line message. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
@@ -32,8 +38,8 @@ export async function main(argv: string[]): Promise<number> {
   program
     .command('diff')
     .description('one-shot diff of two datasets (NDJSON, CSV, Parquet, Avro)')
-    .requiredOption('--live <path>', 'output of the live version')
-    .requiredOption('--candidate <path>', 'output of the candidate version')
+    .option('--live <path>', 'output of the live version: a file, folder, glob or postgres:// URL (or from --config)')
+    .option('--candidate <path>', 'output of the candidate version: a file, folder, glob or postgres:// URL')
     .option('--control <path>', 'a second run of the live version, the noise baseline')
     .option('--config <path>', 'config file with the comparison settings')
     .option('--comparison <id>', 'comparison of the config file to use')
@@ -50,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--json', 'print one JSON document instead of the report')
     .option('--html <path>', 'also write the report as one HTML page that opens offline (the diff explorer)')
     .option('--samples <n>', 'examples kept per field and outcome', positiveInteger, 5)
+    .option('--sample <rate>', 'diff only the keys a stable key hash samples at this rate (e.g. 0.01)', samplingRate)
     .action(async (options) => {
       exitCode = await runDiffCommand(options);
     });

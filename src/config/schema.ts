@@ -27,6 +27,23 @@ export const FileSourceSchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const PostgresSourceSchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^postgres(ql)?://',
+      description: 'postgres://user@host:port/db, optionally ?table=schema.table; no password in it',
+    }),
+    table: Type.Optional(Type.String({ minLength: 1, description: 'schema.table to read' })),
+    sql: Type.Optional(Type.String({ minLength: 1, description: 'a query whose rows are the records' })),
+    passwordEnv: Type.String({
+      pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+      default: 'PGPASSWORD',
+      description: 'the environment variable holding the password',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const SimulateSourceSchema = Type.Object(
   {
     ratePerSecond: Type.Number({ exclusiveMinimum: 0, default: 200 }),
@@ -47,8 +64,9 @@ export const SourceSchema = Type.Union(
     Type.Object({ kafka: KafkaSourceSchema }, { additionalProperties: false }),
     Type.Object({ file: FileSourceSchema }, { additionalProperties: false }),
     Type.Object({ simulate: SimulateSourceSchema }, { additionalProperties: false }),
+    Type.Object({ postgres: PostgresSourceSchema }, { additionalProperties: false }),
   ],
-  { description: 'one of {kafka: ...}, {file: ...}, {simulate: ...}' },
+  { description: 'one of {kafka: ...}, {file: ...}, {simulate: ...}, {postgres: ...} (batch diff only)' },
 );
 
 const NumericTolerance = Type.Object(

@@ -1,6 +1,7 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
-import { type FileFormat, formatFromPath, loadFiles } from '../sources/file.js';
+import { type FileFormat, loadFiles } from '../sources/file.js';
+import { isPostgresUrl, loadPostgres, type PostgresInput } from '../sources/postgres.js';
 import { connect, openDatabase } from '../store/duckdb.js';
 import { type FieldRates, noiseFields } from '../verdict/noise.js';
 import { evaluateVerdict, type VerdictBody } from '../verdict/verdict.js';
@@ -16,11 +17,14 @@ import { compileRules } from './rules.js';
 import type { DiffSample } from './samples.js';
 import { type BatchWindow, windowBand } from './window-band.js';
 
+/** A file, folder or glob, a `postgres://` URL, or a PostgreSQL table or query from the config. */
+export type BatchSource = string | { postgres: PostgresInput };
+
 export interface BatchInputs {
-  live: string;
-  candidate: string;
-  control?: string | undefined;
-  /** Format of all inputs; inferred from each file's extension when absent. */
+  live: BatchSource;
+  candidate: BatchSource;
+  control?: BatchSource | undefined;
+  /** Format of all inputs; inferred from each file's extension when absent. Inputs may be files, folders or globs. */
   format?: FileFormat | undefined;
 }
 
@@ -97,7 +101,7 @@ function discountNoise(result: PairResult, noise: ReadonlySet<string>): number {
 const compared = (result: PairResult) => result.equal + result.different;
 
 /** Stages the engine announces per pair; each is an equal share of that pair's part of the bar. */
-const STAGES_PER_PAIR = 6;
+const STAGES_PER_PAIR = 7;
 
 /**
  * Turns the engine's stages into one bar over the whole run (loading, then each pair): the bar
@@ -173,16 +177,23 @@ export async function runBatchDiff(
       );
     }
     progress.loading();
-    const files = (
+    const sides = (
       [
         ['live', inputs.live],
         ['candidate', inputs.candidate],
         ['control', inputs.control],
       ] as const
-    )
-      .filter((entry): entry is ['live' | 'candidate' | 'control', string] => entry[1] !== undefined)
-      .map(([side, path]) => ({ side, path, format: inputs.format ?? formatFromPath(path) }));
-    const [live, candidate, control] = (await loadFiles(connection, files, comparison.csv)) as [
+    ).filter((entry): entry is [Side, BatchSource] => entry[1] !== undefined);
+    const files = sides.flatMap(([side, source]) =>
+      typeof source === 'string' && !isPostgresUrl(source) ? [{ side, path: source, format: inputs.format }] : [],
+    );
+    const loaded = new Map((await loadFiles(connection, files, comparison.csv)).map((input) => [input.side, input]));
+    for (const [side, source] of sides) {
+      if (loaded.has(side)) continue;
+      const postgres = typeof source === 'string' ? { url: source } : source.postgres;
+      loaded.set(side, await loadPostgres(connection, side, postgres));
+    }
+    const [live, candidate, control] = [loaded.get('live'), loaded.get('candidate'), loaded.get('control')] as [
       SideInput,
       SideInput,
       SideInput?,
@@ -239,6 +250,7 @@ export async function runBatchDiff(
         main.fields.filter((f) => !noisePaths.has(f.path)).map((f) => [f.path, f.different]),
       ),
       complete: true,
+      samplingRate: comparison.sampling.rate,
     });
     // Real differences first: a noise field differs on almost every record and would crowd them out.
     const isNoise = (sample: DiffSample) => sample.field !== undefined && noisePaths.has(sample.field);

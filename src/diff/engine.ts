@@ -12,7 +12,7 @@ import { pathSegments } from './paths.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
 import { collectInvalid, collectOneSided, locateSamples, positionOf } from './sample-queries.js';
-import { type DiffSample, SampleCollector } from './samples.js';
+import { type DiffSample, type PendingSample, SampleCollector } from './samples.js';
 import { LEAF, type Shape, shapeFromStructure, transformStructure, withLeafAt } from './shape.js';
 import {
   eventTimeExpression,
@@ -21,6 +21,7 @@ import {
   literal,
   normalizedExpression,
   roundedNumbersExpression,
+  textHash,
   tooDeepExpression,
 } from './sql.js';
 
@@ -49,14 +50,22 @@ export interface SideInput {
   relation: string;
   /**
    * True when the relation also has `k VARCHAR` (canonical key), `w BIGINT` (window start),
-   * `pos BIGINT` (the record's position, growing with arrival) and `rh UBIGINT` (`hash(doc)`),
+   * `pos BIGINT` (the record's position, growing with arrival) and `rh UBIGINT` (a hash of `doc`),
    * computed by the streaming ingest; the engine then uses them instead of reading them from `doc`
    * and the row order, and reads `doc` only for pairs whose hashes differ. A keyed
    * relation holds valid, sampled records only: the ingest counted the others.
    */
   keyed?: boolean;
+  /**
+   * True when the relation also has `part INTEGER`: which of the side's files (0-based) a record
+   * comes from. `locate` then gets the first position of each part that holds records.
+   */
+  parts?: boolean;
   /** Labels of source positions for samples (`live.ndjson:12`), and raw text of undecodable records. */
-  locate(positions: number[]): Promise<Map<number, { label: string; raw?: string }>>;
+  locate(
+    positions: number[],
+    partStarts?: ReadonlyMap<number, number>,
+  ): Promise<Map<number, { label: string; raw?: string }>>;
 }
 
 export interface SideCounts {
@@ -124,7 +133,11 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 
 /**
  * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
- * its window and the hash of its raw text. Typed rows are built later, and only for pairs whose
+ * its window, whether its key is sampled, and for sampled valid records the hash of the raw text.
+ * The source's reason for an undecodable record is its `invalid` reason: no column of its own.
+ * Not the text itself: kept for every record it was most of the table (spilling to disk past a few
+ * million records), while the diff needs the texts of the few records whose hashes differ, read
+ * again from the input by `textsSql`. Typed rows are built later, and only for pairs whose
  * raw texts differ: identical text is equal under any rules. A keyed input already holds only
  * valid, sampled records with their key and window, so it gets a view instead: copying every text
  * into a table would cost more than the rest of the diff, while later steps read few of them.
@@ -132,7 +145,7 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   if (input.keyed) {
     return `CREATE OR REPLACE TEMP VIEW ${target} AS
-      SELECT pos AS given_pos, doc, reason, k, w, rh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
+      SELECT pos AS given_pos, doc, reason, k, w, rh, rh AS fh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
       FROM ${input.relation}`;
   }
   const time = spec.time;
@@ -147,21 +160,41 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
     window = `(floor((${ms}) / ${spec.windowMs}) * ${spec.windowMs})::BIGINT`;
   }
   const sampled = sampledExpression('k', samplingThreshold(spec.samplingRate), spec.keyAsText);
+  const part = input.parts ? ', part' : '';
+  // The key decides sampling before the text is looked at again: an unsampled record's text is
+  // neither hashed nor checked nor kept, so a 1% sample costs little more than reading the keys.
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
-      SELECT doc, reason, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
+      SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
     ), leaves AS (
       SELECT *${leaves.select} FROM parsed
     ), keyed AS (
-      SELECT doc, reason, r IS NULL AS malformed, ${key} AS k, ${window} AS w, hash(doc) AS rh,
-        CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
-      FROM leaves
+      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w FROM leaves
+    ), picked AS (
+      SELECT *, CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS picked FROM keyed
+    ), checked AS (
+      SELECT *, CASE WHEN picked AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected FROM picked
     )
-    SELECT doc, reason, k, w, rh,
+    SELECT k, w, CASE WHEN picked AND rejected IS NULL THEN ${textHash('doc')} END AS rh,
+      CASE WHEN picked AND rejected IS NULL THEN hash(doc) END AS fh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
         WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
-      CASE WHEN malformed OR rejected IS NOT NULL OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS sampled
-    FROM keyed`;
+      picked AND rejected IS NULL AS sampled${part}
+    FROM checked`;
+}
+
+/**
+ * The raw texts whose hashes `wanted` (`rh`, `fh`) selects, one per hash: from a keyed input's
+ * buffer, or by reading the input again (no position needed: any text of a hash is that text).
+ * There DuckDB's cheap `hash()` (`fh`) finds the few candidate rows, and only those get the text
+ * hash that decides.
+ */
+function textsSql(target: string, input: SideInput, records: string, wanted: string): string {
+  const source = input.keyed
+    ? `(SELECT rh, doc FROM ${records} WHERE rh IN (SELECT rh FROM wanted))`
+    : `(SELECT ${textHash('doc')} AS rh, doc FROM ${input.relation} WHERE hash(doc) IN (SELECT fh FROM wanted))`;
+  return `CREATE OR REPLACE TEMP TABLE ${target} AS WITH wanted AS (${wanted})
+    SELECT rh, any_value(doc) AS doc FROM ${source} WHERE rh IN (SELECT rh FROM wanted) GROUP BY rh`;
 }
 
 /** The typed row of a JSON text; NULL when it is not a JSON object. */
@@ -174,8 +207,8 @@ export function typedRow(shape: Shape, doc: string): string {
 function uniqueSql(target: string, records: string, input: SideInput, spec: DiffSpec): string {
   const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
-    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(rh, pos) AS rh, count(*) AS n
-    FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
+    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(rh, pos) AS rh, ${pick}(fh, pos) AS fh, count(*) AS n
+    FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, fh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
 }
 
 /**
@@ -202,7 +235,7 @@ async function sideCounts(
     invalid > 0
       ? await queryRows<{ reason: string; n: bigint }>(
           connection,
-          `SELECT coalesce(reason, invalid) AS reason, count(*) AS n FROM ${records} WHERE invalid IS NOT NULL GROUP BY 1`,
+          `SELECT invalid AS reason, count(*) AS n FROM ${records} WHERE invalid IS NOT NULL GROUP BY 1`,
         )
       : [];
   return {
@@ -233,6 +266,8 @@ export async function diffPair(
   const liveUnique = t('live_unique');
   const otherUnique = t('other_unique');
   const aligned = t('aligned');
+  const liveTexts = t('live_texts');
+  const otherTexts = t('other_texts');
   const pairs = t('pairs');
   const redact = redactor(spec.redact, spec.key);
   const collector = new SampleCollector(spec.samplesPerGroup);
@@ -260,24 +295,41 @@ export async function diffPair(
     await runWithProgress(
       connection,
       `CREATE OR REPLACE TEMP TABLE ${aligned} AS
-        SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos,
+        SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos, l.rh AS lrh, o.rh AS orh,
+          l.fh AS lfh, o.fh AS ofh,
           CASE WHEN l.k IS NULL THEN 'extra' WHEN o.k IS NULL THEN 'missing'
                WHEN l.rh = o.rh THEN 'equal' ELSE 'pending' END AS outcome
         FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
       stages.onProgress,
     );
-    const maybes = await queryRows<{ n: bigint }>(
+    const outcomes = await queryRows<{ outcome: string; n: bigint }>(
       connection,
-      `SELECT count(*) AS n FROM ${aligned} WHERE outcome = 'pending'`,
+      `SELECT outcome, count(*) AS n FROM ${aligned} GROUP BY outcome`,
     );
-    // Both texts of each pending pair, read once: the shape, the typed rows and the field-by-field
-    // comparison read these few texts again. With none pending, no side's texts are read at all.
-    if (Number(maybes[0]?.n ?? 0) > 0) {
+    const outcomeCount = (outcome: string) => Number(outcomes.find((row) => row.outcome === outcome)?.n ?? 0);
+    // The texts of pending pairs and of the first missing and extra records (samples), read once
+    // per side: the shape, the typed rows, the comparison and the samples read these few texts
+    // again. A side with none of them is not read a second time.
+    const firstOf = (outcome: 'missing' | 'extra', side: 'l' | 'o') =>
+      collector.wants(outcome) && outcomeCount(outcome) > 0
+        ? ` UNION ALL (SELECT ${side}rh, ${side}fh FROM ${aligned} WHERE outcome = '${outcome}' ORDER BY ${side}pos LIMIT ${spec.samplesPerGroup})`
+        : '';
+    const pending = outcomeCount('pending');
+    stages.onStage?.('reading differing texts');
+    for (const [input, records, texts, side, more] of [
+      [live, liveRecords, liveTexts, 'l', firstOf('missing', 'l')],
+      [other, otherRecords, otherTexts, 'o', firstOf('extra', 'o')],
+    ] as const) {
+      const wanted = `SELECT ${side}rh AS rh, ${side}fh AS fh FROM ${aligned} WHERE outcome = 'pending'${more}`;
+      if (pending > 0 || more)
+        await runWithProgress(connection, textsSql(texts, input, records, wanted), stages.onProgress);
+      else await connection.run(`CREATE OR REPLACE TEMP TABLE ${texts} (rh UBIGINT, doc VARCHAR)`);
+    }
+    if (pending > 0) {
       await connection.run(
         `CREATE OR REPLACE TEMP TABLE ${pairs} AS
           SELECT a.w, a.k, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc, NULL::BOOLEAN AS same
-          FROM ${aligned} a JOIN ${liveRecords} l ON ${positionOf(live, 'l')} = a.lpos
-            JOIN ${otherRecords} o ON ${positionOf(other, 'o')} = a.opos
+          FROM ${aligned} a JOIN ${liveTexts} l ON l.rh = a.lrh JOIN ${otherTexts} o ON o.rh = a.orh
           WHERE a.outcome = 'pending'`,
       );
       stages.onStage?.('inferring record shape');
@@ -347,10 +399,10 @@ export async function diffPair(
     stages.onStage?.('collecting samples');
     // Each query reads a side's texts: skipped when there is nothing of its kind to sample.
     if (total.missing > 0) {
-      await collectOneSided(connection, aligned, 'missing', live, liveRecords, 'lpos', spec, collector, redact);
+      await collectOneSided(connection, aligned, 'missing', live, liveTexts, 'lpos', spec, collector, redact);
     }
     if (total.extra > 0) {
-      await collectOneSided(connection, aligned, 'extra', other, otherRecords, 'opos', spec, collector, redact);
+      await collectOneSided(connection, aligned, 'extra', other, otherTexts, 'opos', spec, collector, redact);
     }
     if (liveCounts.invalid > 0) await collectInvalid(connection, liveRecords, live, spec.samplesPerGroup, collector);
     if (otherCounts.invalid > 0) await collectInvalid(connection, otherRecords, other, spec.samplesPerGroup, collector);
@@ -359,7 +411,14 @@ export async function diffPair(
       live: liveCounts,
       other: otherCounts,
       ...total.stats(),
-      samples: await locateSamples(collector.all(), [live, other], redact),
+      samples: await locateSamples(
+        collector.all(),
+        [
+          { input: live, partStarts: await partStarts(connection, live, liveRecords, collector.all()) },
+          { input: other, partStarts: await partStarts(connection, other, otherRecords, collector.all()) },
+        ],
+        redact,
+      ),
       windows: new Map([...perWindow].map(([w, tally]) => [w, tally.stats()])),
     };
   } finally {
@@ -369,14 +428,29 @@ export async function diffPair(
     ] as const) {
       await connection.run(`DROP ${input.keyed ? 'VIEW' : 'TABLE'} IF EXISTS ${records}`);
     }
-    for (const table of [liveUnique, otherUnique, aligned, pairs])
+    for (const table of [liveUnique, otherUnique, aligned, liveTexts, otherTexts, pairs])
       await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }
 
+/** The first position of each file of a side read from several, when a sample needs locating there. */
+async function partStarts(
+  connection: DuckDBConnection,
+  input: SideInput,
+  records: string,
+  samples: readonly PendingSample[],
+): Promise<Map<number, number> | undefined> {
+  if (!input.parts || !samples.some((sample) => sample.positions[input.side] !== undefined)) return undefined;
+  const rows = await queryRows<{ part: number; first: bigint }>(
+    connection,
+    `SELECT part, min(rowid) + 1 AS first FROM ${records} GROUP BY part`,
+  );
+  return new Map(rows.map((row) => [Number(row.part), Number(row.first)]));
+}
+
 /**
  * Pending pairs (raw texts differ) are the same when their typed rows, normalized by the rules,
- * hash the same, both typed rows provably hold every member of their raw text and no number in
+ * are equal, both typed rows provably hold every member of their raw text and no number in
  * them may have been rounded; the others are compared field by field.
  */
 async function settleEqualHashes(
@@ -385,7 +459,8 @@ async function settleEqualHashes(
   shape: Shape,
   rules: CompareRules,
 ): Promise<void> {
-  const equal = `hash(${normalizedExpression(shape, rules, 'lrow')}) = hash(${normalizedExpression(shape, rules, 'orow')})
+  // Compared, not hashed: DuckDB's hash() of nested values collides as it does for texts.
+  const equal = `(${normalizedExpression(shape, rules, 'lrow')}) IS NOT DISTINCT FROM (${normalizedExpression(shape, rules, 'orow')})
     AND ${fitsExpression(shape, rules, 'ldoc', 'lrow')} AND ${fitsExpression(shape, rules, 'odoc', 'orow')}
     AND NOT ${roundedNumbersExpression('ldoc')} AND NOT ${roundedNumbersExpression('odoc')}`;
   await connection.run(

@@ -35,16 +35,17 @@ export async function collectOneSided(
   aligned: string,
   outcome: 'missing' | 'extra',
   input: SideInput,
-  records: string,
+  texts: string,
   posColumn: 'lpos' | 'opos',
   spec: DiffSpec,
   collector: SampleCollector,
   redact: Redactor,
 ): Promise<void> {
   if (!collector.wants(outcome)) return;
+  const hash = posColumn === 'lpos' ? 'lrh' : 'orh';
   const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
     connection,
-    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${records} s ON ${positionOf(input, 's')} = a.${posColumn}
+    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${texts} s ON s.rh = a.${hash}
      WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
   );
   for (const row of rows) {
@@ -67,16 +68,16 @@ export async function collectInvalid(
   collector: SampleCollector,
 ): Promise<void> {
   if (!collector.wants('invalid', input.side)) return;
-  const rows = await queryRows<{ pos: bigint; invalid: string; reason: string | null }>(
+  const rows = await queryRows<{ pos: bigint; invalid: string }>(
     connection,
-    `SELECT ${positionOf(input)} AS pos, invalid, reason FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
+    `SELECT ${positionOf(input)} AS pos, invalid FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
   );
   for (const row of rows) {
     collector.add(
       {
         outcome: 'invalid',
         side: input.side,
-        reason: row.reason ?? row.invalid,
+        reason: row.invalid,
         positions: { [input.side]: Number(row.pos) },
       },
       input.side,
@@ -90,13 +91,13 @@ export async function collectInvalid(
  */
 export async function locateSamples(
   pending: PendingSample[],
-  inputs: SideInput[],
+  inputs: { input: SideInput; partStarts?: ReadonlyMap<number, number> | undefined }[],
   redact: Redactor,
 ): Promise<DiffSample[]> {
   const located = new Map<Side, Map<number, { label: string; raw?: string }>>();
-  for (const input of inputs) {
+  for (const { input, partStarts } of inputs) {
     const positions = pending.map((s) => s.positions[input.side]).filter((p): p is number => p !== undefined);
-    located.set(input.side, await input.locate([...new Set(positions)]));
+    located.set(input.side, await input.locate([...new Set(positions)], partStarts));
   }
   return pending.map(({ positions, ...sample }) => {
     const position: Partial<Record<Side, string>> = {};

@@ -132,6 +132,12 @@ export class Service implements ComparisonRegistry {
       );
     }
     if ('file' in source) return new PreparingSource(new FileReplaySource(source.file), prepare);
+    if ('postgres' in source) {
+      throw new ShadowdiffError(
+        'SD_CONFIG_INVALID',
+        `comparison ${comparison.id}: a postgres ${side} source is read by \`shadowdiff diff\`, not by the service`,
+      );
+    }
     return new PreparingSource(new SimulateSource(source.simulate, side, anchorMs), prepare);
   }
 

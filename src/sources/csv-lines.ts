@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { openText } from './file-set.js';
 
 /** The quoting of a CSV file, as DuckDB's sniffer found it. */
 export interface CsvQuoting {
@@ -39,7 +39,7 @@ export async function findCsvRecordLines(
     empty = true;
   };
 
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+  for await (const chunk of openText(path) as AsyncIterable<Buffer>) {
     for (const byte of chunk) {
       if (byte === 10) line++;
       if (quoted) {

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { openText } from './file-set.js';
 
 /**
  * Maps record ordinals (the n-th non-blank line, as DuckDB's NDJSON reader counts them) to line
@@ -25,7 +25,7 @@ export async function findRecordLines(
     ordinal++;
     if (wanted.has(ordinal)) found.set(ordinal, { line, text: text.replace(/\r$/, '') });
   };
-  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+  for await (const chunk of openText(path) as AsyncIterable<Buffer>) {
     let start = 0;
     for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, start)) {
       pending.push(chunk.subarray(start, index));

@@ -1,6 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { access, constants, open } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { access, constants } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { openAvroFile } from '../codec/avro-file.js';
 import type { Side } from '../config/schema.js';
@@ -11,36 +9,16 @@ import { appendDocs } from '../store/append.js';
 import { queryRows } from '../store/duckdb.js';
 import { type CsvQuoting, findCsvRecordLines } from './csv-lines.js';
 import { findRecordLines } from './file-lines.js';
+import { expandInput, type FileFormat, type InputFile, openText } from './file-set.js';
 import { type Column, csvRowJson, parquetRowJson } from './row-json.js';
 
-export type FileFormat = 'json' | 'csv' | 'parquet' | 'avro';
+export { type FileFormat, formatFromPath } from './file-set.js';
 
-const EXTENSIONS: Record<string, FileFormat> = {
-  '.json': 'json',
-  '.ndjson': 'json',
-  '.jsonl': 'json',
-  '.csv': 'csv',
-  '.tsv': 'csv',
-  '.parquet': 'parquet',
-  '.avro': 'avro',
-};
-
-/** The format of a file from its extension (`.ndjson`, `.jsonl`, `.json`, `.csv`, `.parquet`, `.avro`). */
-export function formatFromPath(path: string): FileFormat {
-  const format = EXTENSIONS[extname(path).toLowerCase()];
-  if (!format) {
-    throw new ShadowdiffError(
-      'SD_INPUT_FORMAT',
-      `cannot tell the format of ${path} from its extension; pass --format json|csv|parquet|avro`,
-    );
-  }
-  return format;
-}
-
+/** One side's input: a file, a folder or a glob of files of one format (from the extensions when absent). */
 export interface FileSide {
   side: Side;
   path: string;
-  format: FileFormat;
+  format?: FileFormat | undefined;
 }
 
 async function ensureReadable(path: string): Promise<void> {
@@ -72,48 +50,84 @@ async function csvQuoting(connection: DuckDBConnection, path: string): Promise<C
 }
 
 /**
- * Turns each file into a side input of the diff engine: a relation of `(doc, reason)` in file
- * order that DuckDB reads in parallel. NDJSON lines that are not valid JSON become NULL docs (counted
- * invalid); blank lines are not records. CSV and Parquet rows become JSON text in DuckDB
- * (`row-json.ts`); Avro files are decoded in JS and appended to a table.
+ * Turns each side's input into a side input of the diff engine: a relation of `(doc, reason)` in
+ * file order that DuckDB reads in parallel. NDJSON lines that are not valid JSON become NULL docs
+ * (counted invalid); blank lines are not records. CSV and Parquet rows become JSON text in DuckDB
+ * (`row-json.ts`); Avro files are decoded in JS and appended to a table. A folder or glob is the
+ * union of its files in path order, each record tagged with its file (`part`) so that a position
+ * still names a file and a line or row.
  */
 export async function loadFiles(
   connection: DuckDBConnection,
-  files: FileSide[],
+  sides: FileSide[],
   csv: CsvOptions = { emptyQuotedIsString: false },
 ): Promise<SideInput[]> {
-  for (const file of files) await ensureReadable(file.path);
+  const expanded: InputFile[][] = [];
+  for (const side of sides) {
+    const files = await expandInput(side.path, side.format);
+    for (const file of files) await ensureReadable(file.path);
+    expanded.push(files);
+  }
   const inputs: SideInput[] = [];
-  for (const file of files) {
-    const source = literal(file.path);
-    let relation: string;
-    switch (file.format) {
-      case 'json':
-        relation = await ndjsonRelation(file.path);
-        break;
-      case 'csv': {
-        // Every field is read as text, each file on its own: see csvRowJson.
-        const reader = `read_csv(${source}, header = true, all_varchar = true, allow_quoted_nulls = ${!csv.emptyQuotedIsString})`;
-        relation = await materialize(connection, file, reader, (_, columns) => csvRowJson(columns));
-        break;
-      }
-      case 'parquet':
-        relation = await materialize(connection, file, `read_parquet(${source})`, parquetRowJson);
-        break;
-      case 'avro': {
-        const table = `sd_file_${file.side}`;
-        await loadAvroFile(connection, file.path, table);
-        relation = `(SELECT doc, reason FROM ${identifier(table)})`;
-        break;
-      }
-      default:
-        throw new ShadowdiffError('SD_INPUT_FORMAT', `unknown format ${file.format satisfies never}`);
+  for (const [index, side] of sides.entries()) {
+    const files = expanded[index] as InputFile[];
+    const parts: { relation: string; locate: PartLocator }[] = [];
+    for (const [part, file] of files.entries()) {
+      const table = `sd_file_${side.side}${files.length > 1 ? `_${part}` : ''}`;
+      const relation = withPartitions(await fileRelation(connection, file, table, csv), file.partitions);
+      await probe(connection, file.path, relation);
+      const quoting = file.format === 'csv' ? await csvQuoting(connection, file.path) : undefined;
+      parts.push({ relation, locate: locator(file, quoting) });
     }
-    await probe(connection, file.path, relation);
-    const quoting = file.format === 'csv' ? await csvQuoting(connection, file.path) : undefined;
-    inputs.push({ side: file.side, relation, locate: locator(file, quoting) });
+    const [only] = parts;
+    if (parts.length === 1 && only) {
+      inputs.push({ side: side.side, relation: only.relation, locate: (positions) => only.locate(positions) });
+      continue;
+    }
+    // UNION ALL keeps its inputs' order in DuckDB's insertion-ordered reads: positions follow the files.
+    const relation = `(${parts.map((p, i) => `SELECT doc, reason, ${i} AS part FROM ${p.relation}`).join(' UNION ALL ')})`;
+    inputs.push({ side: side.side, relation, parts: true, locate: partsLocator(parts.map((p) => p.locate)) });
   }
   return inputs;
+}
+
+async function fileRelation(
+  connection: DuckDBConnection,
+  file: InputFile,
+  table: string,
+  csv: CsvOptions,
+): Promise<string> {
+  const source = literal(file.path);
+  switch (file.format) {
+    case 'json':
+      return ndjsonRelation(file.path);
+    case 'csv': {
+      // Every field is read as text, each file on its own: see csvRowJson.
+      const reader = `read_csv(${source}, header = true, all_varchar = true, hive_partitioning = false, allow_quoted_nulls = ${!csv.emptyQuotedIsString})`;
+      return materialize(connection, file, table, reader, (_, columns) => csvRowJson(columns));
+    }
+    case 'parquet':
+      return materialize(connection, file, table, `read_parquet(${source}, hive_partitioning = false)`, parquetRowJson);
+    case 'avro':
+      await loadAvroFile(connection, file.path, table);
+      return `(SELECT doc, reason FROM ${identifier(table)})`;
+    default:
+      throw new ShadowdiffError('SD_INPUT_FORMAT', `unknown format ${file.format satisfies never}`);
+  }
+}
+
+/**
+ * A file's partition folders (`dt=2026-12-01`) as string members in front of each record's own, so
+ * keys and rules can name them; a member of the same name in the record itself comes later and wins.
+ */
+function withPartitions(relation: string, partitions: readonly [string, string][]): string {
+  if (partitions.length === 0) return relation;
+  const members = literal(
+    partitions.map(([name, value]) => `${JSON.stringify(name)}:${JSON.stringify(value)}`).join(','),
+  );
+  return `(SELECT CASE WHEN starts_with(doc, '{') THEN '{' || ${members}
+      || CASE WHEN starts_with(ltrim(doc[2:]), '}') THEN '' ELSE ',' END || doc[2:] ELSE doc END AS doc, reason
+    FROM ${relation})`;
 }
 
 /** NDJSON records longer than this are counted invalid (`oversized`) instead of read. */
@@ -131,26 +145,23 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
  * null when the line is longer than MAX_NDJSON_RECORD_BYTES.
  */
 async function lineAfterBom(path: string): Promise<string | null | undefined> {
-  const handle = await open(path);
+  const parts: Buffer[] = [];
+  let length = 0;
+  const stream = openText(path, 64 * 1024);
   try {
-    const head = Buffer.alloc(64 * 1024);
-    const parts: Buffer[] = [];
-    let length = 0;
-    for (let position = 0; ; ) {
-      const { bytesRead } = await handle.read(head, 0, head.length, position);
-      const chunk = head.subarray(0, bytesRead);
-      if (position === 0 && !chunk.subarray(0, 3).equals(BOM)) return undefined;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      if (length === 0 && parts.length === 0 && !chunk.subarray(0, 3).equals(BOM)) return undefined;
       const end = chunk.indexOf(10);
-      parts.push(Buffer.from(end === -1 ? chunk : chunk.subarray(0, end)));
-      length += end === -1 ? bytesRead : end;
+      parts.push(end === -1 ? chunk : chunk.subarray(0, end));
+      length += end === -1 ? chunk.length : end;
       if (length > MAX_NDJSON_RECORD_BYTES + BOM.length) return null;
-      if (end !== -1 || bytesRead === 0) break;
-      position += bytesRead;
+      if (end !== -1) break;
     }
-    return Buffer.concat(parts).subarray(BOM.length).toString('utf8').replace(/\r$/, '');
   } finally {
-    await handle.close();
+    stream.destroy();
   }
+  if (parts.length === 0) return undefined;
+  return Buffer.concat(parts).subarray(BOM.length).toString('utf8').replace(/\r$/, '');
 }
 
 /**
@@ -160,7 +171,7 @@ async function lineAfterBom(path: string): Promise<string | null | undefined> {
 async function longestLongLine(path: string): Promise<number> {
   let longest = 0;
   let open = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: SCAN_CHUNK }) as AsyncIterable<Buffer>) {
+  for await (const chunk of openText(path, SCAN_CHUNK) as AsyncIterable<Buffer>) {
     const first = chunk.indexOf(10);
     if (first === -1) {
       open += chunk.length;
@@ -211,11 +222,12 @@ async function ndjsonRelation(path: string): Promise<string> {
  */
 async function materialize(
   connection: DuckDBConnection,
-  file: FileSide,
+  file: InputFile,
+  name: string,
   reader: string,
   rowJson: (table: string, columns: Column[]) => string,
 ): Promise<string> {
-  const table = identifier(`sd_file_${file.side}`);
+  const table = identifier(name);
   let columns: Column[];
   try {
     await connection.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM ${reader}`);
@@ -248,7 +260,9 @@ async function loadAvroFile(connection: DuckDBConnection, path: string, table: s
   await appendDocs(connection, table, rows());
 }
 
-function locator(file: FileSide, quoting: CsvQuoting | undefined): SideInput['locate'] {
+type PartLocator = (positions: number[]) => Promise<Map<number, { label: string; raw?: string }>>;
+
+function locator(file: InputFile, quoting: CsvQuoting | undefined): PartLocator {
   return async (positions) => {
     const located = new Map<number, { label: string; raw?: string }>();
     if (quoting) {
@@ -266,6 +280,33 @@ function locator(file: FileSide, quoting: CsvQuoting | undefined): SideInput['lo
     } else {
       // Parquet and Avro files have records, not lines.
       for (const position of positions) located.set(position, { label: `${file.path}#${position}` });
+    }
+    return located;
+  };
+}
+
+/**
+ * Locates positions of a side read from several files: a position falls in the last file whose
+ * first position is not after it (files without records have none), and is located there by its
+ * ordinal within that file.
+ */
+function partsLocator(parts: PartLocator[]): SideInput['locate'] {
+  return async (positions, partStarts = new Map()) => {
+    const starts = [...partStarts].sort((a, b) => a[1] - b[1]);
+    const byPart = new Map<number, { position: number; ordinal: number }[]>();
+    for (const position of positions) {
+      const found = starts.findLast(([, first]) => first <= position);
+      if (!found) continue;
+      const [part, first] = found;
+      byPart.set(part, [...(byPart.get(part) ?? []), { position, ordinal: position - first + 1 }]);
+    }
+    const located = new Map<number, { label: string; raw?: string }>();
+    for (const [part, wanted] of byPart) {
+      const inPart = await (parts[part] as PartLocator)(wanted.map((w) => w.ordinal));
+      for (const { position, ordinal } of wanted) {
+        const found = inPart.get(ordinal);
+        if (found) located.set(position, found);
+      }
     }
     return located;
   };

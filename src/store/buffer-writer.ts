@@ -2,7 +2,7 @@ import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api
 import { type IngestPlan, type IngestStatus, type OpenFrom, RECORD_SEPARATOR } from '../align/ingest.js';
 import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
-import { literal } from '../diff/sql.js';
+import { literal, textHash } from '../diff/sql.js';
 import { EventLoopSlices } from '../slices.js';
 import { inTransaction, queryRows } from './duckdb.js';
 import { BUFFER } from './schema.js';
@@ -69,7 +69,8 @@ export class BufferWriter {
       const at = this.#plan.parameterCount(slots);
       statement = await connection.prepare(
         `INSERT INTO ${BUFFER} SELECT $${at + 1}::VARCHAR, $${at + 2}::VARCHAR, w, k, $${at + 3}::BIGINT + ordinal,
-           string_split($${at + 4}::VARCHAR, chr(30))[part + 1], position, doc, hash(doc), status, reason, event_time, part
+           string_split($${at + 4}::VARCHAR, chr(30))[part + 1], position, doc, ${textHash('doc')}, status, reason,
+           event_time, part
          FROM (${this.#plan.classifySql(slots)})`,
       );
       prepared.set(slots, statement);

@@ -73,8 +73,9 @@ const STATEMENTS = [
      reason VARCHAR NOT NULL, raw VARCHAR, created_at TIMESTAMPTZ NOT NULL)`,
 ];
 
-// seq orders arrivals for the duplicates rule; rh is hash(doc), taken at ingest, so a window's diff
-// reads the texts of differing pairs only. A batch lands here whole, in one transaction that
+// seq orders arrivals for the duplicates rule; rh is the text's MD5 (`textHash`: DuckDB's hash()
+// maps distinct texts to one value), taken at ingest, so a window's diff reads the texts of
+// differing pairs only. A batch lands here whole, in one transaction that
 // counts its records by status and keeps only those of open windows (`store/buffer-writer.ts`).
 const BUFFER_TABLE = `CREATE TABLE IF NOT EXISTS ${BUFFER} (
    comparison VARCHAR NOT NULL, side VARCHAR NOT NULL, w BIGINT, k VARCHAR,

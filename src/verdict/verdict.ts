@@ -24,6 +24,11 @@ export interface VerdictInput {
   complete: boolean;
   /** Records the source logs no longer had when they were needed: evidence that is missing. */
   lost?: number;
+  /**
+   * The key sampling rate when below 1: the verdict says it is on a sample. It stays sound as it
+   * is, for the checks run over the sampled keys, which are a random draw of all keys.
+   */
+  samplingRate?: number;
   now?: Date;
 }
 
@@ -54,6 +59,8 @@ export interface VerdictBody {
     rate: number;
     lower: number;
     upper: number;
+    /** Present when the keys compared are a sample of the keys at this rate. */
+    samplingRate?: number;
   };
   checks: CheckResult[];
   result: { judgeResult: { judgeName: 'shadowdiff'; score: { score: number; classification: Classification } } };
@@ -181,6 +188,8 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
   // Lost records never reached an outcome: the reason says so whatever the verdict.
   if (input.lost) reason += `; ${input.lost} records lost: the source log no longer had them`;
   const mismatch = all[0]!;
+  const sample = input.samplingRate !== undefined && input.samplingRate < 1 ? input.samplingRate : undefined;
+  if (sample !== undefined) reason = `${reason} (on a key sample at rate ${sample})`;
   return {
     apiVersion: 'shadowdiff/v1',
     comparison: input.comparison,
@@ -199,6 +208,7 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
       rate: mismatch.observed,
       lower: mismatch.lower,
       upper: mismatch.upper,
+      ...(sample !== undefined ? { samplingRate: sample } : {}),
     },
     checks: all,
     result: { judgeResult: { judgeName: 'shadowdiff', score: { score, classification: classify(score) } } },

@@ -109,6 +109,19 @@ describe('shadowdiff diff', () => {
     expect(bad.stderr).toContain('comparisons[0].window.size: expected a duration like 1m');
     expect(shadowdiff('diff', '--live', live).code).toBe(3);
     expect(shadowdiff('diff', '--live', live, '--candidate', same).stderr).toContain('--key is required');
+    expect(shadowdiff('diff', '--live', live, '--key', 'id').stderr).toContain(
+      '--live and --candidate are required without --config',
+    );
+    const sample = shadowdiff('diff', '--live', live, '--candidate', same, '--key', 'id', '--sample', '2');
+    expect(sample.code).toBe(3);
+    expect(sample.stderr).toContain('expected a rate above 0 and at most 1');
+    const kafka = files.write(
+      'kafka.yaml',
+      'comparisons:\n  - id: k\n    live: {kafka: {topic: a}}\n    candidate: {file: {path: b}}\n    key: [id]\n',
+    );
+    expect(shadowdiff('diff', '--config', kafka).stderr).toContain(
+      'the live source of comparison k is kafka; a batch diff reads files or PostgreSQL: give --live',
+    );
     expect(
       shadowdiff('diff', '--live', live, '--candidate', same, '--config', config, '--comparison', 'nope').stderr,
     ).toContain('comparison nope is not in');

@@ -1,6 +1,10 @@
+import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
+import { samplingThreshold } from '../../src/align/keys.js';
+import { resolveComparison } from '../../src/cli/diff.js';
 import { parseComparison } from '../../src/config/load.js';
 import { runBatchDiff } from '../../src/diff/batch.js';
+import { literal } from '../../src/diff/sql.js';
 import { GROUND_TRUTH_RULES, generateGroundTruth } from '../helpers/dataset.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -169,5 +173,66 @@ describe('batch diff against generated ground truth', () => {
     expect(counts.equal + counts.different + counts.missing).toBe(
       counts.live - counts.sampledOutLive - counts.duplicateLive,
     );
+  });
+});
+
+/** The keys of `ids` that sampling at `rate` keeps, asked of DuckDB's md5 as SPEC §3 defines it. */
+async function sampledKeys(ids: string[], rate: number): Promise<Set<string>> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      `SELECT id FROM unnest([${ids.map(literal).join(', ')}]) AS t(id) WHERE md5_number_upper(id) < ${samplingThreshold(rate)}::UBIGINT`,
+    );
+    return new Set(reader.getRows().map(([id]) => id as string));
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe('sampled batch diff (--sample)', () => {
+  const rate = 0.25;
+  const deep = (id: string) => `{"id":"${id}","v":${'['.repeat(300)}${']'.repeat(300)}}`;
+
+  it('filters by key hash before the text is checked or hashed, and says the verdict is on a sample', async () => {
+    const ids = Array.from({ length: 2000 }, (_, i) => `k${i}`);
+    const extras = Array.from({ length: 40 }, (_, i) => `x${i}`);
+    const sampled = await sampledKeys(ids, rate);
+    const sampledExtras = await sampledKeys(extras, rate);
+    const unsampledIds = ids.filter((id) => !sampled.has(id));
+    const sampledIds = ids.filter((id) => sampled.has(id));
+    expect(sampled.size).toBeGreaterThan(300);
+
+    const changed = (i: number) => i % 10 === 0;
+    const dropped = (i: number) => i % 37 === 1;
+    const liveLines = ids.map((id) => JSON.stringify({ id, amount: 1 }));
+    // Too deep to diff: invalid where the key is sampled; where it is not, the text is never looked at.
+    liveLines.push(deep(unsampledIds[0] as string), deep(unsampledIds[1] as string), deep(sampledIds[0] as string));
+    const candidateLines = [
+      ...ids.flatMap((id, i) => (dropped(i) ? [] : [JSON.stringify({ id, amount: changed(i) ? 2 : 1 })])),
+      ...extras.map((id) => JSON.stringify({ id, amount: 1 })),
+    ];
+    const count = (test: (i: number) => boolean) => ids.filter((id, i) => sampled.has(id) && test(i)).length;
+
+    const live = files.write('sampled-live.ndjson', liveLines.join('\n'));
+    const candidate = files.write('sampled-candidate.ndjson', candidateLines.join('\n'));
+    const comparison = await resolveComparison({ live, candidate, key: 'id', sample: rate, samples: 5 });
+    const result = await runBatchDiff(comparison, { live, candidate }, { samples: 5 });
+    expect(result.counts).toMatchObject({
+      live: ids.length + 2,
+      candidate: candidateLines.length,
+      invalidLive: 1,
+      sampledOutLive: ids.length + 2 - sampled.size,
+      sampledOutCandidate: candidateLines.length - count((i) => !dropped(i)) - sampledExtras.size,
+      equal: count((i) => !changed(i) && !dropped(i)),
+      different: count((i) => changed(i) && !dropped(i)),
+      missing: count(dropped),
+      extra: sampledExtras.size,
+      duplicateLive: 0,
+    });
+    expect(result.invalidReasons.live).toEqual({ too_deep: 1 });
+    expect(result.verdict.reason).toContain(`(on a key sample at rate ${rate})`);
+    expect(result.verdict.stats).toMatchObject({ samplingRate: rate });
   });
 });
