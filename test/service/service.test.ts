@@ -119,8 +119,8 @@ describe('service over file sources', () => {
 describe('service over texts whose DuckDB hash() is one', () => {
   it('counts a changed record different even when hash() of both texts is the same', async () => {
     // DuckDB's hash() maps these two texts to one value: a text hash must not decide equality.
-    const live = files.write('collide-live.ndjson', '{"id":1,"v":1003,"w":100,"t":0}\n');
-    const candidate = files.write('collide-candidate.ndjson', '{"id":1,"v":1008,"w":107,"t":0}\n');
+    const live = files.write('collide-live.ndjson', '{"id":1,"v":1073,"w":100,"t":0}\n');
+    const candidate = files.write('collide-candidate.ndjson', '{"id":1,"v":1078,"w":107,"t":0}\n');
     const service = await Service.start(serviceConfig('collide', live, candidate), silent);
     try {
       const runner = service.get('orders-v2')!;
