@@ -1,6 +1,5 @@
-import {
+import kafkajs, {
   type Admin,
-  ConfigResourceTypes,
   type Consumer,
   Kafka,
   type LogEntry,
@@ -321,7 +320,8 @@ class KafkajsConsumer implements KafkaConsumer {
   async retentionMs(topic: string): Promise<number | null> {
     const { resources } = await this.#admin.describeConfigs({
       includeSynonyms: false,
-      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
+      // Not a named import: Node's CommonJS export detection does not find it in kafkajs.
+      resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['retention.ms'] }],
     });
     const value = resources[0]?.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue;
     return value === undefined ? null : Number(value);
