@@ -1,0 +1,157 @@
+import { randomUUID } from 'node:crypto';
+import type { KafkaAdmin, KafkaProducer, ProduceMessage } from '../../src/sources/kafka/client.js';
+
+/** Event time of the first order; one order every `STEP_MS`, so 500 orders per 10 s window. */
+export const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+export const STEP_MS = 20;
+export const WINDOW_MS = 10_000;
+export const PARTITIONS = 3;
+
+/**
+ * Orders for two Kafka topics with known differences, indexed by order so that a test can produce
+ * them in rounds: the candidate changes 1 in 25, loses 1 in 100, adds 1 in 500, sends 1 in 400
+ * twice; each side has undecodable messages. Keys are order ids, so an order and its duplicate
+ * land on one partition.
+ */
+export interface KafkaTruth {
+  count: number;
+  /** Per order index, what each side sends for it, in order. */
+  live: ProduceMessage[][];
+  candidate: ProduceMessage[][];
+  /** The summary counts once every window of the orders has closed, with `flush` sent to both sides. */
+  expected: Record<string, number>;
+  /** Windows the orders fill: all closed once `flush` is consumed. */
+  windows: number;
+}
+
+export function kafkaTruth(count: number): KafkaTruth {
+  const live: ProduceMessage[][] = [];
+  const candidate: ProduceMessage[][] = [];
+  const n = { equal: 0, different: 0, missing: 0, extra: 0, invalidLive: 0, invalidCandidate: 0, duplicate: 0 };
+  let candidateValid = 0;
+  for (let i = 0; i < count; i++) {
+    const t = T0 + i * STEP_MS;
+    const order = { order_id: `o-${i}`, event_time: new Date(t).toISOString(), amount: i, items: [{ sku: `s${i % 9}` }] };
+    const message = (value: unknown): ProduceMessage => ({
+      key: order.order_id,
+      value: typeof value === 'string' ? value : JSON.stringify(value),
+      timestamp: String(t),
+    });
+    const l = [message(order)];
+    const c: ProduceMessage[] = [];
+    if (i % 900 === 13) {
+      l.push(message('{"order_id": "broken'));
+      n.invalidLive++;
+    }
+    if (i % 100 === 50) n.missing++;
+    else {
+      const changed = i % 25 === 0;
+      c.push(message(changed ? { ...order, amount: i + 0.5 } : order));
+      candidateValid++;
+      if (changed) n.different++;
+      else n.equal++;
+      if (i % 400 === 9) {
+        c.push(message(order));
+        candidateValid++;
+        n.duplicate++;
+      }
+    }
+    if (i % 500 === 7) {
+      c.push({
+        key: `new-${i}`,
+        value: JSON.stringify({ order_id: `new-${i}`, event_time: order.event_time, amount: 0 }),
+        timestamp: String(t),
+      });
+      candidateValid++;
+      n.extra++;
+    }
+    if (i % 1100 === 17) {
+      // No event time: invalid, with its reason.
+      c.push(message({ order_id: `o-${i}`, amount: i }));
+      n.invalidCandidate++;
+    }
+    live.push(l);
+    candidate.push(c);
+  }
+  return {
+    count,
+    live,
+    candidate,
+    windows: Math.ceil((count * STEP_MS) / WINDOW_MS),
+    expected: {
+      live: count + PARTITIONS,
+      candidate: candidateValid + PARTITIONS,
+      equal: n.equal,
+      different: n.different,
+      missing: n.missing,
+      extra: n.extra,
+      invalidLive: n.invalidLive,
+      invalidCandidate: n.invalidCandidate,
+      duplicateLive: 0,
+      duplicateCandidate: n.duplicate,
+      lateLive: 0,
+      lateCandidate: 0,
+      lostLive: 0,
+      lostCandidate: 0,
+      // The flush records, in the one window left open.
+      pendingLive: PARTITIONS,
+      pendingCandidate: PARTITIONS,
+    },
+  };
+}
+
+/** One record per partition an hour after the orders, so every watermark passes their windows. */
+export function flush(): ProduceMessage[] {
+  const at = T0 + 3_600_000;
+  return Array.from({ length: PARTITIONS }, (_, partition) => ({
+    key: `flush-${partition}`,
+    value: JSON.stringify({ order_id: `flush-${partition}`, event_time: new Date(at).toISOString(), amount: 0 }),
+    partition,
+  }));
+}
+
+/** Sends orders [from, to) of both sides, in chunks so that a running service consumes while they arrive. */
+export async function produceOrders(
+  producer: KafkaProducer,
+  topics: { live: string; candidate: string },
+  truth: KafkaTruth,
+  from: number,
+  to: number,
+  chunk = 250,
+): Promise<void> {
+  for (let start = from; start < to; start += chunk) {
+    const end = Math.min(to, start + chunk);
+    await producer.send(topics.live, truth.live.slice(start, end).flat());
+    await producer.send(topics.candidate, truth.candidate.slice(start, end).flat());
+  }
+}
+
+export async function createTopicPair(
+  admin: KafkaAdmin,
+  config: Record<string, string> = {},
+): Promise<{ live: string; candidate: string }> {
+  const suffix = randomUUID().slice(0, 8);
+  const names = { live: `recovery.live-${suffix}`, candidate: `recovery.candidate-${suffix}` };
+  await admin.createTopics([
+    { topic: names.live, partitions: PARTITIONS, config },
+    { topic: names.candidate, partitions: PARTITIONS, config },
+  ]);
+  return names;
+}
+
+/** A serve config for the pair, with consumer groups of its own (tests in parallel must not share one). */
+export function kafkaServeConfig(storagePath: string, brokers: string, topics: { live: string; candidate: string }) {
+  const group = `recovery-${randomUUID().slice(0, 8)}`;
+  return `server: {host: 127.0.0.1, port: "\${PORT}"}
+storage: {path: ${storagePath}}
+kafka: {brokers: [${brokers}], clientId: ${group}}
+comparisons:
+  - id: orders-v2
+    live: {kafka: {topic: ${topics.live}, groupId: ${group}-live}}
+    candidate: {kafka: {topic: ${topics.candidate}, groupId: ${group}-candidate}}
+    key: [order_id]
+    time: {field: event_time}
+    window: {size: 10s, allowedLateness: 1s, idleTimeout: 5m}
+    verdict: {tolerance: 0.001, minSamples: 100}
+`;
+}
