@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { KafkaAdmin, KafkaProducer, ProduceMessage } from '../../src/sources/kafka/client.js';
 
 /** Event time of the first order; one order every `STEP_MS`, so 500 orders per 10 s window. */
@@ -31,7 +32,12 @@ export function kafkaTruth(count: number): KafkaTruth {
   let candidateValid = 0;
   for (let i = 0; i < count; i++) {
     const t = T0 + i * STEP_MS;
-    const order = { order_id: `o-${i}`, event_time: new Date(t).toISOString(), amount: i, items: [{ sku: `s${i % 9}` }] };
+    const order = {
+      order_id: `o-${i}`,
+      event_time: new Date(t).toISOString(),
+      amount: i,
+      items: [{ sku: `s${i % 9}` }],
+    };
     const message = (value: unknown): ProduceMessage => ({
       key: order.order_id,
       value: typeof value === 'string' ? value : JSON.stringify(value),
@@ -101,40 +107,45 @@ export function kafkaTruth(count: number): KafkaTruth {
 }
 
 /** One record per partition an hour after the orders, so every watermark passes their windows. */
-export function flush(): ProduceMessage[] {
+export function flush(partitions = PARTITIONS): ProduceMessage[] {
   const at = T0 + 3_600_000;
-  return Array.from({ length: PARTITIONS }, (_, partition) => ({
+  return Array.from({ length: partitions }, (_, partition) => ({
     key: `flush-${partition}`,
     value: JSON.stringify({ order_id: `flush-${partition}`, event_time: new Date(at).toISOString(), amount: 0 }),
     partition,
   }));
 }
 
-/** Sends orders [from, to) of both sides, in chunks so that a running service consumes while they arrive. */
+/**
+ * Sends orders [from, to) of both sides, in chunks so that a running service consumes while they
+ * arrive; `pauseMs` between chunks paces them (a stream, not a backlog).
+ */
 export async function produceOrders(
   producer: KafkaProducer,
   topics: { live: string; candidate: string },
   truth: KafkaTruth,
-  from: number,
-  to: number,
-  chunk = 250,
+  range: { from: number; to: number },
+  pacing: { chunk?: number; pauseMs?: number } = {},
 ): Promise<void> {
-  for (let start = from; start < to; start += chunk) {
-    const end = Math.min(to, start + chunk);
+  const { chunk = 250, pauseMs = 0 } = pacing;
+  for (let start = range.from; start < range.to; start += chunk) {
+    const end = Math.min(range.to, start + chunk);
     await producer.send(topics.live, truth.live.slice(start, end).flat());
     await producer.send(topics.candidate, truth.candidate.slice(start, end).flat());
+    if (pauseMs > 0) await sleep(pauseMs);
   }
 }
 
 export async function createTopicPair(
   admin: KafkaAdmin,
-  config: Record<string, string> = {},
+  options: { partitions?: number; config?: Record<string, string> } = {},
 ): Promise<{ live: string; candidate: string }> {
+  const { partitions = PARTITIONS, config = {} } = options;
   const suffix = randomUUID().slice(0, 8);
   const names = { live: `recovery.live-${suffix}`, candidate: `recovery.candidate-${suffix}` };
   await admin.createTopics([
-    { topic: names.live, partitions: PARTITIONS, config },
-    { topic: names.candidate, partitions: PARTITIONS, config },
+    { topic: names.live, partitions, config },
+    { topic: names.candidate, partitions, config },
   ]);
   return names;
 }
