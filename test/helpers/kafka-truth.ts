@@ -150,8 +150,16 @@ export async function createTopicPair(
   return names;
 }
 
-/** A serve config for the pair, with consumer groups of its own (tests in parallel must not share one). */
-export function kafkaServeConfig(storagePath: string, brokers: string, topics: { live: string; candidate: string }) {
+/**
+ * A serve config for the pair, with consumer groups of its own (tests in parallel must not share
+ * one); `extra`: more YAML lines of the comparison, indented by 4.
+ */
+export function kafkaServeConfig(
+  storagePath: string,
+  brokers: string,
+  topics: { live: string; candidate: string },
+  extra = '',
+) {
   const group = `recovery-${randomUUID().slice(0, 8)}`;
   return `server: {host: 127.0.0.1, port: "\${PORT}"}
 storage: {path: ${storagePath}}
@@ -164,5 +172,5 @@ comparisons:
     time: {field: event_time}
     window: {size: 10s, allowedLateness: 1s, idleTimeout: 5m}
     verdict: {tolerance: 0.001, minSamples: 100}
-`;
+${extra}`;
 }
