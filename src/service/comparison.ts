@@ -142,6 +142,10 @@ export class ComparisonRunner implements ComparisonView {
       writes: this.#writes,
     };
     this.#windows = new WindowCloser(closing, this.#closer, restored);
+    // Every partition of the checkpoint holds its side's watermark until it delivers (or turns idle):
+    // else those with nothing to replay, whose latest event time is known at once, would move it past
+    // open windows that the others have yet to replay while their source still connects.
+    for (const p of restored.positions) this.#watermarks.register(p.side, p.source);
     this.#replayEnded(this.#checkpoint.restore(restored.positions));
     this.#writer = new BufferWriter(this.#plan);
     for (const side of this.#sides) this.#ingestConnections.set(side, await connect(instance));

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { samplingThreshold } from '../../src/align/keys.js';
+import { sampledExpression } from '../../src/diff/key-sql.js';
 import type { KafkaAdmin, KafkaProducer, ProduceMessage } from '../../src/sources/kafka/client.js';
 
 /** Event time of the first order; one order every `STEP_MS`, so 500 orders per 10 s window. */
@@ -173,4 +176,71 @@ comparisons:
     window: {size: 10s, allowedLateness: 1s, idleTimeout: 5m}
     verdict: {tolerance: 0.001, minSamples: 100}
 ${extra}`;
+}
+
+/** Keys `o-<i>` that sampling at `rate` keeps and drops: the hash SPEC §3 defines, computed by DuckDB. */
+export async function keysBySampling(rate: number, count: number): Promise<{ kept: string[]; dropped: string[] }> {
+  const instance = await DuckDBInstance.create(':memory:');
+  try {
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll(
+      `SELECT 'o-' || i AS k, ${sampledExpression('k', samplingThreshold(rate), false)} AS kept
+       FROM (SELECT i, 'o-' || i AS k FROM range(${count}) t(i)) ORDER BY i`,
+    );
+    connection.closeSync();
+    const rows = reader.getRowObjectsJS() as { k: string; kept: boolean }[];
+    return { kept: rows.filter((r) => r.kept).map((r) => r.k), dropped: rows.filter((r) => !r.kept).map((r) => r.k) };
+  } finally {
+    instance.closeSync();
+  }
+}
+
+/**
+ * Two partitions a side, the same messages on both sides, `sampling.rate` 0.5: partition 0 holds
+ * keys sampling keeps, partition 1 keys it drops. `before` (until a kill): partition 0 at 0-15 s,
+ * partition 1 at 0-25 s, so window 10-20 s stays open, held by partition 0, while partition 1 is
+ * 10 s ahead with nothing buffered (its checkpoint needs no replay). `after`: both on to 30 s, and
+ * one kept record per partition at 3 min, so that all 3 windows of the orders close.
+ */
+export async function aheadPartitionScenario() {
+  const { kept, dropped } = await keysBySampling(0.5, 8000);
+  const message = (key: string, j: number, partition: number): ProduceMessage => {
+    const t = T0 + j * STEP_MS;
+    const value = JSON.stringify({ order_id: key, event_time: new Date(t).toISOString(), amount: j });
+    return { key, value, timestamp: String(t), partition };
+  };
+  const orders = (from: { kept: number; dropped: number }, to: { kept: number; dropped: number }) => [
+    ...kept.slice(from.kept, to.kept).map((key, n) => message(key, from.kept + n, 0)),
+    ...dropped.slice(from.dropped, to.dropped).map((key, n) => message(key, from.dropped + n, 1)),
+  ];
+  return {
+    sampling: '    sampling: {rate: 0.5}\n',
+    before: orders({ kept: 0, dropped: 0 }, { kept: 750, dropped: 1250 }),
+    after: [
+      ...orders({ kept: 750, dropped: 1250 }, { kept: 1500, dropped: 1500 }),
+      message(kept[1500] as string, 9000, 0),
+      message(kept[1501] as string, 9000, 1),
+    ],
+    /** What a side has counted once `before` is in. */
+    countedBefore: 2000,
+    /** Buffered per partition (0, 1) at the kill. */
+    bufferedBefore: [250, 0],
+    windows: 3,
+    expected: {
+      live: 3002,
+      candidate: 3002,
+      equal: 1500,
+      different: 0,
+      missing: 0,
+      extra: 0,
+      sampledOutLive: 1500,
+      sampledOutCandidate: 1500,
+      lateLive: 0,
+      lateCandidate: 0,
+      lostLive: 0,
+      lostCandidate: 0,
+      pendingLive: 2,
+      pendingCandidate: 2,
+    },
+  };
 }

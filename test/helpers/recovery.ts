@@ -1,11 +1,15 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { getJson } from './serve.js';
 import { waitFor } from './wait.js';
 
-/** Issue 12 asks 5 s and 15 s; the tests allow more so that a loaded CI does not flake, and log what they measured. */
-export const VERDICT_BOUND_MS = 15_000;
-export const INGEST_BOUND_MS = 30_000;
+/**
+ * Issue 12 asks 5 s and 15 s; the tests allow more so that a loaded CI does not flake (12 s to a
+ * verdict was seen with three service tests and the broker on 2 cores), and log what they measured.
+ */
+export const VERDICT_BOUND_MS = 20_000;
+export const INGEST_BOUND_MS = 40_000;
 
 export interface Seen {
   /** `stats.sampled` of the last verdict served before the kill. */
@@ -74,5 +78,45 @@ export async function restart(start: () => Promise<ChildProcess>, base: string, 
   } catch (error) {
     await kill9(child);
     throw error;
+  }
+}
+
+/**
+ * Follows a service's log lines: `stored()` once a checkpoint has come after the last batch it
+ * buffered, so that checkpoint holds every record counted so far.
+ */
+export function checkpointWatch() {
+  let line = 0;
+  let lastBatch = 0;
+  let lastCheckpoint = 0;
+  return {
+    onLogLine(text: string) {
+      line++;
+      if (text.includes('"batch buffered"')) lastBatch = line;
+      else if (text.includes('"storing checkpoint"')) lastCheckpoint = line;
+    },
+    stored: () => lastBatch > 0 && lastCheckpoint > lastBatch,
+  };
+}
+
+export interface StoredPosition {
+  position: number;
+  resume: number;
+  buffered: number;
+}
+
+/** The checkpoint a killed service left in its file, per source partition. */
+export async function storedPositions(path: string): Promise<Map<string, StoredPosition>> {
+  const instance = await DuckDBInstance.create(path);
+  try {
+    const connection = await instance.connect();
+    const reader = await connection.runAndReadAll(
+      'SELECT source, position::DOUBLE AS position, resume::DOUBLE AS resume, buffered::DOUBLE AS buffered FROM positions',
+    );
+    connection.closeSync();
+    const rows = reader.getRowObjectsJS() as unknown as ({ source: string } & StoredPosition)[];
+    return new Map(rows.map(({ source, ...p }) => [source, p]));
+  } finally {
+    instance.closeSync();
   }
 }

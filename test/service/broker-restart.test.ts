@@ -4,10 +4,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KafkaAdmin, KafkaProducer } from '../../src/sources/kafka/client.js';
+import type { KafkaAdmin, KafkaProducer, ProduceMessage } from '../../src/sources/kafka/client.js';
 import { createKafkajsClient } from '../../src/sources/kafka/kafkajs-client.js';
-import { createTopicPair, flush, kafkaServeConfig, kafkaTruth, produceOrders } from '../helpers/kafka-truth.js';
-import { kill9 } from '../helpers/recovery.js';
+import {
+  aheadPartitionScenario,
+  createTopicPair,
+  flush,
+  kafkaServeConfig,
+  kafkaTruth,
+  produceOrders,
+} from '../helpers/kafka-truth.js';
+import { checkpointWatch, kill9, storedPositions } from '../helpers/recovery.js';
 import { freePort, getJson, startServe } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -90,6 +97,8 @@ interface Detail {
   runtime: { error?: string };
 }
 
+const detail = async (base: string) => (await getJson<Detail>(base)).body;
+
 describe('shadowdiff serve while its Kafka broker stops for 30 s and starts again', () => {
   it('says it is connecting while the broker is away, recovers by itself, and ends with exact counts', async () => {
     const truth = kafkaTruth(6000);
@@ -104,7 +113,6 @@ describe('shadowdiff serve while its Kafka broker stops for 30 s and starts agai
           `${base}/summary`,
         )
       ).body;
-    const detail = async () => (await getJson<Detail>(base)).body;
 
     await produceOrders(kafka.producer, topics, truth, { from: 0, to: 2000 });
     const child = await startServe(config, port);
@@ -117,7 +125,7 @@ describe('shadowdiff serve while its Kafka broker stops for 30 s and starts agai
       let away: Detail | undefined;
       await waitFor(
         async () => {
-          const seen = await detail();
+          const seen = await detail(base);
           if (seen.state === 'connecting' || seen.runtime.error !== undefined) away = seen;
           return away !== undefined;
         },
@@ -145,12 +153,85 @@ describe('shadowdiff serve while its Kafka broker stops for 30 s and starts agai
         'every window of the orders closed',
       );
       expect((await summary()).counts).toMatchObject(truth.expected);
-      const recovered = await detail();
+      const recovered = await detail(base);
       expect(recovered.state).toBe('running');
       expect(recovered.runtime.error).toBeUndefined();
     } finally {
       await kill9(child);
       await kafka.close().catch(() => {});
     }
-  });
+  }, 300_000);
+
+  it('restarted after kill -9 while its broker is away, closes no window before its restored partitions replay', async () => {
+    // Partition 1 is ahead with nothing buffered; until the source connects, only it is known.
+    const scenario = await aheadPartitionScenario();
+    let kafka = await connect();
+    const topics = await createTopicPair(kafka.admin, { partitions: 2 });
+    const send = async (messages: ProduceMessage[]) => {
+      await kafka.producer.send(topics.live, messages);
+      await kafka.producer.send(topics.candidate, messages);
+    };
+    const storage = `${files.dir}/away.duckdb`;
+    const config = files.write('away.yaml', kafkaServeConfig(storage, brokers, topics, scenario.sampling));
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}/v1/comparisons/orders-v2`;
+    const summary = async () =>
+      (
+        await getJson<{
+          counts: Record<string, number> & { live: number; candidate: number };
+          windows: { closed: number };
+          watermarks: Record<string, string | null>;
+        }>(`${base}/summary`)
+      ).body;
+
+    await send(scenario.before);
+    const watch = checkpointWatch();
+    const first = await startServe(config, port, {}, { onLogLine: watch.onLogLine });
+    try {
+      await waitFor(
+        async () => {
+          const { counts, windows } = await summary();
+          return (
+            counts.live === scenario.countedBefore &&
+            counts.candidate === scenario.countedBefore &&
+            windows.closed === 1
+          );
+        },
+        60_000,
+        'every record counted and the first window closed',
+      );
+      await waitFor(watch.stored, 30_000, 'a checkpoint of every record counted');
+      // The line comes just before its transaction: time for it to commit.
+      await sleep(1000);
+    } finally {
+      await kill9(first);
+    }
+    const stored = await storedPositions(storage);
+    for (const topic of [topics.live, topics.candidate]) {
+      expect([0, 1].map((partition) => stored.get(`${topic}/${partition}`)?.buffered)).toEqual(scenario.bufferedBefore);
+    }
+    await send(scenario.after);
+    await kafka.close();
+    await kafkaScript('stop');
+
+    const second = await startServe(config, port);
+    try {
+      await waitFor(async () => (await detail(base)).state === 'connecting', 30_000, 'connecting');
+      console.log(`restarted while the broker is away: watermarks ${JSON.stringify((await summary()).watermarks)}`);
+      await kafkaScript('start');
+      kafka = await connect();
+      await waitFor(
+        async () => (await summary()).windows.closed >= scenario.windows,
+        120_000,
+        'every window of the orders closed',
+      );
+      expect((await summary()).counts).toMatchObject(scenario.expected);
+    } catch (error) {
+      console.log(`after the broker came back: ${JSON.stringify(await summary())}`);
+      throw error;
+    } finally {
+      await kill9(second);
+      await kafka.close().catch(() => {});
+    }
+  }, 300_000);
 });

@@ -1,13 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { samplingThreshold } from '../../src/align/keys.js';
-import { sampledExpression } from '../../src/diff/key-sql.js';
 import type { ProduceMessage } from '../../src/sources/kafka/client.js';
 import { kafkaFixture } from '../helpers/kafka.js';
 import {
+  aheadPartitionScenario,
   createTopicPair,
   flush,
   kafkaServeConfig,
@@ -17,7 +15,16 @@ import {
   T0,
   WINDOW_MS,
 } from '../helpers/kafka-truth.js';
-import { INGEST_BOUND_MS, kill9, restart, type Seen, seen, VERDICT_BOUND_MS } from '../helpers/recovery.js';
+import {
+  checkpointWatch,
+  INGEST_BOUND_MS,
+  kill9,
+  restart,
+  type Seen,
+  seen,
+  storedPositions,
+  VERDICT_BOUND_MS,
+} from '../helpers/recovery.js';
 import { freePort, getJson, startServe } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -101,46 +108,6 @@ async function deleteRecordsBefore(topic: string, offset: number): Promise<void>
     await admin.deleteTopicRecords({ topic, partitions: [{ partition: 0, offset: String(offset) }] });
   } finally {
     await admin.disconnect();
-  }
-}
-
-/**
- * Follows a service's log lines: `stored()` once a checkpoint has come after the last batch it
- * buffered, so that checkpoint holds every record counted so far.
- */
-function checkpointWatch() {
-  let line = 0;
-  let lastBatch = 0;
-  let lastCheckpoint = 0;
-  return {
-    onLogLine(text: string) {
-      line++;
-      if (text.includes('"batch buffered"')) lastBatch = line;
-      else if (text.includes('"storing checkpoint"')) lastCheckpoint = line;
-    },
-    stored: () => lastBatch > 0 && lastCheckpoint > lastBatch,
-  };
-}
-
-interface StoredPosition {
-  position: number;
-  resume: number;
-  buffered: number;
-}
-
-/** The checkpoint a killed service left in its file, per source partition. */
-async function storedPositions(path: string): Promise<Map<string, StoredPosition>> {
-  const instance = await DuckDBInstance.create(path);
-  try {
-    const connection = await instance.connect();
-    const reader = await connection.runAndReadAll(
-      'SELECT source, position::DOUBLE AS position, resume::DOUBLE AS resume, buffered::DOUBLE AS buffered FROM positions',
-    );
-    connection.closeSync();
-    const rows = reader.getRowObjectsJS() as unknown as ({ source: string } & StoredPosition)[];
-    return new Map(rows.map(({ source, ...p }) => [source, p]));
-  } finally {
-    instance.closeSync();
   }
 }
 
@@ -251,56 +218,29 @@ describe('shadowdiff serve over Kafka, killed with SIGKILL', () => {
 });
 
 describe('shadowdiff serve over Kafka with sampling, killed with SIGKILL', () => {
-  /** Keys `o-<i>` that sampling at `rate` keeps and drops: the hash SPEC §3 defines, computed by DuckDB. */
-  async function keysBySampling(rate: number, count: number): Promise<{ kept: string[]; dropped: string[] }> {
-    const instance = await DuckDBInstance.create(':memory:');
-    try {
-      const connection = await instance.connect();
-      const reader = await connection.runAndReadAll(
-        `SELECT 'o-' || i AS k, ${sampledExpression('k', samplingThreshold(rate), false)} AS kept
-         FROM (SELECT i, 'o-' || i AS k FROM range(${count}) t(i)) ORDER BY i`,
-      );
-      connection.closeSync();
-      const rows = reader.getRowObjectsJS() as { k: string; kept: boolean }[];
-      return { kept: rows.filter((r) => r.kept).map((r) => r.k), dropped: rows.filter((r) => !r.kept).map((r) => r.k) };
-    } finally {
-      instance.closeSync();
-    }
-  }
-
   it('closes no window before the partitions it restored have replayed (a partition whose open-window records were all sampled out is ahead)', async () => {
-    // Partition 0 holds sampled keys, 0-15 s before the kill; partition 1 keys sampling drops,
-    // 0-25 s: it is 10 s ahead, with nothing buffered. Window 10-20 s stays open, held by partition 0.
-    const { kept, dropped } = await keysBySampling(0.5, 8000);
+    const scenario = await aheadPartitionScenario();
     const topics = await createTopicPair(kafka.admin, { partitions: 2 });
-    const message = (key: string, j: number, partition: number): ProduceMessage => {
-      const t = T0 + j * STEP_MS;
-      const value = JSON.stringify({ order_id: key, event_time: new Date(t).toISOString(), amount: j });
-      return { key, value, timestamp: String(t), partition };
-    };
-    const produce = async (from: { kept: number; dropped: number }, to: { kept: number; dropped: number }) => {
-      const messages = [
-        ...kept.slice(from.kept, to.kept).map((key, n) => message(key, from.kept + n, 0)),
-        ...dropped.slice(from.dropped, to.dropped).map((key, n) => message(key, from.dropped + n, 1)),
-      ];
+    const send = async (messages: ProduceMessage[]) => {
       await kafka.producer.send(topics.live, messages);
       await kafka.producer.send(topics.candidate, messages);
     };
     const storage = `${files.dir}/sampled.duckdb`;
-    const config = files.write(
-      'sampled.yaml',
-      kafkaServeConfig(storage, kafka.brokers, topics, '    sampling: {rate: 0.5}\n'),
-    );
+    const config = files.write('sampled.yaml', kafkaServeConfig(storage, kafka.brokers, topics, scenario.sampling));
     const port = await freePort();
     const base = `http://127.0.0.1:${port}/v1/comparisons/orders-v2`;
-    await produce({ kept: 0, dropped: 0 }, { kept: 750, dropped: 1250 });
+    await send(scenario.before);
     const watch = checkpointWatch();
     const first = await startServe(config, port, {}, { onLogLine: watch.onLogLine });
     try {
       await waitFor(
         async () => {
           const { counts, windows } = await summaryOf(base);
-          return counts.live === 2000 && counts.candidate === 2000 && windows.closed === 1;
+          return (
+            counts.live === scenario.countedBefore &&
+            counts.candidate === scenario.countedBefore &&
+            windows.closed === 1
+          );
         },
         60_000,
         'every record counted and the first window closed',
@@ -313,33 +253,14 @@ describe('shadowdiff serve over Kafka with sampling, killed with SIGKILL', () =>
     }
     const stored = await storedPositions(storage);
     for (const topic of [topics.live, topics.candidate]) {
-      // The scenario: partition 0 has records of the open window buffered, partition 1 none.
-      expect(stored.get(`${topic}/0`)?.buffered).toBe(250);
-      expect(stored.get(`${topic}/1`)?.buffered).toBe(0);
+      expect([0, 1].map((partition) => stored.get(`${topic}/${partition}`)?.buffered)).toEqual(scenario.bufferedBefore);
     }
 
-    await produce({ kept: 750, dropped: 1250 }, { kept: 1500, dropped: 1500 });
-    // Far ahead, with keys sampling keeps: every window of the orders closes.
-    const ahead = [message(kept[1500]!, 180_000, 0), message(kept[1501]!, 180_000, 1)];
-    await kafka.producer.send(topics.live, ahead);
-    await kafka.producer.send(topics.candidate, ahead);
+    await send(scenario.after);
     const second = await startServe(config, port);
     try {
-      const { summary } = await finish(second, base, 3);
-      expect(summary.counts).toMatchObject({
-        equal: 1500,
-        different: 0,
-        missing: 0,
-        extra: 0,
-        sampledOutLive: 1500,
-        sampledOutCandidate: 1500,
-        pendingLive: 2,
-        pendingCandidate: 2,
-        lateLive: 0,
-        lateCandidate: 0,
-        lostLive: 0,
-        lostCandidate: 0,
-      });
+      const { summary } = await finish(second, base, scenario.windows);
+      expect(summary.counts).toMatchObject(scenario.expected);
     } finally {
       await kill9(second);
     }
