@@ -170,7 +170,7 @@ describe('shadowdiff serve over Kafka, killed with SIGKILL', () => {
     }
   });
 
-  it('is killed the instant it stores a window close, then a periodic checkpoint, and ends with exact counts', async () => {
+  it('is killed the instant it stores a window close, its first checkpoint after the restart, a periodic checkpoint, and ends with exact counts', async () => {
     const truth = kafkaTruth(6000);
     const topics = await createTopicPair(kafka.admin);
     const config = files.write('instant.yaml', kafkaServeConfig(`${files.dir}/instant.duckdb`, kafka.brokers, topics));
@@ -180,6 +180,9 @@ describe('shadowdiff serve over Kafka, killed with SIGKILL', () => {
 
     const first = await startKilledAt(config, port, (statements) => statements > 0);
     await first.killed(90_000, 'a window close');
+    // The first checkpoint after a restart is the one that stores what the replay rebuilt so far.
+    const replaying = await startKilledAt(config, port, () => true);
+    await replaying.killed(90_000, 'the first checkpoint after a restart');
 
     // Armed once it counts records it never had before: a checkpoint of new records and open windows.
     let armed = false;
@@ -201,7 +204,7 @@ describe('shadowdiff serve over Kafka, killed with SIGKILL', () => {
       await producing;
     }
     console.log(
-      `killed at a checkpoint with ${first.statements()} window statements, then with ${second.statements()}`,
+      `killed at checkpoints with ${first.statements()}, ${replaying.statements()}, ${second.statements()} window statements`,
     );
 
     const third = await startServe(config, port);
