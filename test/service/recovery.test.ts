@@ -342,8 +342,24 @@ describe('shadowdiff serve over Kafka, after retention deleted records its check
     try {
       await kafka.producer.send(topics.live, flush(1));
       await kafka.producer.send(topics.candidate, flush(1));
-      const { summary, verdict } = await finish(second, base, Math.ceil((count * STEP_MS) / WINDOW_MS));
       const lost = { live: deleteBefore.live - live.resume, candidate: deleteBefore.candidate - candidate.resume };
+      // The records counter says it too (this process counted every lost record).
+      const lostMetric = async (side: string) => {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        const line = text
+          .split('\n')
+          .find(
+            (l) =>
+              l.startsWith('shadowdiff_records_total{') && l.includes(`side="${side}"`) && l.includes('status="lost"'),
+          );
+        return line === undefined ? 0 : Number(line.split(' ').at(-1));
+      };
+      await waitFor(
+        async () => (await lostMetric('live')) === lost.live && (await lostMetric('candidate')) === lost.candidate,
+        60_000,
+        `shadowdiff_records_total{status="lost"} at ${JSON.stringify(lost)}`,
+      );
+      const { summary, verdict } = await finish(second, base, Math.ceil((count * STEP_MS) / WINDOW_MS));
       const resume = { live: live.resume, candidate: candidate.resume };
       const gone = (side: 'live' | 'candidate', i: number) => i >= resume[side] && i < deleteBefore[side];
       const expected = { equal: 0, different: 0, missing: 0, extra: 0, live: 1, candidate: 1 };
