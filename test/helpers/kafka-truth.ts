@@ -223,8 +223,6 @@ export async function aheadPartitionScenario() {
     ],
     /** What a side has counted once `before` is in. */
     countedBefore: 2000,
-    /** Buffered per partition (0, 1) at the kill. */
-    bufferedBefore: [250, 0],
     windows: 3,
     expected: {
       live: 3002,
