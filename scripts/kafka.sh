@@ -14,8 +14,10 @@
 #   KAFKA_HEAP_OPTS         JVM heap flags (default -Xms256m -Xmx512m: the machine is shared)
 #   KAFKA_STOP_WITH_PID     stop the broker when this process exits (test runs that get killed
 #                           would otherwise leave a broker behind)
+#   KAFKA_KEEP_DATA=1       stop keeps the data directory and start reuses it: a broker restarted
+#                           with its topics and records, as in an outage (tests of one)
 #
-# Each start formats an empty data directory: the broker is disposable, never a store of record.
+# Otherwise each start formats an empty data directory: the broker is disposable, never a store of record.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -166,12 +168,16 @@ start() {
   prepare
 
   local began=$SECONDS
-  rm -rf "$DATA"
-  mkdir -p "$DATA"
   write_properties
-  # Static controller.quorum.voters: Kafka 4 refuses --standalone/--initial-controllers with it.
-  java "$LOG4J" -cp "$LIBS/*" kafka.tools.StorageTool format --cluster-id="$(cluster_id)" -c "$PROPS" >"$LOG" 2>&1 ||
-    fail_start "formatting storage failed."
+  if [[ "${KAFKA_KEEP_DATA:-}" == 1 && -f "$DATA/meta.properties" ]]; then
+    echo "kafka.sh: starting on the data kept in $DATA" >"$LOG"
+  else
+    rm -rf "$DATA"
+    mkdir -p "$DATA"
+    # Static controller.quorum.voters: Kafka 4 refuses --standalone/--initial-controllers with it.
+    java "$LOG4J" -cp "$LIBS/*" kafka.tools.StorageTool format --cluster-id="$(cluster_id)" -c "$PROPS" >"$LOG" 2>&1 ||
+      fail_start "formatting storage failed."
+  fi
 
   # shellcheck disable=SC2086 # HEAP_OPTS holds several flags
   java $HEAP_OPTS "$LOG4J" -cp "$LIBS/*" kafka.Kafka "$PROPS" </dev/null >>"$LOG" 2>&1 &
@@ -202,7 +208,7 @@ watch_owner() {
     sleep 2
   done
   if alive "$broker"; then
-    KAFKA_PORT="$PORT" "$SELF" stop
+    KAFKA_KEEP_DATA= KAFKA_PORT="$PORT" "$SELF" stop
   fi
 }
 
@@ -223,6 +229,11 @@ stop() {
     fi
     sleep 0.2
   done
+  if [[ "${KAFKA_KEEP_DATA:-}" == 1 ]]; then
+    rm -f "$PIDFILE"
+    echo "kafka.sh: broker on port $PORT stopped, its data kept in $DATA"
+    return 0
+  fi
   rm -rf "$DATA" "$PIDFILE" "$PROPS" "$LOG"
   echo "kafka.sh: broker on port $PORT stopped"
 }
@@ -242,7 +253,7 @@ start) start ;;
 stop) stop ;;
 status) status ;;
 *)
-  echo "usage: scripts/kafka.sh start|stop|status  (port from KAFKA_PORT, default 19092)" >&2
+  echo "usage: scripts/kafka.sh start|stop|status  (port from KAFKA_PORT, default 19092; KAFKA_KEEP_DATA=1 keeps data across stop/start)" >&2
   exit 2
   ;;
 esac

@@ -156,7 +156,7 @@ export class ComparisonRunner implements ComparisonView {
       epoch: () => this.#epoch,
       open: () => windows.open,
     });
-    this.#intake.replayEnded(this.#checkpoint.restore(restored.positions));
+    this.#intake.restore(restored.positions);
     await this.#refresh(this.#write);
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
     const anchor = restored.createdAtMs;
@@ -245,11 +245,6 @@ export class ComparisonRunner implements ComparisonView {
     return this.#batches.add(side, source, prepared);
   }
 
-  /** A side's input has ended and all of it is buffered: its watermark may move to +∞. */
-  #drained(side: Side, source: PreparedSource): boolean {
-    return source.hasEnded() && this.#batches.isIdle(side);
-  }
-
   /** A source that is still connecting knows its partitions only once it has: they hold the watermark from then. */
   #registerPartitions(): void {
     for (const [side, source] of this.#sources) {
@@ -263,7 +258,8 @@ export class ComparisonRunner implements ComparisonView {
       this.#registerPartitions();
       let drained = true;
       for (const [side, source] of this.#sources) {
-        const ended = this.#drained(side, source);
+        // Its input has ended and all of it is buffered: its watermark may move to +∞.
+        const ended = source.hasEnded() && this.#batches.isIdle(side);
         drained &&= ended;
         this.#watermarks.setEnded(side, ended);
         this.#watermarks.setPaused(side, source.isPaused());
@@ -362,16 +358,8 @@ export class ComparisonRunner implements ComparisonView {
 
   windows(page: { limit: number; offset: number }) {
     const read = this.#read as DuckDBConnection;
-    const { alpha, tolerance } = this.config.verdict;
-    return windowPage(
-      read,
-      this.id,
-      this.#epoch,
-      this.#plan.windowMs,
-      this.#noiseOptions(),
-      { alpha, tolerance },
-      page,
-    );
+    const { windowMs } = this.#plan;
+    return windowPage(read, this.id, this.#epoch, windowMs, this.#noiseOptions(), this.config.verdict, page);
   }
 
   samples(filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number }) {

@@ -6,7 +6,7 @@ import type { Side } from '../config/schema.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { LogGap, PreparedSource } from '../sources/source.js';
 import type { BufferWriter } from '../store/buffer-writer.js';
-import type { Checkpoint, ReplayEnd } from './checkpoint.js';
+import type { Checkpoint, ReplayEnd, StoredPosition } from './checkpoint.js';
 import type { PendingBatch } from './pending-batches.js';
 
 /** What the intake needs of its runner. */
@@ -93,6 +93,15 @@ export class Intake {
     for (const [reason, n] of [...batch.invalid, ...result.invalidReasons]) {
       metrics.addDecodeErrors(comparison, side, reason, n);
     }
+  }
+
+  /** Takes the stored checkpoint back: where each partition resumes, and which replays end at once. */
+  restore(positions: readonly StoredPosition[]): void {
+    // Every partition of the checkpoint holds its side's watermark until it delivers (or turns idle):
+    // else those with nothing to replay, whose latest event time is known at once, would move it past
+    // open windows that the others have yet to replay while their source still connects.
+    for (const p of positions) this.#ctx.watermarks.register(p.side, p.source);
+    this.replayEnded(this.#ctx.checkpoint.restore(positions));
   }
 
   /**
