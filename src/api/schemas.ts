@@ -79,6 +79,7 @@ export const VerdictBody = Type.Object(
     fail: Type.Boolean(),
     complete: Type.Boolean(),
     reason: Type.String(),
+    scope: Type.Optional(Type.String({ description: 'the slice judged (the comparison scope), in words' })),
     score: Type.Number({ minimum: 0, maximum: 100 }),
     stats: Type.Object(
       {

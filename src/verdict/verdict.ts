@@ -24,6 +24,10 @@ export interface VerdictInput {
   complete: boolean;
   /** Records the source logs no longer had when they were needed: evidence that is missing. */
   lost?: number;
+  /** The comparison's scope in words (a canary's slice), when it has one. */
+  scope?: string;
+  /** Candidate records outside a scope it is held to (`candidateOnly`): it processed more than its slice. */
+  unexpected?: number;
   now?: Date;
 }
 
@@ -44,6 +48,8 @@ export interface VerdictBody {
   fail: boolean;
   complete: boolean;
   reason: string;
+  /** The slice judged, in words; absent when every record is. */
+  scope?: string;
   score: number;
   stats: {
     method: string;
@@ -178,6 +184,13 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
     score = Math.min(...all.map((c) => (c.verdict === 'PASS' ? 74 : checkScore(c))));
   }
 
+  // A candidate held to a slice that emits records outside it is broken whatever its slice says.
+  if (input.unexpected) {
+    const outside = `candidate emitted ${input.unexpected} unexpected records outside its scope`;
+    reason = verdict === 'FAIL' ? `${outside}; ${reason}` : outside;
+    verdict = 'FAIL';
+    score = Math.min(score, 49);
+  }
   // Lost records never reached an outcome: the reason says so whatever the verdict.
   if (input.lost) reason += `; ${input.lost} records lost: the source log no longer had them`;
   const mismatch = all[0]!;
@@ -189,6 +202,7 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
     fail: verdict === 'FAIL',
     complete: input.complete,
     reason,
+    ...(input.scope ? { scope: input.scope } : {}),
     score,
     stats: {
       method: CONFIDENCE_METHOD,
