@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { isDecodeError } from '../codec/decode-error.js';
 import type { MessageDecoder } from '../codec/decoder.js';
+import { partitionInScope } from '../diff/scope.js';
 import type { BatchControl, LogGap, RawRecord, StartPositions } from '../sources/source.js';
 import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
 
@@ -60,7 +61,9 @@ export interface PreparedBatch {
   deadLetters: DeadLetter[];
   /** The last position taken per source partition (valid or not): the durable position once written. */
   positions: [string, number][];
-  /** Records taken: packed plus invalid. */
+  /** Records of source partitions outside the comparison's scope (`PrepareOptions.partitions`): counted, never packed. */
+  outOfScope: number;
+  /** Records taken: packed, invalid and out of scope. */
   records: number;
   /** Positions the log no longer has where the source resumed (retention deleted them). */
   gaps?: LogGap[];
@@ -77,6 +80,8 @@ export interface PrepareOptions {
   maxRecordBytes?: number;
   /** Where to pack texts when it has room (a source thread's ring). */
   memory?: PackMemory;
+  /** The Kafka partitions (numbers) in the comparison's scope for this side; records of others are out of scope. */
+  partitions?: readonly number[];
 }
 
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
@@ -187,6 +192,9 @@ export class RecordPreparer {
     const invalid = new Map<string, number>();
     const deadLetters: DeadLetter[] = [];
     const positions = new Map<string, number>();
+    const scope = this.#options.partitions;
+    const inScope = new Map<string, boolean>();
+    let outOfScope = 0;
     let taken = 0;
     let handled = 0;
     for (const record of records) {
@@ -200,6 +208,18 @@ export class RecordPreparer {
       positions.set(record.partition, record.offset);
       taken++;
       const replay = record.offset <= (this.#countedThrough.get(record.partition) ?? Number.NEGATIVE_INFINITY);
+      if (scope) {
+        let scoped = inScope.get(record.partition);
+        if (scoped === undefined) {
+          scoped = partitionInScope(scope, record.partition);
+          inScope.set(record.partition, scoped);
+        }
+        // Outside the scope before decoding: a replay of one was counted before.
+        if (!scoped) {
+          if (!replay) outOfScope++;
+          continue;
+        }
+      }
       const pending = this.#decode(record, decoded);
       const result = pending instanceof Promise ? await pending : pending;
       if (result.doc === undefined && replay) continue;
@@ -241,6 +261,7 @@ export class RecordPreparer {
       invalid: [...invalid],
       deadLetters,
       positions: [...positions],
+      outOfScope,
       records: taken,
       ...(gaps && gaps.length > 0 ? { gaps } : {}),
     };

@@ -198,6 +198,7 @@ const NullableTime = OrNull(Type.String());
 export const SummaryBody = Type.Object(
   {
     comparison: Type.String(),
+    scope: Type.Optional(Type.String({ description: 'the slice judged (the comparison scope), in words' })),
     counts: Counts,
     fields: Type.Array(FieldStats),
     noise: Type.Optional(

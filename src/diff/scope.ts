@@ -25,6 +25,15 @@ export function scopePartitions(scope: ScopeConfig | undefined, side: Side): rea
   return partitions[side];
 }
 
+/**
+ * Whether the source partition `name` (`topic/3`) of `side` is in the scope's partitions. Partitions
+ * outside it neither count toward the side's watermark nor hold it: a canary's candidate topic
+ * leaves them empty.
+ */
+export function partitionInScope(partitions: readonly number[] | undefined, name: string): boolean {
+  return partitions === undefined || partitions.includes(Number(name.slice(name.lastIndexOf('/') + 1)));
+}
+
 /** The segments of the scope's field, read with the key (undefined without one). */
 export function scopeFieldPath(scope: ScopeConfig | undefined): string[] | undefined {
   return scope?.field === undefined ? undefined : pathSegments(scope.field);

@@ -2,7 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { OpenFrom } from '../align/ingest.js';
 import type { WatermarkTracker } from '../align/watermarks.js';
-import type { Side } from '../config/schema.js';
+import type { ScopeConfig, Side } from '../config/schema.js';
+import { outsideStatus, partitionInScope, scopePartitions } from '../diff/scope.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { LogGap, PreparedSource } from '../sources/source.js';
 import type { BufferWriter } from '../store/buffer-writer.js';
@@ -12,6 +13,8 @@ import type { PendingBatch } from './pending-batches.js';
 /** What the intake needs of its runner. */
 export interface IntakeContext {
   comparison: string;
+  /** The comparison's scope: what records outside it count as, and which partitions hold the watermarks. */
+  scope: ScopeConfig | undefined;
   checkpoint: Checkpoint;
   writer: BufferWriter;
   watermarks: WatermarkTracker;
@@ -71,9 +74,14 @@ export class Intake {
     let invalidBefore = 0;
     for (const n of batch.invalid.values()) invalidBefore += n;
     checkpoint.count(epoch, side, 'invalid', invalidBefore);
+    // Records of partitions outside the scope, dropped before DuckDB: counted as the statement counts the rest.
+    const outside = outsideStatus(this.#ctx.scope, side);
+    checkpoint.count(epoch, side, outside, batch.outOfScope);
     checkpoint.deadLetters(side, [...batch.deadLetters, ...result.deadLetters]);
     const ended = checkpoint.buffered(side, batch.positions, result);
+    const partitions = scopePartitions(this.#ctx.scope, side);
     for (const partition of batch.positions.keys()) {
+      if (!partitionInScope(partitions, partition)) continue;
       const maxEventTime = result.maxEventTimes.get(partition);
       if (maxEventTime !== undefined) this.#ctx.watermarks.observe(side, partition, maxEventTime);
       else this.#ctx.watermarks.touch(side, partition);
@@ -83,8 +91,9 @@ export class Intake {
       { comparison, side, records: batch.records, counts: Object.fromEntries(result.counts) },
       'batch buffered',
     );
-    for (const status of ['sampled_out', 'late'] as const) {
-      metrics.addRecords(comparison, side, status, result.counts.get(status) ?? 0);
+    for (const status of ['sampled_out', 'late', 'out_of_scope', 'unexpected'] as const) {
+      const before = status === outside ? batch.outOfScope : 0;
+      metrics.addRecords(comparison, side, status, (result.counts.get(status) ?? 0) + before);
     }
     metrics.addRecords(comparison, side, 'invalid', (result.counts.get('invalid') ?? 0) + invalidBefore);
     for (const [reason, n] of [...batch.invalid, ...result.invalidReasons]) {
@@ -109,9 +118,13 @@ export class Intake {
 
   /** Positions a source resumed past because its log no longer has them: records lost, counted once. */
   lostFromLog(side: Side, gaps: LogGap[]): void {
+    const partitions = scopePartitions(this.#ctx.scope, side);
     for (const gap of gaps) {
       const { uncounted, ended } = this.#ctx.checkpoint.lostFromLog(side, gap.source, gap.from, gap.to);
-      if (uncounted > 0) this.#count(side, gap.source, uncounted, 'records never counted');
+      // Records of a partition outside the scope were never going to be compared: not evidence lost.
+      if (!partitionInScope(partitions, gap.source)) {
+        this.#ctx.checkpoint.count(this.#ctx.epoch(), side, outsideStatus(this.#ctx.scope, side), uncounted);
+      } else if (uncounted > 0) this.#count(side, gap.source, uncounted, 'records never counted');
       if (ended) this.replayEnded([ended]);
     }
   }

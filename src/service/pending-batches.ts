@@ -21,6 +21,8 @@ export interface PendingBatch {
   partitions: PackedPartition[];
   /** Records found invalid before DuckDB (undecodable), counted by reason. */
   invalid: Map<string, number>;
+  /** Records of source partitions outside the scope. */
+  outOfScope: number;
   deadLetters: DeadLetter[];
   /** The last position taken per source partition. */
   positions: Map<string, number>;
@@ -61,7 +63,15 @@ export class PendingBatches {
     if (prepared.records > 0) {
       let batch = this.#pending.get(side);
       if (!batch) {
-        batch = { source, partitions: [], invalid: new Map(), deadLetters: [], positions: new Map(), records: 0 };
+        batch = {
+          source,
+          partitions: [],
+          invalid: new Map(),
+          outOfScope: 0,
+          deadLetters: [],
+          positions: new Map(),
+          records: 0,
+        };
         this.#pending.set(side, batch);
       }
       batch.partitions.push(...prepared.partitions);
@@ -69,6 +79,7 @@ export class PendingBatches {
       const room = DEAD_LETTERS_PER_BATCH - batch.deadLetters.length;
       if (room > 0) batch.deadLetters.push(...prepared.deadLetters.slice(0, room));
       for (const [partition, position] of prepared.positions) batch.positions.set(partition, position);
+      batch.outOfScope += prepared.outOfScope;
       batch.records += prepared.records;
     }
     const writing = this.#flushing.get(side);

@@ -39,7 +39,7 @@ export interface BufferResult {
   deadLetters: DeadLetter[];
 }
 
-const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid'];
+const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid', 'out_of_scope'];
 
 /**
  * Classifies one batch of a side in DuckDB (`align/ingest.ts`) and appends the records of open
@@ -118,7 +118,9 @@ export class BufferWriter {
     let buffered = 0;
     for (const row of statuses) {
       const n = Number(row.n);
-      if (COUNTED.includes(row.status)) add(result.counts, row.status, n);
+      // A candidate held to the scope has its records outside it counted unexpected.
+      const status = row.status === 'out_of_scope' ? this.#plan.outsideStatus(batch.side) : row.status;
+      if (COUNTED.includes(row.status)) add(result.counts, status, n);
       if (row.status === 'invalid' && row.reason !== null) add(result.invalidReasons, row.reason, n);
       if (row.status === 'invalid') invalid += n;
       if (row.status === 'buffered' || row.status === 'rebuffered') buffered += n;
