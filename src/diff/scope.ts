@@ -137,3 +137,33 @@ export function scopeOfVerdict(
     ...(counts.unexpectedCandidate ? { unexpected: counts.unexpectedCandidate } : {}),
   };
 }
+
+/** A value with its object members in name order: one text for one scope however it was written. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([name, member]) => [name, canonical(member)]),
+  );
+}
+
+/**
+ * Refuses to resume counts kept under another scope: records buffered in open windows were
+ * classified by the old one and would be counted again under the new one. `stored` is the
+ * comparison's config as its state was stored.
+ */
+export function checkScopeUnchanged(
+  stored: Pick<ComparisonConfig, 'id' | 'scope'>,
+  scope: ScopeConfig | undefined,
+): void {
+  const before = JSON.stringify(canonical(stored.scope ?? null));
+  if (before === JSON.stringify(canonical(scope ?? null))) return;
+  const words = (s: ScopeConfig | undefined) => describeScope(s)?.split(';')[0] ?? 'everything';
+  throw new ShadowdiffError(
+    'SD_CONFIG_INVALID',
+    `comparison ${stored.id}: scope changed since its state was stored (${words(stored.scope)} → ${words(scope)}); ` +
+      `a new scope starts its counts afresh: give the comparison a new id, or delete it (DELETE /v1/comparisons/${stored.id}) and create it again`,
+  );
+}

@@ -155,3 +155,43 @@ describe('a streaming canary on 2 of 6 Kafka partitions', () => {
     });
   });
 });
+
+describe('a scope change', () => {
+  const records = Array.from({ length: 10 }, (_, i) =>
+    JSON.stringify({ order_id: `o-${i}`, tenant: i % 2 ? 'acme' : 'globex', event_time: T0 + i }),
+  );
+  const path = files.write('scope-change.ndjson', `${records.join('\n')}\n`);
+  const withScope = (scope: Record<string, unknown>) =>
+    parseConfig({
+      storage: { path: `${files.dir}/scope-change.duckdb` },
+      comparisons: [
+        {
+          id: 'canary',
+          live: { file: { path } },
+          candidate: { file: { path } },
+          key: ['order_id'],
+          time: { field: 'event_time' },
+          scope,
+        },
+      ],
+    });
+
+  it('is refused on a restart, naming the old and new scope and how to start afresh; the same scope resumes', async () => {
+    const first = await Service.start(withScope({ field: 'tenant', in: ['acme'] }), pino({ level: 'silent' }));
+    await waitFor(() => first.get('canary')!.verdict().complete, 30_000, 'input consumed');
+    expect((await first.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
+    await first.stop();
+    await expect(
+      Service.start(withScope({ field: 'tenant', in: ['globex'] }), pino({ level: 'silent' })),
+    ).rejects.toThrow(
+      'comparison canary: scope changed since its state was stored (tenant in ["acme"] → tenant in ["globex"]); a new scope starts its counts afresh: give the comparison a new id, or delete it (DELETE /v1/comparisons/canary) and create it again',
+    );
+    // The same scope, its members written in another order, resumes.
+    const again = await Service.start(withScope({ in: ['acme'], field: 'tenant' }), pino({ level: 'silent' }));
+    try {
+      expect((await again.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
+    } finally {
+      await again.stop();
+    }
+  });
+});
