@@ -78,9 +78,10 @@ export interface IngestPlan {
 
 /**
  * The streaming side of SPEC §1 and §3, in DuckDB SQL (one vectorized pass per batch, off the JS
- * thread): keys and event times read as the batch engine reads them, sampling before any buffering
- * (the same key hash as batch), the scope's field and key range (as batch), windows, and lateness. A record for a window that already closed
- * (its end plus the allowed lateness is at or before `closedThrough`) is late: counted, never buffered.
+ * thread): keys and event times read as the batch engine reads them, the scope's field and key
+ * range and sampling before any buffering (the same key hash as batch), windows, and lateness. A
+ * record for a window that already closed (its end plus the allowed lateness is at or before
+ * `closedThrough`) is late: counted, never buffered.
  */
 export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const windowMs = durationMs(comparison.window.size);
