@@ -96,6 +96,21 @@ describe('batch canary on one tenant', () => {
     expect(result.verdict.verdict).toBe('PASS');
   });
 
+  it('keeps records without the field outside an in list and inside a notIn list', async () => {
+    const records = [{ id: 1, tenant: 'acme' }, { id: 2 }, { id: 3, tenant: null }, { id: 4, tenant: 'globex' }];
+    const run = (scope: Record<string, unknown>) =>
+      runBatchDiff(
+        comparison({ scope, verdict: { minSamples: 1 } }),
+        {
+          live: files.write('absent-live.ndjson', lines(records)),
+          candidate: files.write('absent-cand.ndjson', lines(records)),
+        },
+        { samples: 3 },
+      );
+    expect((await run({ field: 'tenant', in: ['acme'] })).counts).toMatchObject({ equal: 1, outOfScopeLive: 3 });
+    expect((await run({ field: 'tenant', notIn: ['acme'] })).counts).toMatchObject({ equal: 3, outOfScopeLive: 1 });
+  });
+
   it('compares values as keys: 12.0 is the number 12, the string "12" is not', async () => {
     const records = [
       { id: 1, shard: 12 },
