@@ -1,6 +1,7 @@
 import { loadConfig, parseComparison } from '../config/load.js';
 import type { ComparisonConfig } from '../config/schema.js';
 import { type BatchResult, runBatchDiff } from '../diff/batch.js';
+import { describeScope } from '../diff/scope.js';
 import { ShadowdiffError } from '../errors.js';
 import type { FileFormat } from '../sources/file.js';
 import { writeHtmlReport } from '../ui/report.js';
@@ -147,6 +148,15 @@ function explainReason(
  * it, rather than an INCONCLUSIVE verdict over nothing. Mixed reasons stay counted as invalid.
  */
 export function assertUsableSides(result: BatchResult, comparison: ComparisonConfig, options: DiffOptions): void {
+  const { counts } = result;
+  const outside = (counts.outOfScopeLive ?? 0) + (counts.outOfScopeCandidate ?? 0) + (counts.unexpectedCandidate ?? 0);
+  // No record of either side in the slice points at the scope (a misspelt tenant), not at the data.
+  if (counts.live === 0 && counts.candidate === 0 && outside > 0) {
+    throw new ShadowdiffError(
+      'SD_CONFIG_INVALID',
+      `no record of either side is in the scope (${describeScope(comparison.scope)?.split(';')[0]}): ${counts.outOfScopeLive} live and ${outside - (counts.outOfScopeLive ?? 0)} candidate records are outside it; check the scope`,
+    );
+  }
   const valid: Record<string, number | undefined> = {
     live: result.counts.live,
     candidate: result.counts.candidate,

@@ -384,13 +384,31 @@ describe('a single-tenant canary', () => {
       ...['--scope-field', 'org.shard', '--scope-in', '"0"'],
     );
     // The string "0" is not the number 0: nothing is in the slice.
-    expect(JSON.parse(quoted.stdout).counts).toMatchObject({ equal: 0, outOfScopeLive: 3000 });
+    expect(quoted.code).toBe(3);
+    expect(quoted.stderr).toContain('no record of either side is in the scope (org.shard in ["0"])');
     const range = shadowdiff(
       'diff',
       ...['--live', live, '--candidate', live, '--key', 'id', '--json', '--scope-key-range', '0,0.5'],
     );
     const counts = JSON.parse(range.stdout).counts;
     expect(counts.equal + counts.outOfScopeLive).toBe(3000);
+    const misspelt = shadowdiff(
+      'diff',
+      '--live',
+      live,
+      '--candidate',
+      clean,
+      '--key',
+      'id',
+      '--scope-field',
+      'org.tenant',
+      '--scope-in',
+      'acmee',
+    );
+    expect(misspelt.code).toBe(3);
+    expect(misspelt.stderr).toBe(
+      'shadowdiff: no record of either side is in the scope (org.tenant in ["acmee"]): 3000 live and 1000 candidate records are outside it; check the scope\n',
+    );
     const bad = shadowdiff('diff', '--live', live, '--candidate', clean, '--key', 'id', '--scope-key-range', '0.5');
     expect(bad.code).toBe(3);
     expect(bad.stderr).toContain('--scope-key-range: expected from,to');
