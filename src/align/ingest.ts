@@ -1,8 +1,9 @@
 import { durationMs } from '../config/duration.js';
-import type { ComparisonConfig } from '../config/schema.js';
+import type { ComparisonConfig, Side } from '../config/schema.js';
 import { keyShape, typedRow } from '../diff/engine.js';
 import { keyExpression, leafColumns, sampledExpression } from '../diff/key-sql.js';
 import { pathSegments } from '../diff/paths.js';
+import { inScopeExpression, type OutsideStatus, outsideStatus, scopeFieldPath } from '../diff/scope.js';
 import { eventTimeExpression, tooDeepExpression } from '../diff/sql.js';
 import { KAFKA_KEY, samplingThreshold } from './keys.js';
 import type { PackedPartition } from './prepare.js';
@@ -24,7 +25,15 @@ export function holdsRecordSeparator(text: Buffer | string): boolean {
  * the log gives back after a restart (a replay: counted before) is only `rebuffered` when its
  * window is still open, or else `replayed` (left alone): it is never counted twice.
  */
-export type IngestStatus = 'buffered' | 'sampled_out' | 'late' | 'invalid' | 'rebuffered' | 'replayed';
+export type IngestStatus =
+  | 'buffered'
+  | 'sampled_out'
+  | 'late'
+  | 'invalid'
+  | 'out_of_scope'
+  | 'unexpected'
+  | 'rebuffered'
+  | 'replayed';
 
 /** Which windows take no more records: those closed, and those expired (a side stopped). */
 export interface OpenFrom {
@@ -62,13 +71,16 @@ export interface IngestPlan {
   openValues(open: OpenFrom): (string | null)[];
   /** How many parameters the classify query of `slots` packs takes. */
   parameterCount(slots: number): number;
+  /** What the records a side's batch finds outside the scope count as (`out_of_scope` in the statement). */
+  outsideStatus(side: Side): OutsideStatus;
 }
 
 /**
  * The streaming side of SPEC §1 and §3, in DuckDB SQL (one vectorized pass per batch, off the JS
- * thread): keys and event times read as the batch engine reads them, sampling before any buffering
- * (the same key hash as batch), windows, and lateness. A record for a window that already closed
- * (its end plus the allowed lateness is at or before `closedThrough`) is late: counted, never buffered.
+ * thread): keys and event times read as the batch engine reads them, the scope's field and key
+ * range and sampling before any buffering (the same key hash as batch), windows, and lateness. A
+ * record for a window that already closed (its end plus the allowed lateness is at or before
+ * `closedThrough`) is late: counted, never buffered.
  */
 export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const windowMs = durationMs(comparison.window.size);
@@ -77,7 +89,7 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const time = comparison.time;
   const recordTimestamps = !time || !('field' in time);
   const fieldKeys = recordKeys ? [] : comparison.key;
-  const shape = keyShape({ key: fieldKeys, time });
+  const shape = keyShape({ key: fieldKeys, time, scope: comparison.scope });
   const parsed =
     shape.kind === 'object' && shape.members.size > 0
       ? typedRow(shape, 'doc')
@@ -85,11 +97,14 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const leaves = leafColumns(
     fieldKeys.map(pathSegments),
     time && 'field' in time ? pathSegments(time.field) : undefined,
+    scopeFieldPath(comparison.scope),
   );
   const key = recordKeys ? "nullif(record_key, '')" : keyExpression(leaves.keys, comparison.keyAsText);
   const eventTime =
     time && 'field' in time && leaves.time ? eventTimeExpression(leaves.time, time.unit) : 'record_time';
   const sampled = sampledExpression('k', samplingThreshold(comparison.sampling.rate), comparison.keyAsText);
+  const scoped = inScopeExpression(comparison.scope, 'k', leaves.scope && 'scope_value', comparison.keyAsText);
+  const scopeValue = leaves.scope ? `, ${leaves.scope} AS scope_value` : '';
   // Each pack binds its blob, then its texts, then first (ordinal), n and replay; part is a literal.
   const textColumns = [
     'positions',
@@ -137,20 +152,22 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
           SELECT *${leaves.select} FROM parsed
         ), keyed AS (
           SELECT ordinal, part, replay, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
-            CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected
+            CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected${scopeValue}
           FROM leaves
         ), classified AS (
           SELECT ordinal, part, replay, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
             CASE WHEN unparsed THEN CASE WHEN json_valid(doc) THEN 'not_object' ELSE 'malformed' END
-              WHEN rejected IS NOT NULL THEN rejected WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason
+              WHEN rejected IS NOT NULL THEN rejected WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason${leaves.scope ? ', scope_value' : ''}
           FROM keyed
+        ), scoped AS (
+          SELECT *, CASE WHEN reason IS NULL THEN ${scoped} ELSE false END AS in_scope FROM classified
         )
         SELECT ordinal, part, position, doc, k, w, event_time, reason,
           CASE WHEN replay THEN
-              CASE WHEN reason IS NULL AND (${sampled}) AND NOT (${isLate}) THEN 'rebuffered' ELSE 'replayed' END
-            WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT (${sampled}) THEN 'sampled_out'
+              CASE WHEN reason IS NULL AND in_scope AND (${sampled}) AND NOT (${isLate}) THEN 'rebuffered' ELSE 'replayed' END
+            WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT in_scope THEN 'out_of_scope' WHEN NOT (${sampled}) THEN 'sampled_out'
             WHEN ${isLate} THEN 'late' ELSE 'buffered' END AS status
-        FROM classified`;
+        FROM scoped`;
     },
     packValues(pack, first) {
       return [
@@ -169,5 +186,6 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     openValues(open) {
       return [open.closedThrough, open.expiredBefore].map((value) => (value === null ? null : String(value)));
     },
+    outsideStatus: (side) => outsideStatus(comparison.scope, side),
   };
 }

@@ -1,6 +1,7 @@
 import { setImmediate } from 'node:timers/promises';
 import { isDecodeError } from '../codec/decode-error.js';
 import type { MessageDecoder } from '../codec/decoder.js';
+import { partitionInScope } from '../diff/scope.js';
 import type { BatchControl, LogGap, RawRecord, StartPositions } from '../sources/source.js';
 import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
 import { type KeySampler, type KeySampling, keySampler } from './key-sample.js';
@@ -63,7 +64,9 @@ export interface PreparedBatch {
   positions: [string, number][];
   /** Records of unsampled keys (SPEC §3), dropped here before any buffering: counted `sampled_out`. */
   sampledOut: number;
-  /** Records taken: packed, invalid and sampled out. */
+  /** Records of source partitions outside the comparison's scope (`PrepareOptions.partitions`): counted, never packed. */
+  outOfScope: number;
+  /** Records taken: packed, invalid, sampled out and out of scope. */
   records: number;
   /** Positions the log no longer has where the source resumed (retention deleted them). */
   gaps?: LogGap[];
@@ -82,6 +85,8 @@ export interface PrepareOptions {
   memory?: PackMemory;
   /** Sampling below rate 1: records of unsampled keys are counted and dropped here, not packed. */
   sampling?: KeySampling;
+  /** The Kafka partitions (numbers) in the comparison's scope for this side; records of others are out of scope. */
+  partitions?: readonly number[];
 }
 
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
@@ -199,6 +204,9 @@ export class RecordPreparer {
     const invalid = new Map<string, number>();
     const deadLetters: DeadLetter[] = [];
     const positions = new Map<string, number>();
+    const scope = this.#options.partitions;
+    const inScope = new Map<string, boolean>();
+    let outOfScope = 0;
     let taken = 0;
     let sampledOut = 0;
     let handled = 0;
@@ -213,6 +221,18 @@ export class RecordPreparer {
       positions.set(record.partition, record.offset);
       taken++;
       const replay = record.offset <= (this.#countedThrough.get(record.partition) ?? Number.NEGATIVE_INFINITY);
+      if (scope) {
+        let scoped = inScope.get(record.partition);
+        if (scoped === undefined) {
+          scoped = partitionInScope(scope, record.partition);
+          inScope.set(record.partition, scoped);
+        }
+        // Outside the scope before decoding: a replay of one was counted before.
+        if (!scoped) {
+          if (!replay) outOfScope++;
+          continue;
+        }
+      }
       const pending = this.#decode(record, decoded);
       const result = pending instanceof Promise ? await pending : pending;
       if ((result.doc === undefined || result.sampledOut) && replay) continue;
@@ -259,6 +279,7 @@ export class RecordPreparer {
       deadLetters,
       positions: [...positions],
       sampledOut,
+      outOfScope,
       records: taken,
       ...(gaps && gaps.length > 0 ? { gaps } : {}),
     };

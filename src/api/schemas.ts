@@ -79,6 +79,7 @@ export const VerdictBody = Type.Object(
     fail: Type.Boolean(),
     complete: Type.Boolean(),
     reason: Type.String(),
+    scope: Type.Optional(Type.String({ description: 'the slice judged (the comparison scope), in words' })),
     score: Type.Number({ minimum: 0, maximum: 100 }),
     stats: Type.Object(
       {
@@ -197,6 +198,7 @@ const NullableTime = OrNull(Type.String());
 export const SummaryBody = Type.Object(
   {
     comparison: Type.String(),
+    scope: Type.Optional(Type.String({ description: 'the slice judged (the comparison scope), in words' })),
     counts: Counts,
     fields: Type.Array(FieldStats),
     noise: Type.Optional(

@@ -1,6 +1,7 @@
 import { loadConfig, parseComparison } from '../config/load.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { type BatchResult, type BatchSource, runBatchDiff } from '../diff/batch.js';
+import { describeScope } from '../diff/scope.js';
 import { ShadowdiffError } from '../errors.js';
 import type { FileFormat } from '../sources/file.js';
 import { isPostgresUrl } from '../sources/postgres.js';
@@ -18,6 +19,11 @@ export interface DiffOptions {
   key?: string;
   format?: FileFormat;
   csvEmptyQuotedIsString?: boolean;
+  scopeField?: string;
+  scopeIn?: string;
+  scopeNotIn?: string;
+  scopeKeyRange?: string;
+  scopeCandidateOnly?: boolean;
   json?: boolean;
   /** Also write the diff explorer's page for this diff to this file. */
   html?: string;
@@ -28,6 +34,49 @@ export interface DiffOptions {
 
 const EXIT_CODES = { PASS: 0, FAIL: 1, INCONCLUSIVE: 2 } as const;
 
+const JSON_NUMBER = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
+
+/**
+ * One value of `--scope-in`: a number when it reads as one (as YAML reads it), a string otherwise
+ * or when quoted (`"7"`). A number JavaScript cannot hold exactly is refused rather than rounded.
+ */
+function scopeValue(text: string, flag: string): string | number {
+  if (text.length >= 2 && text.startsWith('"') && text.endsWith('"')) return text.slice(1, -1);
+  if (!JSON_NUMBER.test(text)) return text;
+  const value = Number(text);
+  if (!Number.isFinite(value) || (Number.isInteger(value) && !Number.isSafeInteger(value))) {
+    throw new ShadowdiffError('SD_CLI_USAGE', `${flag}: ${text} is too large to hold exactly; quote it for a string`);
+  }
+  return value;
+}
+
+/** The scope the --scope-* flags give, or undefined without any: it replaces the config file's. */
+function scopeFromFlags(options: DiffOptions): Record<string, unknown> | undefined {
+  const values = (text: string | undefined, flag: string) =>
+    text
+      ?.split(',')
+      .map((part) => part.trim())
+      .filter(Boolean)
+      .map((part) => scopeValue(part, flag));
+  const scope: Record<string, unknown> = {
+    ...(options.scopeField ? { field: options.scopeField } : {}),
+    ...(options.scopeIn ? { in: values(options.scopeIn, '--scope-in') } : {}),
+    ...(options.scopeNotIn ? { notIn: values(options.scopeNotIn, '--scope-not-in') } : {}),
+    ...(options.scopeCandidateOnly ? { candidateOnly: true } : {}),
+  };
+  if (options.scopeKeyRange) {
+    const range = options.scopeKeyRange.split(',').map((part) => Number(part.trim()));
+    if (range.length !== 2 || range.some((bound) => Number.isNaN(bound))) {
+      throw new ShadowdiffError(
+        'SD_CLI_USAGE',
+        `--scope-key-range: expected from,to between 0 and 1 (e.g. 0,0.1), got ${options.scopeKeyRange}`,
+      );
+    }
+    scope.keyRange = range;
+  }
+  return Object.keys(scope).length > 0 ? scope : undefined;
+}
+
 /** The comparison settings of a batch diff: from the config file when given, flags on top. */
 export async function resolveComparison(options: DiffOptions): Promise<ComparisonConfig> {
   const keyFromFlag = options.key
@@ -35,7 +84,9 @@ export async function resolveComparison(options: DiffOptions): Promise<Compariso
     .map((part) => part.trim())
     .filter(Boolean);
   const source = (given: string) => (isPostgresUrl(given) ? { postgres: { url: given } } : { file: { path: given } });
+  const scope = scopeFromFlags(options);
   const fromFlags = {
+    ...(scope ? { scope } : {}),
     ...(options.csvEmptyQuotedIsString ? { csv: { emptyQuotedIsString: true } } : {}),
     ...(options.live ? { live: source(options.live) } : {}),
     ...(options.candidate ? { candidate: source(options.candidate) } : {}),
@@ -127,6 +178,15 @@ function explainReason(
  * it, rather than an INCONCLUSIVE verdict over nothing. Mixed reasons stay counted as invalid.
  */
 export function assertUsableSides(result: BatchResult, comparison: ComparisonConfig, options: DiffOptions): void {
+  const { counts } = result;
+  const outside = (counts.outOfScopeLive ?? 0) + (counts.outOfScopeCandidate ?? 0) + (counts.unexpectedCandidate ?? 0);
+  // No record of either side in the slice points at the scope (a misspelt tenant), not at the data.
+  if (counts.live === 0 && counts.candidate === 0 && outside > 0) {
+    throw new ShadowdiffError(
+      'SD_CONFIG_INVALID',
+      `no record of either side is in the scope (${describeScope(comparison.scope)?.split(';')[0]}): ${counts.outOfScopeLive} live and ${outside - (counts.outOfScopeLive ?? 0)} candidate records are outside it; check the scope`,
+    );
+  }
   const valid: Record<string, number | undefined> = {
     live: result.counts.live,
     candidate: result.counts.candidate,

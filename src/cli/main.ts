@@ -52,6 +52,20 @@ export async function main(argv: string[]): Promise<number> {
         'avro',
       ]),
     )
+    .option(
+      '--scope-field <path>',
+      'judge only records whose field (path) has one of --scope-in (or none of --scope-not-in)',
+    )
+    .option(
+      '--scope-in <values>',
+      'the values of the slice, comma-separated (a number is a number; "7" in quotes a string)',
+    )
+    .option('--scope-not-in <values>', 'the values outside the slice, comma-separated')
+    .option(
+      '--scope-key-range <from,to>',
+      'judge only keys whose hash falls in [from, to) of the hash space (e.g. 0,0.1)',
+    )
+    .option('--scope-candidate-only', 'the candidate ran on the slice only: its records outside it are unexpected')
     .option('--csv-empty-quoted-is-string', 'CSV: "" is an empty string, only an empty unquoted field is null')
     .option('--json', 'print one JSON document instead of the report')
     .option('--html <path>', 'also write the report as one HTML page that opens offline (the diff explorer)')

@@ -28,6 +28,7 @@ export function formatReport(result: BatchResult, color: boolean): string {
     `${paint(1, 'shadowdiff')} ${result.comparison}: ${paint(verdictColor, verdict.verdict)} (score ${verdict.score})`,
   );
   lines.push(`  ${verdict.reason}`);
+  if (verdict.scope) lines.push(`  scope: ${verdict.scope}`);
   lines.push('');
   lines.push(
     table([
@@ -56,6 +57,17 @@ export function formatReport(result: BatchResult, color: boolean): string {
         String(counts.sampledOutCandidate),
         ...(counts.control !== undefined ? [String(counts.sampledOutControl)] : []),
       ],
+      ...(counts.outOfScopeLive !== undefined
+        ? [
+            [
+              'out of scope',
+              String(counts.outOfScopeLive),
+              String(counts.outOfScopeCandidate),
+              ...(counts.control !== undefined ? [String(counts.outOfScopeControl)] : []),
+            ],
+            ['unexpected', '-', String(counts.unexpectedCandidate), ...(counts.control !== undefined ? ['-'] : [])],
+          ]
+        : []),
     ]),
   );
   lines.push('');

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import type { TSchema } from '@sinclair/typebox';
 import { Value, type ValueError, ValueErrorType, ValuePointer } from '@sinclair/typebox/value';
 import { parse as parseYaml } from 'yaml';
+import { checkScope } from '../diff/scope.js';
 import { ShadowdiffError } from '../errors.js';
 import { DURATION_PATTERN, durationMs, parseDuration } from './duration.js';
 import { type ComparisonConfig, ComparisonSchema, type Config, ConfigSchema } from './schema.js';
@@ -146,6 +147,7 @@ function checkComparison(comparison: ComparisonConfig, prefix: string): void {
   if (comparison.format === 'avro-schema' && !comparison.schema) {
     throw new ShadowdiffError('SD_CONFIG_INVALID', `${prefix}schema: required when format is avro-schema`);
   }
+  checkScope(comparison, prefix);
 }
 
 /**

@@ -122,6 +122,45 @@ export const VerdictPolicySchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
+const ScopeValue = Type.Union([Type.String(), Type.Number(), Type.Boolean()], {
+  description: 'a string, a number or true/false',
+});
+const PartitionList = Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, uniqueItems: true });
+
+/**
+ * The slice of the data a comparison judges (a canary's slice): structured only, never SQL text
+ * (a DuckDB expression can read files). Every condition given must hold.
+ */
+export const ScopeSchema = Type.Object(
+  {
+    partitions: Type.Optional(
+      Type.Union(
+        [
+          PartitionList,
+          Type.Object(
+            { live: PartitionList, candidate: PartitionList, control: Type.Optional(PartitionList) },
+            { additionalProperties: false },
+          ),
+        ],
+        { description: 'a list of Kafka partitions, or one per side ({live: [...], candidate: [...]})' },
+      ),
+    ),
+    field: Type.Optional(Type.String({ minLength: 1, description: 'the field (path) whose value selects records' })),
+    in: Type.Optional(Type.Array(ScopeValue, { minItems: 1 })),
+    notIn: Type.Optional(Type.Array(ScopeValue, { minItems: 1 })),
+    keyRange: Type.Optional(
+      Type.Tuple([Type.Number({ minimum: 0, maximum: 1 }), Type.Number({ minimum: 0, maximum: 1 })], {
+        description: '[from, to): a fraction of the key hash space, the hash sampling uses',
+      }),
+    ),
+    candidateOnly: Type.Boolean({
+      default: false,
+      description: 'the candidate runs on this slice only: its records outside it count as unexpected',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const ComparisonSchema = Type.Object(
   {
     id: ComparisonId,
@@ -161,6 +200,7 @@ export const ComparisonSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     duplicates: Type.Union([Type.Literal('last'), Type.Literal('first'), Type.Literal('error')], { default: 'last' }),
+    scope: Type.Optional(ScopeSchema),
     csv: Type.Object(
       {
         emptyQuotedIsString: Type.Boolean({
@@ -255,6 +295,7 @@ export type SourceConfig = Static<typeof SourceSchema>;
 export type CompareConfig = Static<typeof CompareSchema>;
 export type VerdictPolicy = Static<typeof VerdictPolicySchema>;
 export type TimeConfig = Static<typeof TimeSchema>;
+export type ScopeConfig = Static<typeof ScopeSchema>;
 export type SimulateSourceConfig = Static<typeof SimulateSourceSchema>;
 export type Side = 'live' | 'candidate' | 'control';
 export const SIDES: readonly Side[] = ['live', 'candidate', 'control'];

@@ -15,6 +15,7 @@ import {
 } from './engine.js';
 import { compileRules } from './rules.js';
 import type { DiffSample } from './samples.js';
+import { outsideStatus, scopeOfVerdict } from './scope.js';
 import { type BatchWindow, windowBand } from './window-band.js';
 
 /** A file, folder or glob, a `postgres://` URL, or a PostgreSQL table or query from the config. */
@@ -41,6 +42,14 @@ export interface BatchCounts {
   invalidCandidate: number;
   sampledOutLive: number;
   sampledOutCandidate: number;
+  /**
+   * With a scope: valid records outside it, per side (not in `live`/`candidate`/`control`, never
+   * missing or extra), and the candidate's records outside it when it is held to it (`candidateOnly`).
+   */
+  outOfScopeLive?: number;
+  outOfScopeCandidate?: number;
+  outOfScopeControl?: number;
+  unexpectedCandidate?: number;
   /** Streaming only: records that arrived after their window closed. */
   lateLive?: number;
   lateCandidate?: number;
@@ -87,6 +96,7 @@ export function diffSpecOf(comparison: ComparisonConfig, samplesPerGroup: number
     keyAsText: comparison.keyAsText,
     rules: compileRules(comparison.compare),
     samplingRate: comparison.sampling.rate,
+    scope: comparison.scope,
     redact: comparison.redact,
     samplesPerGroup,
   };
@@ -99,6 +109,21 @@ function discountNoise(result: PairResult, noise: ReadonlySet<string>): number {
 }
 
 const compared = (result: PairResult) => result.equal + result.different;
+
+/** Per side, the records outside the scope: the candidate's are unexpected when it is held to the scope. */
+function scopeCounts(
+  comparison: ComparisonConfig,
+  main: PairResult,
+  control: PairResult | undefined,
+): Partial<BatchCounts> {
+  const unexpected = outsideStatus(comparison.scope, 'candidate') === 'unexpected';
+  return {
+    outOfScopeLive: main.live.outOfScope,
+    outOfScopeCandidate: unexpected ? 0 : main.other.outOfScope,
+    unexpectedCandidate: unexpected ? main.other.outOfScope : 0,
+    ...(control ? { outOfScopeControl: control.other.outOfScope } : {}),
+  };
+}
 
 /** Stages the engine announces per pair; each is an equal share of that pair's part of the bar. */
 const STAGES_PER_PAIR = 7;
@@ -229,6 +254,7 @@ export async function runBatchDiff(
       invalidCandidate: main.other.invalid,
       sampledOutLive: main.live.sampledOut,
       sampledOutCandidate: main.other.sampledOut,
+      ...(comparison.scope ? scopeCounts(comparison, main, controlResult) : {}),
       ...(controlResult
         ? {
             control: controlResult.other.valid,
@@ -251,6 +277,7 @@ export async function runBatchDiff(
       ),
       complete: true,
       samplingRate: comparison.sampling.rate,
+      ...scopeOfVerdict(comparison.scope, counts),
     });
     // Real differences first: a noise field differs on almost every record and would crowd them out.
     const isNoise = (sample: DiffSample) => sample.field !== undefined && noisePaths.has(sample.field);

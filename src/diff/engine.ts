@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { keyLabel, samplingThreshold } from '../align/keys.js';
-import type { Side, TimeConfig } from '../config/schema.js';
+import type { ScopeConfig, Side, TimeConfig } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
@@ -13,6 +13,7 @@ import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
 import { collectInvalid, collectOneSided, locateSamples, positionOf } from './sample-queries.js';
 import { type DiffSample, type PendingSample, SampleCollector } from './samples.js';
+import { inScopeExpression, scopeFieldPath } from './scope.js';
 import { LEAF, type Shape, shapeFromStructure, transformStructure, withLeafAt } from './shape.js';
 import {
   eventTimeExpression,
@@ -35,6 +36,8 @@ export interface DiffSpec {
   keyAsText: boolean;
   rules: CompareRules;
   samplingRate: number;
+  /** The slice every side is judged on (field and key range; files have no partitions). */
+  scope?: ScopeConfig | undefined;
   redact: readonly string[];
   samplesPerGroup: number;
 }
@@ -73,6 +76,8 @@ export interface SideCounts {
   valid: number;
   invalid: number;
   sampledOut: number;
+  /** Valid records outside the scope (not in `valid`): out of scope, or unexpected on a candidate held to it. */
+  outOfScope: number;
   duplicates: number;
   /** Invalid records by reason (`missing_key`, `missing_time`, `malformed`, or the decoder's reason). */
   invalidReasons: Record<string, number>;
@@ -124,10 +129,12 @@ function validateKeyPaths(spec: DiffSpec): void {
 }
 
 /** Only the members a record's key and event time are read from: one cheap parse per record. */
-export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
+export function keyShape(spec: Pick<DiffSpec, 'key' | 'time' | 'scope'>): Shape {
   let shape: Shape = { kind: 'object', members: new Map() };
   for (const path of spec.key) if (!path.startsWith('$')) shape = withLeafAt(shape, pathSegments(path));
   if (spec.time && 'field' in spec.time) shape = withLeafAt(shape, pathSegments(spec.time.field));
+  const scopeField = scopeFieldPath(spec.scope);
+  if (scopeField) shape = withLeafAt(shape, scopeField);
   return shape;
 }
 
@@ -145,13 +152,15 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time'>): Shape {
 function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   if (input.keyed) {
     return `CREATE OR REPLACE TEMP VIEW ${target} AS
-      SELECT pos AS given_pos, doc, reason, k, w, rh, rh AS fh, CAST(NULL AS VARCHAR) AS invalid, true AS sampled
+      SELECT pos AS given_pos, doc, reason, k, w, rh, rh AS fh, CAST(NULL AS VARCHAR) AS invalid, true AS scoped,
+        true AS sampled
       FROM ${input.relation}`;
   }
   const time = spec.time;
   const leaves = leafColumns(
     spec.key.map(pathSegments),
     time && 'field' in time ? pathSegments(time.field) : undefined,
+    scopeFieldPath(spec.scope),
   );
   const key = keyExpression(leaves.keys, spec.keyAsText);
   let window = '0::BIGINT';
@@ -161,17 +170,22 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   }
   const sampled = sampledExpression('k', samplingThreshold(spec.samplingRate), spec.keyAsText);
   const part = input.parts ? ', part' : '';
-  // The key decides sampling before the text is looked at again: an unsampled record's text is
-  // neither hashed nor checked nor kept, so a 1% sample costs little more than reading the keys.
+  const scoped = inScopeExpression(spec.scope, 'k', leaves.scope && 'scope_value', spec.keyAsText);
+  // The scope, then the key, decide before the text is looked at again: a record outside the scope
+  // or of an unsampled key is neither hashed nor checked nor kept, so a 1% sample costs little more
+  // than reading the keys.
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
     WITH parsed AS (
       SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
     ), leaves AS (
       SELECT *${leaves.select} FROM parsed
     ), keyed AS (
-      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w FROM leaves
+      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w${leaves.scope ? `, ${leaves.scope} AS scope_value` : ''}
+      FROM leaves
+    ), scoping AS (
+      SELECT *, CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${scoped} END AS scoped FROM keyed
     ), picked AS (
-      SELECT *, CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${sampled} END AS picked FROM keyed
+      SELECT *, CASE WHEN scoped THEN ${sampled} ELSE false END AS picked FROM scoping
     ), checked AS (
       SELECT *, CASE WHEN picked AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected FROM picked
     )
@@ -179,7 +193,7 @@ function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
       CASE WHEN picked AND rejected IS NULL THEN hash(doc) END AS fh,
       CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
         WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
-      picked AND rejected IS NULL AS sampled${part}
+      scoped AND rejected IS NULL AS scoped, picked AND rejected IS NULL AS sampled${part}
     FROM checked`;
 }
 
@@ -225,9 +239,11 @@ async function sideCounts(
   const [row] = await queryRows<Record<string, bigint | number | null>>(
     connection,
     input.keyed
-      ? `SELECT coalesce(sum(n), 0) AS valid, 0 AS invalid, 0 AS sampled_out, ${duplicates} AS duplicates FROM ${unique}`
-      : `SELECT count(*) FILTER (invalid IS NULL) AS valid, count(*) FILTER (invalid IS NOT NULL) AS invalid,
-           count(*) FILTER (invalid IS NULL AND NOT sampled) AS sampled_out, ${duplicates} AS duplicates
+      ? `SELECT coalesce(sum(n), 0) AS valid, 0 AS invalid, 0 AS sampled_out, 0 AS out_of_scope,
+           ${duplicates} AS duplicates FROM ${unique}`
+      : `SELECT count(*) FILTER (invalid IS NULL AND scoped) AS valid, count(*) FILTER (invalid IS NOT NULL) AS invalid,
+           count(*) FILTER (scoped AND NOT sampled) AS sampled_out,
+           count(*) FILTER (invalid IS NULL AND NOT scoped) AS out_of_scope, ${duplicates} AS duplicates
          FROM ${records}`,
   );
   const invalid = Number(row?.invalid ?? 0);
@@ -242,6 +258,7 @@ async function sideCounts(
     valid: Number(row?.valid ?? 0),
     invalid,
     sampledOut: Number(row?.sampled_out ?? 0),
+    outOfScope: Number(row?.out_of_scope ?? 0),
     duplicates: Number(row?.duplicates ?? 0),
     invalidReasons: Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)])),
   };

@@ -90,7 +90,7 @@ function canonicalNumber(text: string): string {
  * text. Unless keys compare as text, numbers and booleans carry KEY_TAG in front (and strings that
  * start with it one more), so the string `"12"` and the number `12` are different keys.
  */
-function keyPartExpression(leaf: string, asText: boolean): string {
+export function keyPartExpression(leaf: string, asText: boolean): string {
   const tag = `chr(${KEY_TAG.charCodeAt(0)})`;
   const tagged = (text: string) => (asText ? text : `${tag} || ${text}`);
   // A raw U+001D in a JSON string is always escaped, so only escaped strings can start with it.
@@ -116,11 +116,18 @@ function keyPartExpression(leaf: string, asText: boolean): string {
 export function leafColumns(
   keyPaths: readonly (readonly string[])[],
   timePath: readonly string[] | undefined,
-): { select: string; keys: string[]; time: string | undefined } {
+  scopePath?: readonly string[],
+): { select: string; keys: string[]; time: string | undefined; scope: string | undefined } {
   const keys = keyPaths.map((_, i) => `sd_key_${i}`);
   const columns = keyPaths.map((segments, i) => `${memberExpression(segments)} AS ${keys[i]}`);
   if (timePath) columns.push(`${memberExpression(timePath)} AS sd_time`);
-  return { select: columns.map((column) => `, ${column}`).join(''), keys, time: timePath ? 'sd_time' : undefined };
+  if (scopePath) columns.push(`${memberExpression(scopePath)} AS sd_scope`);
+  return {
+    select: columns.map((column) => `, ${column}`).join(''),
+    keys,
+    time: timePath ? 'sd_time' : undefined,
+    scope: scopePath ? 'sd_scope' : undefined,
+  };
 }
 
 /** The canonical key of a record from its key leaves: parts joined by U+001F; NULL when any part is unusable. */
@@ -136,6 +143,11 @@ export function keyExpression(leaves: readonly string[], asText: boolean): strin
  */
 export function sampledExpression(k: string, threshold: bigint | undefined, asText: boolean): string {
   if (threshold === undefined) return 'true';
+  return `${keyHashExpression(k, asText)} < ${threshold}::UBIGINT`;
+}
+
+/** The stable 64-bit hash of canonical key `k` that sampling and key-range scopes share (SPEC §3). */
+export function keyHashExpression(k: string, asText: boolean): string {
   const untagged = asText ? k : `regexp_replace(${k}, '(^|\\x1f)\\x1d', '\\1', 'g')`;
-  return `md5_number_upper(${untagged}) < ${threshold}::UBIGINT`;
+  return `md5_number_upper(${untagged})`;
 }

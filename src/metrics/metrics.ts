@@ -29,7 +29,15 @@ const NAMES = {
 
 export const METRIC_NAMES: readonly string[] = Object.values(NAMES);
 
-export type RecordStatus = 'accepted' | 'sampled_out' | 'invalid' | 'late' | 'duplicate' | 'lost';
+export type RecordStatus =
+  | 'accepted'
+  | 'sampled_out'
+  | 'invalid'
+  | 'late'
+  | 'duplicate'
+  | 'lost'
+  | 'out_of_scope'
+  | 'unexpected';
 export const RECORD_STATUSES: readonly RecordStatus[] = [
   'accepted',
   'sampled_out',
@@ -37,6 +45,8 @@ export const RECORD_STATUSES: readonly RecordStatus[] = [
   'late',
   'duplicate',
   'lost',
+  'out_of_scope',
+  'unexpected',
 ];
 
 const OUTCOMES: readonly (keyof OutcomeCounts)[] = ['equal', 'different', 'missing', 'extra'];
@@ -115,7 +125,7 @@ export class ShadowdiffMetrics {
     const registers = [registry];
     this.#records = new Counter({
       name: NAMES.records,
-      help: 'Records consumed, by side and by what became of them (accepted, sampled_out, invalid, late, duplicate).',
+      help: 'Records consumed, by side and by what became of them (accepted, sampled_out, invalid, late, duplicate, lost, out_of_scope, unexpected).',
       labelNames: ['comparison', 'side', 'status'],
       registers,
     });

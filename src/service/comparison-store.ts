@@ -1,5 +1,6 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { ComparisonConfig, Side } from '../config/schema.js';
+import { checkScopeUnchanged } from '../diff/scope.js';
 import { literal } from '../diff/sql.js';
 import { connect, inTransaction, queryRows } from '../store/duckdb.js';
 import { BUFFER } from '../store/schema.js';
@@ -27,6 +28,11 @@ export async function restoreComparison(
     `INSERT INTO comparisons (id, config, epoch, epoch_started_at, created_at)
      VALUES (${id}, ${literal(JSON.stringify(config))}, 1, now(), now()) ON CONFLICT DO NOTHING`,
   );
+  const [stored] = await queryRows<{ config: string }>(
+    connection,
+    `SELECT config::VARCHAR AS config FROM comparisons WHERE id = ${id}`,
+  );
+  if (stored) checkScopeUnchanged(JSON.parse(stored.config) as ComparisonConfig, config.scope);
   const [row] = await queryRows<{
     epoch: number;
     started: bigint;

@@ -10,6 +10,7 @@ import { diffSpecOf } from '../diff/batch.js';
 import type { DiffSpec } from '../diff/engine.js';
 import { redactor } from '../diff/redact.js';
 import type { SampleOutcome } from '../diff/samples.js';
+import { describeScope, partitionInScope, scopeOfVerdict, scopePartitions } from '../diff/scope.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { PreparedSource } from '../sources/source.js';
 import { BufferWriter } from '../store/buffer-writer.js';
@@ -90,7 +91,7 @@ export class ComparisonRunner implements ComparisonView {
   #tickAgain = false;
   /** Resets asked for: the next tick starts a new epoch, between its window work. */
   #resets: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  #lastCounts: OutcomeCounts = { equal: 0, different: 0, missing: 0, extra: 0 };
+  #lastCounts: OutcomeCounts & { unexpectedCandidate?: number } = { equal: 0, different: 0, missing: 0, extra: 0 };
   #lastFields: Record<string, number> = {};
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
   #complete = false;
@@ -145,6 +146,7 @@ export class ComparisonRunner implements ComparisonView {
     for (const side of this.#sides) this.#ingestConnections.set(side, await connect(instance));
     this.#intake = new Intake({
       comparison: this.id,
+      scope: this.config.scope,
       checkpoint: this.#checkpoint,
       writer: new BufferWriter(this.#plan),
       watermarks: this.#watermarks,
@@ -168,8 +170,11 @@ export class ComparisonRunner implements ComparisonView {
       // Records of unsampled keys are dropped where the source runs (a source thread for Kafka).
       sampling: keySampling(this.config),
     };
-    for (const side of this.#sides)
-      this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, prepare));
+    for (const side of this.#sides) {
+      const partitions = scopePartitions(this.config.scope, side);
+      const options = partitions ? { ...prepare, partitions } : prepare;
+      this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, options));
+    }
     // Side by side: a source thread takes a while to start on a busy machine.
     await Promise.all(
       [...this.#sources].map(([side, source]) =>
@@ -248,7 +253,10 @@ export class ComparisonRunner implements ComparisonView {
   /** A source that is still connecting knows its partitions only once it has: they hold the watermark from then. */
   #registerPartitions(): void {
     for (const [side, source] of this.#sources) {
-      for (const partition of source.partitions()) this.#watermarks.register(side, partition);
+      const scope = scopePartitions(this.config.scope, side);
+      for (const partition of source.partitions()) {
+        if (partitionInScope(scope, partition)) this.#watermarks.register(side, partition);
+      }
     }
   }
 
@@ -320,6 +328,7 @@ export class ComparisonRunner implements ComparisonView {
       ...(lag === undefined ? {} : { lagSeconds: lag }),
       complete: this.#complete,
       lost: this.#intake?.lost ?? 0,
+      ...scopeOfVerdict(this.config.scope, this.#lastCounts),
     });
   }
 
@@ -346,8 +355,10 @@ export class ComparisonRunner implements ComparisonView {
     const epoch = this.#epoch;
     const pending = this.#checkpoint.pendingCounts(epoch);
     const results = await epochResults(this.#read as DuckDBConnection, this.id, epoch, this.#noiseOptions(), pending);
+    const scope = describeScope(this.config.scope);
     return {
       comparison: this.id,
+      ...(scope ? { scope } : {}),
       counts: results.counts,
       fields: results.fields,
       ...(results.noise ? { noise: results.noise } : {}),
@@ -368,7 +379,11 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   #noiseOptions(): NoiseOptions {
-    return { hasControl: this.#sides.includes('control'), alpha: this.config.verdict.alpha };
+    return {
+      hasControl: this.#sides.includes('control'),
+      alpha: this.config.verdict.alpha,
+      scoped: this.config.scope !== undefined,
+    };
   }
 
   /** Starts a new epoch: done by the next tick, between its window work, so no close straddles it. */

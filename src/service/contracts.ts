@@ -37,6 +37,8 @@ export interface ComparisonRuntime {
 
 export interface Summary {
   comparison: string;
+  /** The slice judged (the comparison's scope), in words. */
+  scope?: string;
   counts: BatchCounts;
   fields: BatchField[];
   noise?: FieldRates[];

@@ -2,7 +2,8 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import type { OpenFrom } from '../align/ingest.js';
 import type { WatermarkTracker } from '../align/watermarks.js';
-import type { Side } from '../config/schema.js';
+import type { ScopeConfig, Side } from '../config/schema.js';
+import { outsideStatus, partitionInScope, scopePartitions } from '../diff/scope.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { LogGap, PreparedSource } from '../sources/source.js';
 import type { BufferWriter } from '../store/buffer-writer.js';
@@ -12,6 +13,8 @@ import type { PendingBatch } from './pending-batches.js';
 /** What the intake needs of its runner. */
 export interface IntakeContext {
   comparison: string;
+  /** The comparison's scope: what records outside it count as, and which partitions hold the watermarks. */
+  scope: ScopeConfig | undefined;
   checkpoint: Checkpoint;
   writer: BufferWriter;
   watermarks: WatermarkTracker;
@@ -72,12 +75,17 @@ export class Intake {
     for (const n of batch.invalid.values()) invalidBefore += n;
     checkpoint.count(epoch, side, 'invalid', invalidBefore);
     checkpoint.count(epoch, side, 'sampled_out', batch.sampledOut);
+    // Records of partitions outside the scope, dropped before DuckDB: counted as the statement counts the rest.
+    const outside = outsideStatus(this.#ctx.scope, side);
+    checkpoint.count(epoch, side, outside, batch.outOfScope);
     checkpoint.deadLetters(side, [...batch.deadLetters, ...result.deadLetters]);
     const ended = checkpoint.buffered(side, batch.positions, result);
     // A partition whose records were all dropped before DuckDB (unsampled keys, undecodable) gave no
     // event time: it is not kept from turning idle, so it cannot hold the watermark back for ever.
     const packed = new Set(batch.partitions.map((partition) => partition.source));
+    const partitions = scopePartitions(this.#ctx.scope, side);
     for (const partition of batch.positions.keys()) {
+      if (!partitionInScope(partitions, partition)) continue;
       const maxEventTime = result.maxEventTimes.get(partition);
       if (maxEventTime !== undefined) this.#ctx.watermarks.observe(side, partition, maxEventTime);
       else if (packed.has(partition)) this.#ctx.watermarks.touch(side, partition);
@@ -87,8 +95,10 @@ export class Intake {
       { comparison, side, records: batch.records, counts: Object.fromEntries(result.counts) },
       'batch buffered',
     );
-    metrics.addRecords(comparison, side, 'sampled_out', (result.counts.get('sampled_out') ?? 0) + batch.sampledOut);
-    metrics.addRecords(comparison, side, 'late', result.counts.get('late') ?? 0);
+    for (const status of ['sampled_out', 'late', 'out_of_scope', 'unexpected'] as const) {
+      const before = (status === outside ? batch.outOfScope : 0) + (status === 'sampled_out' ? batch.sampledOut : 0);
+      metrics.addRecords(comparison, side, status, (result.counts.get(status) ?? 0) + before);
+    }
     metrics.addRecords(comparison, side, 'invalid', (result.counts.get('invalid') ?? 0) + invalidBefore);
     for (const [reason, n] of [...batch.invalid, ...result.invalidReasons]) {
       metrics.addDecodeErrors(comparison, side, reason, n);
@@ -121,9 +131,13 @@ export class Intake {
 
   /** Positions a source resumed past because its log no longer has them: records lost, counted once. */
   lostFromLog(side: Side, gaps: LogGap[]): void {
+    const partitions = scopePartitions(this.#ctx.scope, side);
     for (const gap of gaps) {
       const { uncounted, ended } = this.#ctx.checkpoint.lostFromLog(side, gap.source, gap.from, gap.to);
-      if (uncounted > 0) this.#count(side, gap.source, uncounted, 'records never counted');
+      // Records of a partition outside the scope were never going to be compared: not evidence lost.
+      if (!partitionInScope(partitions, gap.source)) {
+        this.#ctx.checkpoint.count(this.#ctx.epoch(), side, outsideStatus(this.#ctx.scope, side), uncounted);
+      } else if (uncounted > 0) this.#count(side, gap.source, uncounted, 'records never counted');
       if (ended) this.replayEnded([ended]);
     }
   }

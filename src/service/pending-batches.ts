@@ -23,6 +23,8 @@ export interface PendingBatch {
   invalid: Map<string, number>;
   /** Records of unsampled keys, dropped where the source runs. */
   sampledOut: number;
+  /** Records of source partitions outside the scope. */
+  outOfScope: number;
   deadLetters: DeadLetter[];
   /** The last position taken per source partition. */
   positions: Map<string, number>;
@@ -68,6 +70,7 @@ export class PendingBatches {
           partitions: [],
           invalid: new Map(),
           sampledOut: 0,
+          outOfScope: 0,
           deadLetters: [],
           positions: new Map(),
           records: 0,
@@ -80,6 +83,7 @@ export class PendingBatches {
       if (room > 0) batch.deadLetters.push(...prepared.deadLetters.slice(0, room));
       for (const [partition, position] of prepared.positions) batch.positions.set(partition, position);
       batch.sampledOut += prepared.sampledOut;
+      batch.outOfScope += prepared.outOfScope;
       batch.records += prepared.records;
     }
     const writing = this.#flushing.get(side);

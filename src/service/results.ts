@@ -21,6 +21,8 @@ export interface EpochResults {
 export interface NoiseOptions {
   hasControl: boolean;
   alpha: number;
+  /** The comparison has a scope: the counts carry the records outside it. */
+  scoped?: boolean;
 }
 
 const n = (value: unknown) => Number(value ?? 0);
@@ -130,6 +132,14 @@ export async function epochResults(
     pendingCandidate: status('candidate', 'buffered'),
     lostLive: status('live', 'lost'),
     lostCandidate: status('candidate', 'lost'),
+    ...(options.scoped
+      ? {
+          outOfScopeLive: status('live', 'out_of_scope'),
+          outOfScopeCandidate: status('candidate', 'out_of_scope'),
+          unexpectedCandidate: status('candidate', 'unexpected'),
+          ...(options.hasControl ? { outOfScopeControl: status('control', 'out_of_scope') } : {}),
+        }
+      : {}),
     ...(options.hasControl
       ? {
           control: valid('control'),

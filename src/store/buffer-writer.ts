@@ -37,7 +37,7 @@ export interface BufferResult {
   deadLetters: DeadLetter[];
 }
 
-const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid'];
+const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid', 'out_of_scope'];
 
 /**
  * Classifies one batch of a side in DuckDB (`align/ingest.ts`) straight into the in-memory buffer,
@@ -115,14 +115,14 @@ export class BufferWriter {
     // sees the rest (a window's diff reads the buffer while batches land).
     return inTransaction(connection, async () => {
       await statement.run();
-      const result = await this.#read(connection, mine, batch.deadLetterLimit);
+      const result = await this.#read(connection, mine, batch);
       await connection.run(`DELETE FROM ${BUFFER} WHERE ${mine} AND status NOT IN ('buffered', 'rebuffered')`);
       return result;
     });
   }
 
   /** The counts, open-window runs and dead letters of a batch just landed in the buffer. */
-  async #read(connection: DuckDBConnection, mine: string, deadLetterLimit: number): Promise<BufferResult> {
+  async #read(connection: DuckDBConnection, mine: string, batch: BufferBatch): Promise<BufferResult> {
     const result = emptyResult();
     const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
     const statuses = await queryRows<{
@@ -139,7 +139,9 @@ export class BufferWriter {
     let buffered = 0;
     for (const row of statuses) {
       const n = Number(row.n);
-      if (COUNTED.includes(row.status)) add(result.counts, row.status, n);
+      // A candidate held to the scope has its records outside it counted unexpected.
+      const status = row.status === 'out_of_scope' ? this.#plan.outsideStatus(batch.side) : row.status;
+      if (COUNTED.includes(row.status)) add(result.counts, status, n);
       if (row.status === 'invalid' && row.reason !== null) add(result.invalidReasons, row.reason, n);
       if (row.status === 'invalid') invalid += n;
       if (row.status === 'buffered' || row.status === 'rebuffered') buffered += n;
@@ -164,11 +166,11 @@ export class BufferWriter {
         });
       }
     }
-    if (deadLetterLimit > 0 && invalid > 0) {
+    if (batch.deadLetterLimit > 0 && invalid > 0) {
       const letters = await queryRows<{ source: string; position: bigint; reason: string; raw: string }>(
         connection,
         `SELECT source, position, reason, doc[:1024] AS raw FROM ${BUFFER} WHERE ${mine} AND status = 'invalid'
-         ORDER BY seq LIMIT ${deadLetterLimit}`,
+         ORDER BY seq LIMIT ${batch.deadLetterLimit}`,
       );
       for (const letter of letters) {
         result.deadLetters.push({

@@ -29,6 +29,10 @@ export interface VerdictInput {
    * is, for the checks run over the sampled keys, which are a random draw of all keys.
    */
   samplingRate?: number;
+  /** The comparison's scope in words (a canary's slice), when it has one. */
+  scope?: string;
+  /** Candidate records outside a scope it is held to (`candidateOnly`): it processed more than its slice. */
+  unexpected?: number;
   now?: Date;
 }
 
@@ -49,6 +53,8 @@ export interface VerdictBody {
   fail: boolean;
   complete: boolean;
   reason: string;
+  /** The slice judged, in words; absent when every record is. */
+  scope?: string;
   score: number;
   stats: {
     method: string;
@@ -185,6 +191,13 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
     score = Math.min(...all.map((c) => (c.verdict === 'PASS' ? 74 : checkScore(c))));
   }
 
+  // A candidate held to a slice that emits records outside it is broken whatever its slice says.
+  if (input.unexpected) {
+    const outside = `candidate emitted ${input.unexpected} unexpected records outside its scope`;
+    reason = verdict === 'FAIL' ? `${outside}; ${reason}` : outside;
+    verdict = 'FAIL';
+    score = Math.min(score, 49);
+  }
   // Lost records never reached an outcome: the reason says so whatever the verdict.
   if (input.lost) reason += `; ${input.lost} records lost: the source log no longer had them`;
   const mismatch = all[0]!;
@@ -198,6 +211,7 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
     fail: verdict === 'FAIL',
     complete: input.complete,
     reason,
+    ...(input.scope ? { scope: input.scope } : {}),
     score,
     stats: {
       method: CONFIDENCE_METHOD,

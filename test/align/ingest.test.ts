@@ -240,6 +240,38 @@ describe('ingest classification in DuckDB', () => {
     expect(share).toBeLessThan(0.3);
   });
 
+  it('counts records outside the key range out of scope: the keys sampling takes at the same fraction are in', async () => {
+    const docs = Array.from({ length: 2000 }, (_, i) => doc({ region: 'eu', customer: { id: i }, at: i }));
+    const scoped = await classify(docs, { extra: { scope: { keyRange: [0, 0.25] } } });
+    const sampled = await classify(docs, { extra: { sampling: { rate: 0.25 } } });
+    expect(scoped.map((r) => (r.status === 'out_of_scope' ? 'sampled_out' : r.status))).toEqual(
+      sampled.map((r) => r.status),
+    );
+    expect(scoped.filter((r) => r.status === 'out_of_scope').length).toBeGreaterThan(1400);
+  });
+
+  it('counts records outside the field scope out of scope, invalid ones invalid, on nested paths', async () => {
+    const rows = await classify(
+      [
+        doc({ region: 'eu', customer: { id: 1, tenant: 'acme' }, at: 1 }),
+        doc({ region: 'eu', customer: { id: 2, tenant: 'globex' }, at: 1 }),
+        doc({ region: 'eu', customer: { id: 3 }, at: 1 }),
+        '{"region":"eu","customer":{"id":4,"tenant":7.0},"at":1}',
+        doc({ region: 'eu', customer: { id: 5, tenant: '7' }, at: 1 }),
+        doc({ region: 'eu', customer: { tenant: 'acme' }, at: 1 }),
+      ],
+      { extra: { scope: { field: 'customer.tenant', in: ['acme', 7] } } },
+    );
+    expect(rows.map((r) => r.status)).toEqual([
+      'buffered',
+      'out_of_scope',
+      'out_of_scope',
+      'buffered',
+      'out_of_scope',
+      'invalid',
+    ]);
+  });
+
   it('keys by the Kafka record key and times by the record timestamp when told to', async () => {
     const rows = await classify(['{}', '{}'], {
       extra: { key: ['$kafkaKey'], time: { source: 'kafka' } },

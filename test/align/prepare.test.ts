@@ -58,6 +58,33 @@ describe('record preparer', () => {
     expect(texts(second!.docs)).toEqual(['{"é":"ü"}']);
   });
 
+  it('counts records of partitions outside the scope once, undecoded, and still takes their positions', async () => {
+    const preparer = new RecordPreparer(
+      { ...options, partitions: [1] },
+      { skipThrough: new Map(), countedThrough: new Map([['t/0', 1]]) },
+    );
+    const batch = await preparer.prepare(
+      [
+        record('t/0', 1, '{"a":1}'),
+        record('t/0', 2, 'not json'),
+        record('t/1', 0, '{"a":2}'),
+        record('t/12', 0, '{"a":3}'),
+      ],
+      control,
+      true,
+    );
+    // t/0@1 is a replay (counted before the restart): not counted again.
+    expect(batch.outOfScope).toBe(2);
+    expect(batch.invalid).toEqual([]);
+    expect(batch.records).toBe(4);
+    expect(batch.partitions.map((p) => [p.source, p.positions])).toEqual([['t/1', '0']]);
+    expect(batch.positions).toEqual([
+      ['t/0', 2],
+      ['t/1', 0],
+      ['t/12', 0],
+    ]);
+  });
+
   it('counts JSON texts over maxRecordBytes oversized, as Kafka messages are, with a dead letter', async () => {
     const preparer = new RecordPreparer(
       { ...options, maxRecordBytes: 10 },

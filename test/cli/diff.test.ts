@@ -341,3 +341,89 @@ describe('progress on a terminal', () => {
     expect(JSON.parse(json.stdout).counts.different).toBe(Math.ceil(n / 7) - 1);
   });
 });
+
+describe('a single-tenant canary', () => {
+  const TENANTS = ['acme', 'globex', 'initech'];
+  const record = (i: number, v = i) => JSON.stringify({ id: i, org: { tenant: TENANTS[i % 3], shard: i % 3 }, v });
+  const all = Array.from({ length: 3000 }, (_, i) => i);
+  const acme = all.filter((i) => i % 3 === 0);
+  const live = files.write('tenants-live.ndjson', all.map((i) => record(i)).join('\n'));
+  const clean = files.write('tenants-clean.ndjson', acme.map((i) => record(i)).join('\n'));
+  const broken = files.write('tenants-broken.ndjson', acme.map((i) => record(i, i % 30 === 0 ? -1 : i)).join('\n'));
+  const scopeConfig = files.write(
+    'tenants.yaml',
+    `comparisons:
+  - id: acme-canary
+    live: {file: {path: unused}}
+    candidate: {file: {path: unused}}
+    key: [id]
+    scope: {field: org.tenant, in: [acme]}
+    verdict: {tolerance: 0.01, minSamples: 100}
+`,
+  );
+
+  it('PASSes a clean slice from --scope flags and FAILs a broken one, with exact out-of-scope counts', () => {
+    // The config file's verdict policy, the scope from flags only.
+    const flags = ['--config', config, '--scope-field', 'org.tenant', '--scope-in', 'acme', '--json'];
+    const pass = shadowdiff('diff', '--live', live, '--candidate', clean, ...flags);
+    expect(pass.code).toBe(0);
+    const passed = JSON.parse(pass.stdout);
+    expect(passed.counts).toMatchObject({ equal: 1000, missing: 0, outOfScopeLive: 2000, outOfScopeCandidate: 0 });
+    expect(passed.verdict.scope).toBe('org.tenant in ["acme"]; records outside it are out of scope');
+    const fail = shadowdiff('diff', '--live', live, '--candidate', broken, ...flags);
+    expect(fail.code).toBe(1);
+    expect(JSON.parse(fail.stdout).counts).toMatchObject({ equal: 900, different: 100, outOfScopeLive: 2000 });
+  });
+
+  it('takes the scope from the config file, and numbers, ranges and candidate-only from flags', () => {
+    const fromConfig = shadowdiff('diff', '--live', live, '--candidate', clean, '--config', scopeConfig);
+    expect(fromConfig.code).toBe(0);
+    expect(fromConfig.stdout).toContain('scope: org.tenant in ["acme"]');
+    expect(fromConfig.stdout).toMatch(/^out of scope +2000 +0$/m);
+    const byNumber = shadowdiff(
+      'diff',
+      ...['--live', live, '--candidate', live, '--key', 'id', '--json'],
+      ...['--scope-field', 'org.shard', '--scope-not-in', '1,2', '--scope-candidate-only'],
+    );
+    expect(JSON.parse(byNumber.stdout).counts).toMatchObject({
+      equal: 1000,
+      outOfScopeLive: 2000,
+      unexpectedCandidate: 2000,
+    });
+    expect(byNumber.code).toBe(1);
+    const quoted = shadowdiff(
+      'diff',
+      ...['--live', live, '--candidate', clean, '--key', 'id', '--json'],
+      ...['--scope-field', 'org.shard', '--scope-in', '"0"'],
+    );
+    // The string "0" is not the number 0: nothing is in the slice.
+    expect(quoted.code).toBe(3);
+    expect(quoted.stderr).toContain('no record of either side is in the scope (org.shard in ["0"])');
+    const range = shadowdiff(
+      'diff',
+      ...['--live', live, '--candidate', live, '--key', 'id', '--json', '--scope-key-range', '0,0.5'],
+    );
+    const counts = JSON.parse(range.stdout).counts;
+    expect(counts.equal + counts.outOfScopeLive).toBe(3000);
+    const misspelt = shadowdiff(
+      'diff',
+      '--live',
+      live,
+      '--candidate',
+      clean,
+      '--key',
+      'id',
+      '--scope-field',
+      'org.tenant',
+      '--scope-in',
+      'acmee',
+    );
+    expect(misspelt.code).toBe(3);
+    expect(misspelt.stderr).toBe(
+      'shadowdiff: no record of either side is in the scope (org.tenant in ["acmee"]): 3000 live and 1000 candidate records are outside it; check the scope\n',
+    );
+    const bad = shadowdiff('diff', '--live', live, '--candidate', clean, '--key', 'id', '--scope-key-range', '0.5');
+    expect(bad.code).toBe(3);
+    expect(bad.stderr).toContain('--scope-key-range: expected from,to');
+  });
+});

@@ -43,7 +43,9 @@ describe('ShadowdiffMetrics', () => {
   it('starts counters at zero for the registered sides', async () => {
     metrics.registerComparison('orders-v2', ['live', 'candidate']);
     const records = await samples(registry, 'shadowdiff_records_total');
-    expect(records).toHaveLength(12);
+    // 8 statuses per side, out_of_scope and unexpected (scoped comparisons) included.
+    expect(records).toHaveLength(16);
+    expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="live",status="out_of_scope"} 0');
     expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="candidate",status="late"} 0');
     expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="live",status="lost"} 0');
     expect(await samples(registry, 'shadowdiff_outcomes_total')).toEqual([

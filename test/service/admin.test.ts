@@ -86,8 +86,31 @@ describe('runtime comparisons', () => {
       error: 'SD_CONFIG_INVALID',
       message: 'window.size: expected a duration like 1m',
     });
+    const sql = await create({ id: 'runtime-4', scope: { sql: 'true' } });
+    expect(sql.json()).toMatchObject({ error: 'SD_CONFIG_INVALID', message: 'scope.sql: unknown setting' });
     const longWindows = await create({ id: 'runtime-3', window: { size: '7d' } });
     expect(longWindows.statusCode).toBe(400);
     expect(longWindows.json().message).toMatch(/^storage\.retention: 7d is too short for comparison runtime-3: /);
+  });
+
+  it('judges a scoped comparison on its slice, and takes a new scope by delete and create', async () => {
+    const create = (scope: Record<string, unknown>) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/comparisons',
+        payload: { ...simulated, id: 'scoped', scope },
+        headers: auth,
+      });
+    expect((await create({ keyRange: [0, 0.5] })).statusCode).toBeLessThan(300);
+    const summary = async () => (await app.inject({ url: '/v1/comparisons/scoped/summary' })).json();
+    await waitFor(async () => (await summary()).counts.outOfScopeLive > 0, 30_000, 'records out of scope');
+    expect((await summary()).scope).toBe('key hash in [0, 0.5) (50% of keys); records outside it are out of scope');
+    expect((await app.inject({ url: '/v1/comparisons/scoped/verdict' })).json().scope).toBe(
+      'key hash in [0, 0.5) (50% of keys); records outside it are out of scope',
+    );
+    expect((await app.inject({ method: 'DELETE', url: '/v1/comparisons/scoped', headers: auth })).statusCode).toBe(204);
+    expect((await create({ keyRange: [0.5, 1] })).statusCode).toBeLessThan(300);
+    expect((await summary()).scope).toMatch(/^key hash in \[0\.5, 1\)/);
+    expect((await app.inject({ method: 'DELETE', url: '/v1/comparisons/scoped', headers: auth })).statusCode).toBe(204);
   });
 });

@@ -280,3 +280,18 @@ describe('verdictCode', () => {
     expect(verdictCode('FAIL')).toBe(-1);
   });
 });
+
+describe('a scoped verdict', () => {
+  it('states the scope, and FAILs a candidate that emitted unexpected records whatever its slice says', () => {
+    const clean = evaluate({ counts: counts(100_000), scope: 'partitions 0, 1; records outside it are out of scope' });
+    expect(clean).toMatchObject({ verdict: 'PASS', scope: 'partitions 0, 1; records outside it are out of scope' });
+    const leaked = evaluate({ counts: counts(100_000), unexpected: 3 });
+    expect(leaked).toMatchObject({ verdict: 'FAIL', pass: false, fail: true });
+    expect(leaked.reason).toBe('candidate emitted 3 unexpected records outside its scope');
+    expect(leaked.score).toBeLessThan(50);
+    expect(leaked.result.judgeResult.score.classification).toBe('Fail');
+    const failing = evaluate({ counts: counts(1000, 100), unexpected: 1 });
+    expect(failing.reason).toMatch(/^candidate emitted 1 unexpected records outside its scope; mismatch rate /);
+    expect(evaluate({ counts: counts(10) }).scope).toBeUndefined();
+  });
+});

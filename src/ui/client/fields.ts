@@ -38,6 +38,10 @@ export function countsSection(counts: Record<string, number>, format: Formats): 
           row('duplicate', 'duplicate'),
           row('sampled out', 'sampledOut'),
           ...(counts.lateLive !== undefined ? [row('late', 'late'), row('pending', 'pending')] : []),
+          // A scoped comparison (a canary's slice): the records outside it, per side.
+          ...(counts.outOfScopeLive !== undefined
+            ? [row('out of scope', 'outOfScope'), row('unexpected', 'unexpected')]
+            : []),
         ],
       ),
       table(

@@ -1,0 +1,197 @@
+import { randomUUID } from 'node:crypto';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { Service } from '../../src/service/service.js';
+import type { ProduceMessage } from '../../src/sources/kafka/client.js';
+import { kafkaFixture } from '../helpers/kafka.js';
+import { tempDir } from '../helpers/tmp.js';
+import { waitFor } from '../helpers/wait.js';
+
+/** A canary on 2 of 6 partitions, streaming from the real broker of test/global-setup.ts. */
+const kafka = kafkaFixture('shadowdiff-canary-test');
+const files = tempDir();
+afterAll(() => files.remove());
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const PARTITIONS = 6;
+const SLICE = [0, 1];
+const COUNT = 1200;
+
+async function topics(): Promise<{ live: string; candidate: string }> {
+  const suffix = randomUUID().slice(0, 8);
+  const names = { live: `canary.v1-${suffix}`, candidate: `canary.v2-${suffix}` };
+  await kafka.admin.createTopics([
+    { topic: names.live, partitions: PARTITIONS },
+    { topic: names.candidate, partitions: PARTITIONS },
+  ]);
+  return names;
+}
+
+const order = (i: number, amount = i, at = T0 + i * 20): ProduceMessage => ({
+  key: `o-${i}`,
+  value: JSON.stringify({ order_id: `o-${i}`, event_time: new Date(at).toISOString(), amount }),
+  partition: i % PARTITIONS,
+});
+
+/** One record per partition far ahead in event time, so the watermarks pass the test's windows. */
+const flush = (partitions: readonly number[]) =>
+  partitions.map((partition) => ({ ...order(COUNT + partition, 0, T0 + 600_000), partition }));
+
+function config(name: string, t: { live: string; candidate: string }, scope: Record<string, unknown>) {
+  return parseConfig({
+    storage: { path: `${files.dir}/${name}.duckdb` },
+    kafka: { brokers: kafka.brokers.split(','), clientId: 'shadowdiff-canary-test' },
+    comparisons: [
+      {
+        id: 'canary',
+        live: { kafka: { topic: t.live } },
+        candidate: { kafka: { topic: t.candidate } },
+        key: ['order_id'],
+        time: { field: 'event_time' },
+        // Partitions outside the scope must not hold the watermark: an idle timeout this long would show it.
+        window: { size: '10s', allowedLateness: '1s', idleTimeout: '5m' },
+        verdict: { tolerance: 0.05, minSamples: 100, maxLagSeconds: 600 },
+        scope,
+      },
+    ],
+  });
+}
+
+const live = Array.from({ length: COUNT }, (_, i) => order(i));
+const inSlice = live.filter((m) => SLICE.includes(m.partition as number));
+/** The test windows: 1,200 records 20 ms apart from T0 span 24 s, three 10 s windows. */
+const TEST_WINDOWS = 3;
+
+async function run(
+  name: string,
+  candidate: ProduceMessage[],
+  scope: Record<string, unknown>,
+  check: (service: Service) => Promise<void>,
+) {
+  const t = await topics();
+  await kafka.producer.send(t.live, [...live, ...flush([0, 1, 2, 3, 4, 5])]);
+  // The candidate runs on its slice only: its other partitions stay empty.
+  await kafka.producer.send(t.candidate, [...candidate, ...flush(SLICE)]);
+  const service = await Service.start(config(name, t, scope), pino({ level: 'silent' }));
+  try {
+    const runner = service.get('canary')!;
+    await waitFor(() => runner.runtime().closedWindows >= TEST_WINDOWS, 90_000, 'test windows closed');
+    // The flush records are the last of each partition: once every one is counted, nothing more comes.
+    await waitFor(
+      async () => {
+        const { counts } = await runner.summary();
+        return counts.pendingLive === 2 && counts.outOfScopeLive === COUNT - inSlice.length + 4;
+      },
+      60_000,
+      'every live record counted',
+    );
+    await check(service);
+  } finally {
+    await service.stop();
+  }
+}
+
+describe('a streaming canary on 2 of 6 Kafka partitions', () => {
+  it('PASSes a clean slice: the other partitions are out of scope, never missing', async () => {
+    await run('clean', inSlice, { partitions: SLICE }, async (service) => {
+      const runner = service.get('canary')!;
+      const summary = await runner.summary();
+      expect(summary.counts).toMatchObject({
+        live: inSlice.length + 2,
+        candidate: inSlice.length + 2,
+        equal: inSlice.length,
+        different: 0,
+        missing: 0,
+        extra: 0,
+        pendingLive: 2,
+        pendingCandidate: 2,
+        // 800 records and 4 flush records on partitions 2 to 5.
+        outOfScopeLive: COUNT - inSlice.length + 4,
+        outOfScopeCandidate: 0,
+        unexpectedCandidate: 0,
+        lateLive: 0,
+        invalidLive: 0,
+      });
+      expect(summary.scope).toBe('partitions 0, 1; records outside it are out of scope');
+      await waitFor(() => runner.verdict().verdict === 'PASS', 30_000, 'verdict PASS');
+      expect(runner.verdict().scope).toBe(summary.scope);
+      const metrics = await service.promRegistry.metrics();
+      expect(metrics).toContain(
+        `shadowdiff_records_total{comparison="canary",side="live",status="out_of_scope"} ${COUNT - inSlice.length + 4}`,
+      );
+      expect(metrics).toContain(
+        'shadowdiff_records_total{comparison="canary",side="candidate",status="out_of_scope"} 0',
+      );
+    });
+  });
+
+  it('FAILs a broken slice, and names the records a candidate held to its slice emitted outside it', async () => {
+    // One in four orders of the slice has a wrong amount, and 5 records land on partition 2.
+    const broken = inSlice.map((m, i) => (i % 4 === 0 ? order(Number(m.key?.slice(2)), -1) : m));
+    const leaked = [2, 8, 14, 20, 26].map((i) => order(i));
+    await run('broken', [...broken, ...leaked], { partitions: SLICE, candidateOnly: true }, async (service) => {
+      const runner = service.get('canary')!;
+      await waitFor(
+        async () => (await runner.summary()).counts.unexpectedCandidate === leaked.length,
+        30_000,
+        'leaked records counted',
+      );
+      const summary = await runner.summary();
+      expect(summary.counts).toMatchObject({
+        equal: inSlice.length - inSlice.length / 4,
+        different: inSlice.length / 4,
+        missing: 0,
+        extra: 0,
+        outOfScopeLive: COUNT - inSlice.length + 4,
+        outOfScopeCandidate: 0,
+        unexpectedCandidate: leaked.length,
+      });
+      await waitFor(() => runner.verdict().verdict === 'FAIL', 30_000, 'verdict FAIL');
+      expect(runner.verdict().reason).toMatch(/^candidate emitted 5 unexpected records outside its scope; /);
+      expect(runner.verdict().scope).toBe("partitions 0, 1; the candidate's records outside it are unexpected");
+      const metrics = await service.promRegistry.metrics();
+      expect(metrics).toContain('shadowdiff_records_total{comparison="canary",side="candidate",status="unexpected"} 5');
+    });
+  });
+});
+
+describe('a scope change', () => {
+  const records = Array.from({ length: 10 }, (_, i) =>
+    JSON.stringify({ order_id: `o-${i}`, tenant: i % 2 ? 'acme' : 'globex', event_time: T0 + i }),
+  );
+  const path = files.write('scope-change.ndjson', `${records.join('\n')}\n`);
+  const withScope = (scope: Record<string, unknown>) =>
+    parseConfig({
+      storage: { path: `${files.dir}/scope-change.duckdb` },
+      comparisons: [
+        {
+          id: 'canary',
+          live: { file: { path } },
+          candidate: { file: { path } },
+          key: ['order_id'],
+          time: { field: 'event_time' },
+          scope,
+        },
+      ],
+    });
+
+  it('is refused on a restart, naming the old and new scope and how to start afresh; the same scope resumes', async () => {
+    const first = await Service.start(withScope({ field: 'tenant', in: ['acme'] }), pino({ level: 'silent' }));
+    await waitFor(() => first.get('canary')!.verdict().complete, 30_000, 'input consumed');
+    expect((await first.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
+    await first.stop();
+    await expect(
+      Service.start(withScope({ field: 'tenant', in: ['globex'] }), pino({ level: 'silent' })),
+    ).rejects.toThrow(
+      'comparison canary: scope changed since its state was stored (tenant in ["acme"] → tenant in ["globex"]); a new scope starts its counts afresh: give the comparison a new id, or delete it (DELETE /v1/comparisons/canary) and create it again',
+    );
+    // The same scope, its members written in another order, resumes.
+    const again = await Service.start(withScope({ in: ['acme'], field: 'tenant' }), pino({ level: 'silent' }));
+    try {
+      expect((await again.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
+    } finally {
+      await again.stop();
+    }
+  });
+});
