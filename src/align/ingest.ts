@@ -1,8 +1,8 @@
 import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
-import { keyShape, typedRow } from '../diff/engine.js';
 import { keyExpression, leafColumns, sampledExpression } from '../diff/key-sql.js';
 import { pathSegments } from '../diff/paths.js';
+import { keyShape, typedRow } from '../diff/records-sql.js';
 import { inScopeExpression, type OutsideStatus, outsideStatus, scopeFieldPath } from '../diff/scope.js';
 import { eventTimeExpression, tooDeepExpression } from '../diff/sql.js';
 import { KAFKA_KEY, samplingThreshold } from './keys.js';

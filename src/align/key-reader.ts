@@ -1,4 +1,24 @@
 import { MAX_DEPTH } from '../diff/sql.js';
+import {
+  CLOSE_ARRAY,
+  CLOSE_OBJECT,
+  COLON,
+  COMMA,
+  canonicalNumber,
+  FALSE_WORD,
+  isWord,
+  MINUS,
+  NULL_WORD,
+  numberEnd,
+  OPEN_ARRAY,
+  OPEN_OBJECT,
+  PLAIN_DIGITS,
+  QUOTE,
+  SPACE,
+  stringEnd,
+  TRUE_WORD,
+  ZERO,
+} from './json-bytes.js';
 import { KEY_TAG } from './keys.js';
 
 /**
@@ -31,24 +51,8 @@ const ELEMENT_OR_CLOSE = 3;
 const AFTER_VALUE = 4;
 const NO_MEMBERS: Member[] = [];
 
-const SPACE = 0x20;
-const QUOTE = 0x22;
-const COMMA = 0x2c;
-const MINUS = 0x2d;
-const DOT = 0x2e;
-const ZERO = 0x30;
-const NINE = 0x39;
-const COLON = 0x3a;
-const OPEN_ARRAY = 0x5b;
-const BACKSLASH = 0x5c;
-const CLOSE_ARRAY = 0x5d;
-const OPEN_OBJECT = 0x7b;
-const CLOSE_OBJECT = 0x7d;
-
 /** Deeper texts are left to DuckDB, which counts those past MAX_DEPTH invalid (`too_deep`). */
 const MAX_NESTING = MAX_DEPTH - 1;
-/** As `PLAIN_DIGITS` in `diff/key-sql.ts`: longer numbers take a form this reader does not write. */
-const PLAIN_DIGITS = 1000;
 const PART_SEPARATOR = '\u001f';
 
 /** A member on the way to key parts: its name, the parts its value is, and the members read inside it. */
@@ -78,123 +82,6 @@ function memberTree(paths: readonly (readonly string[])[]): Member[] {
   });
   return root;
 }
-
-const isDigit = (c: number | undefined) => c !== undefined && c >= ZERO && c <= NINE;
-
-function hexDigit(c: number | undefined): number {
-  if (c === undefined) return -1;
-  if (c >= ZERO && c <= NINE) return c - ZERO;
-  const lower = c | 0x20;
-  return lower >= 0x61 && lower <= 0x66 ? lower - 0x61 + 10 : -1;
-}
-
-/**
- * A number's text as `canonicalNumber` in `diff/key-sql.ts` writes it: exact decimal, no exponent,
- * no trailing zeros of a fraction, `-0` as `0`.
- */
-function canonicalNumber(text: string): string | undefined {
-  const m = /^(-?)([0-9]+)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?$/.exec(text);
-  if (!m) return undefined;
-  const [, sign = '', whole = '', fraction = '', exponent] = m;
-  const digits = (whole + fraction).replace(/^0+/, '');
-  const significant = digits.replace(/0+$/, '');
-  if (significant === '') return '0';
-  const e = (exponent === undefined ? 0 : Number(exponent)) - fraction.length + digits.length - significant.length;
-  if (!Number.isSafeInteger(e)) return undefined;
-  const n = significant.length;
-  if (e >= 0 && n + e <= PLAIN_DIGITS) return sign + significant + '0'.repeat(e);
-  if (e < 0 && -e < n) return `${sign}${significant.slice(0, n + e)}.${significant.slice(n + e)}`;
-  if (e < 0 && -e <= PLAIN_DIGITS) return `${sign}0.${'0'.repeat(-e - n)}${significant}`;
-  return `${sign}${significant}e${e}`;
-}
-
-/** The UTF-16 unit of the `\uXXXX` escape at `at`, or -1. */
-function escapedUnit(b: Buffer, at: number): number {
-  let unit = 0;
-  for (let j = 2; j < 6; j++) {
-    const digit = hexDigit(b[at + j]);
-    if (digit < 0) return -1;
-    unit = unit * 16 + digit;
-  }
-  return unit;
-}
-
-/**
- * Reads a string from its opening quote at `i`: twice the index after its closing quote, plus 1
- * when it holds escapes; -1 for a raw control character, a bad escape or a lone surrogate (which
- * DuckDB rejects too).
- */
-function stringEnd(b: Buffer, i: number): number {
-  const n = b.length;
-  let escaped = 0;
-  for (i++; i < n; ) {
-    const c = b[i] as number;
-    if (c === QUOTE) return (i + 1) * 2 + escaped;
-    if (c === BACKSLASH) {
-      escaped = 1;
-      const e = b[i + 1];
-      if (e !== 0x75) {
-        // \" \\ \/ \b \f \n \r \t
-        if (
-          e !== QUOTE &&
-          e !== BACKSLASH &&
-          e !== 0x2f &&
-          e !== 0x62 &&
-          e !== 0x66 &&
-          e !== 0x6e &&
-          e !== 0x72 &&
-          e !== 0x74
-        )
-          return -1;
-        i += 2;
-        continue;
-      }
-      const unit = escapedUnit(b, i);
-      if (unit < 0 || (unit >= 0xdc00 && unit <= 0xdfff)) return -1;
-      i += 6;
-      if (unit >= 0xd800 && unit <= 0xdbff) {
-        const low = b[i] === BACKSLASH && b[i + 1] === 0x75 ? escapedUnit(b, i) : -1;
-        if (low < 0xdc00 || low > 0xdfff) return -1;
-        i += 6;
-      }
-      continue;
-    }
-    if (c < SPACE) return -1;
-    i++;
-  }
-  return -1;
-}
-
-/** Reads a number by JSON's grammar from `i`: twice the index after it, plus 1 for a fraction or an exponent; -1 if none. */
-function numberEnd(b: Buffer, i: number): number {
-  let decimal = 0;
-  if (b[i] === MINUS) i++;
-  if (b[i] === ZERO) i++;
-  else if (isDigit(b[i])) while (isDigit(b[i])) i++;
-  else return -1;
-  if (b[i] === DOT) {
-    i++;
-    if (!isDigit(b[i])) return -1;
-    while (isDigit(b[i])) i++;
-    decimal = 1;
-  }
-  if (b[i] === 0x65 || b[i] === 0x45) {
-    i++;
-    if (b[i] === 0x2b || b[i] === MINUS) i++;
-    if (!isDigit(b[i])) return -1;
-    while (isDigit(b[i])) i++;
-    decimal = 1;
-  }
-  return i * 2 + decimal;
-}
-
-function isWord(b: Buffer, i: number, word: Buffer): boolean {
-  for (let j = 0; j < word.length; j++) if (b[i + j] !== word[j]) return false;
-  return true;
-}
-const TRUE_WORD = Buffer.from('true');
-const FALSE_WORD = Buffer.from('false');
-const NULL_WORD = Buffer.from('null');
 
 /** The member of `members` named by the string from `start` (its quote) to `end` (after its quote). */
 function match(members: Member[], b: Buffer, start: number, end: number, escaped: boolean): Member | undefined {

@@ -2,10 +2,10 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { keyLabel } from '../align/keys.js';
 import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
-import type { DiffSpec, SideInput } from './engine.js';
 import { parseExact } from './exact-json.js';
 import { type Redactor, redactSample } from './redact.js';
 import type { DiffSample, PendingSample, SampleCollector } from './samples.js';
+import type { DiffSpec, SideInput } from './spec.js';
 
 const RAW_SAMPLE_CHARS = 1024;
 

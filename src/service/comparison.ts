@@ -1,7 +1,6 @@
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { type IngestPlan, ingestPlan } from '../align/ingest.js';
-import { keySampling } from '../align/key-sample.js';
 import type { PreparedBatch, PrepareOptions } from '../align/prepare.js';
 import { WatermarkTracker } from '../align/watermarks.js';
 import { durationMs } from '../config/duration.js';
@@ -20,9 +19,10 @@ import { Checkpoint } from './checkpoint.js';
 import { restoreComparison, startNextEpoch } from './comparison-store.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, NoiseFilter, Summary } from './contracts.js';
 import { Intake } from './intake.js';
-import { DEAD_LETTERS_PER_BATCH, MAX_PENDING_RECORDS, PendingBatches } from './pending-batches.js';
+import { MAX_PENDING_RECORDS, PendingBatches } from './pending-batches.js';
 import { epochResults, type NoiseOptions, storedSamples, windowPage } from './results.js';
 import { SideProgress } from './side-progress.js';
+import { sourceOptions } from './source-options.js';
 import { WindowCloser } from './window-closer.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -62,6 +62,8 @@ export class ComparisonRunner implements ComparisonView {
   readonly #sides: Side[];
   readonly #plan: IngestPlan;
   readonly #spec: DiffSpec;
+  /** How stored results discount noise (with a control side) and show the scope. */
+  readonly #noise: NoiseOptions;
   readonly #watermarks: WatermarkTracker;
   readonly #sources = new Map<Side, PreparedSource>();
   readonly #checkpoint: Checkpoint;
@@ -102,6 +104,8 @@ export class ComparisonRunner implements ComparisonView {
     this.#deps = deps;
     this.#sides = ['live', 'candidate', ...(config.control ? (['control'] as const) : [])];
     this.#plan = ingestPlan(config);
+    const { control, scope, verdict } = config;
+    this.#noise = { hasControl: control !== undefined, alpha: verdict.alpha, scoped: scope !== undefined };
     // Streaming ingest samples before buffering; the engine sees sampled records only.
     this.#spec = { ...diffSpecOf(config, SAMPLES_PER_WINDOW), samplingRate: 1 };
     this.#watermarks = new WatermarkTracker(this.#sides, durationMs(config.window.idleTimeout));
@@ -162,17 +166,8 @@ export class ComparisonRunner implements ComparisonView {
     await this.#refresh(this.#write);
     // The simulator schedules record i at created_at + i/rate on every side, across restarts.
     const anchor = restored.createdAtMs;
-    const prepare = {
-      recordKeys: this.#plan.recordKeys,
-      recordTimestamps: this.#plan.recordTimestamps,
-      deadLetterLimit: DEAD_LETTERS_PER_BATCH,
-      maxRecordBytes: this.config.maxMessageBytes,
-      // Records of unsampled keys are dropped where the source runs (a source thread for Kafka).
-      sampling: keySampling(this.config),
-    };
     for (const side of this.#sides) {
-      const partitions = scopePartitions(this.config.scope, side);
-      const options = partitions ? { ...prepare, partitions } : prepare;
+      const options = sourceOptions(this.config, this.#plan, side);
       this.#sources.set(side, this.#deps.createSource(side, this.config, anchor, options));
     }
     // Side by side: a source thread takes a while to start on a busy machine.
@@ -300,7 +295,7 @@ export class ComparisonRunner implements ComparisonView {
   async #refresh(connection: DuckDBConnection): Promise<void> {
     const epoch = this.#epoch;
     const pending = this.#checkpoint.pendingCounts(epoch);
-    const results = await epochResults(connection, this.id, epoch, this.#noiseOptions(), pending);
+    const results = await epochResults(connection, this.id, epoch, this.#noise, pending);
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#lastCounts = results.counts;
@@ -354,7 +349,7 @@ export class ComparisonRunner implements ComparisonView {
   async summary(): Promise<Summary> {
     const epoch = this.#epoch;
     const pending = this.#checkpoint.pendingCounts(epoch);
-    const results = await epochResults(this.#read as DuckDBConnection, this.id, epoch, this.#noiseOptions(), pending);
+    const results = await epochResults(this.#read as DuckDBConnection, this.id, epoch, this.#noise, pending);
     const scope = describeScope(this.config.scope);
     return {
       comparison: this.id,
@@ -370,20 +365,12 @@ export class ComparisonRunner implements ComparisonView {
   windows(page: { limit: number; offset: number }) {
     const read = this.#read as DuckDBConnection;
     const { windowMs } = this.#plan;
-    return windowPage(read, this.id, this.#epoch, windowMs, this.#noiseOptions(), this.config.verdict, page);
+    return windowPage(read, this.id, this.#epoch, windowMs, this.#noise, this.config.verdict, page);
   }
 
   samples(filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number }) {
     const redact = redactor(this.#spec.redact, this.#spec.key);
-    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noiseOptions(), filter, redact);
-  }
-
-  #noiseOptions(): NoiseOptions {
-    return {
-      hasControl: this.#sides.includes('control'),
-      alpha: this.config.verdict.alpha,
-      scoped: this.config.scope !== undefined,
-    };
+    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noise, filter, redact);
   }
 
   /** Starts a new epoch: done by the next tick, between its window work, so no close straddles it. */
