@@ -4,7 +4,7 @@ import { keyExpression, leafColumns, sampledExpression } from '../diff/key-sql.j
 import { pathSegments } from '../diff/paths.js';
 import { keyShape, typedRow } from '../diff/records-sql.js';
 import { inScopeExpression, type OutsideStatus, outsideStatus, scopeFieldPath } from '../diff/scope.js';
-import { eventTimeExpression, tooDeepExpression } from '../diff/sql.js';
+import { eventTimeExpression, MAX_DEPTH, tooDeepExpression } from '../diff/sql.js';
 import { KAFKA_KEY, samplingThreshold } from './keys.js';
 import type { PackedPartition } from './prepare.js';
 
@@ -71,6 +71,14 @@ export interface IngestPlan {
   openValues(open: OpenFrom): (string | null)[];
   /** How many parameters the classify query of `slots` packs takes. */
   parameterCount(slots: number): number;
+  /**
+   * The texts nested past MAX_DEPTH are found apart from the classify query: its regular
+   * expressions cost DuckDB ~7 ms to compile on every run, however few records, while only long
+   * texts with many brackets can nest that deep. `candidates` counts the classified rows of `table`
+   * (filtered by `where`) that could; only when there are any does `update` mark those that do
+   * `too_deep` (invalid, or left alone when a replay), as the classify query would have.
+   */
+  tooDeep(table: string, where: string): { candidates: string; update: string };
   /** What the records a side's batch finds outside the scope count as (`out_of_scope` in the statement). */
   outsideStatus(side: Side): OutsideStatus;
 }
@@ -152,7 +160,7 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
           SELECT *${leaves.select} FROM parsed
         ), keyed AS (
           SELECT ordinal, part, replay, position, doc, r IS NULL AS unparsed, ${key} AS k, ${eventTime} AS event_time,
-            CASE WHEN r IS NOT NULL AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected${scopeValue}
+            CAST(NULL AS VARCHAR) AS rejected${scopeValue}
           FROM leaves
         ), classified AS (
           SELECT ordinal, part, replay, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
@@ -179,6 +187,18 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
         String(pack.count),
         String(pack.replay === true),
       ];
+    },
+    tooDeep(table, where) {
+      // Reasons found before nesting is looked at: their records stay as they are.
+      const candidate = `${where} AND coalesce(reason NOT IN ('malformed', 'not_object'), true)
+        AND strlen(doc) > ${2 * MAX_DEPTH} AND len(string_split(doc, '{')) + len(string_split(doc, '[')) > ${MAX_DEPTH + 2}`;
+      return {
+        candidates: `SELECT count(*) AS n FROM ${table} WHERE ${candidate}`,
+        update: `UPDATE ${table} SET
+            status = CASE WHEN status IN ('rebuffered', 'replayed') THEN 'replayed' ELSE 'invalid' END,
+            reason = 'too_deep'
+          WHERE ${candidate} AND ${tooDeepExpression('doc')}`,
+      };
     },
     parameterCount(slots) {
       return slots * valuesPerPack + 2;

@@ -113,8 +113,11 @@ export class BufferWriter {
       AND seq > ${base} AND seq <= ${base + records}`;
     // The batch lands whole and leaves only the records of open windows: no other connection ever
     // sees the rest (a window's diff reads the buffer while batches land).
+    const tooDeep = this.#plan.tooDeep(BUFFER, mine);
     return inTransaction(connection, async () => {
       await statement.run();
+      const [deep] = await queryRows<{ n: bigint }>(connection, tooDeep.candidates);
+      if (Number(deep?.n ?? 0) > 0) await connection.run(tooDeep.update);
       const result = await this.#read(connection, mine, batch);
       await connection.run(`DELETE FROM ${BUFFER} WHERE ${mine} AND status NOT IN ('buffered', 'rebuffered')`);
       return result;

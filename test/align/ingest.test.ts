@@ -78,6 +78,7 @@ async function classify(
     ...values,
     ...plan.openValues({ closedThrough: options.closedThrough ?? null, expiredBefore: null }),
   ]);
+  await connection.run(plan.tooDeep('staged', 'true').update);
   return queryRows<Classified>(connection, 'SELECT * FROM staged ORDER BY position');
 }
 

@@ -41,6 +41,7 @@ export async function classifyRecords(
     ...texts,
     ...plan.openValues({ closedThrough: null, expiredBefore: null }),
   ]);
+  await connection.run(plan.tooDeep('staged', 'true').update);
   // The key as bytes: the client reads VARCHAR through a TextDecoder, which drops a leading U+FEFF.
   const rows = await queryRows<{ k: Uint8Array | null; status: ClassifiedRecord['status']; reason: string | null }>(
     connection,

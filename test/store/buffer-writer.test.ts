@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan } from '../../src/align/ingest.js';
 import { type PackedPartition, packPartition } from '../../src/align/prepare.js';
 import { parseComparison } from '../../src/config/load.js';
+import { MAX_DEPTH } from '../../src/diff/sql.js';
 import { type BufferBatch, BufferWriter } from '../../src/store/buffer-writer.js';
 import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { BUFFER, createSchema } from '../../src/store/schema.js';
@@ -90,6 +91,27 @@ describe('buffer writer', () => {
     // Nothing durable is written: the checkpoint stores counts, positions and dead letters.
     expect(await rows('SELECT count(*)::INTEGER FROM record_counts')).toEqual([[0]]);
     expect(await rows('SELECT count(*)::INTEGER FROM positions')).toEqual([[0]]);
+    connection.closeSync();
+    instance.closeSync();
+  });
+
+  it('counts texts nested past the limit invalid (too_deep) with a dead letter, and leaves a deep replay alone', async () => {
+    const instance = await openDatabase({ path: `${files.dir}/deep.duckdb` });
+    const connection = await connect(instance);
+    await createSchema(connection);
+    const writer = new BufferWriter(plan);
+    const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+    const deep = JSON.stringify({ id: 'deep', at: T0 }).replace('}', `,"v":${nested(MAX_DEPTH)}}`);
+    const shallow = JSON.stringify({ id: 'shallow', at: T0 }).replace('}', `,"v":${nested(MAX_DEPTH - 1)}}`);
+    const result = await writer.write(
+      connection,
+      batch([{ ...partition('t/0', 1, [deep]), replay: true }, partition('t/0', 2, [deep, shallow])]),
+    );
+    expect(Object.fromEntries(result.counts)).toEqual({ buffered: 1, invalid: 1 });
+    expect(Object.fromEntries(result.invalidReasons)).toEqual({ too_deep: 1 });
+    expect(result.deadLetters.map((letter) => [letter.position, letter.reason])).toEqual([[2, 'too_deep']]);
+    const rows = (await connection.runAndReadAll(`SELECT k FROM ${BUFFER}`)).getRowsJS();
+    expect(rows.flat()).toEqual(['shallow']);
     connection.closeSync();
     instance.closeSync();
   });
