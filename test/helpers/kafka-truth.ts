@@ -162,6 +162,7 @@ export function kafkaServeConfig(
   brokers: string,
   topics: { live: string; candidate: string },
   extra = '',
+  idleTimeout = '5m',
 ) {
   const group = `recovery-${randomUUID().slice(0, 8)}`;
   return `server: {host: 127.0.0.1, port: "\${PORT}"}
@@ -173,7 +174,7 @@ comparisons:
     candidate: {kafka: {topic: ${topics.candidate}, groupId: ${group}-candidate}}
     key: [order_id]
     time: {field: event_time}
-    window: {size: 10s, allowedLateness: 1s, idleTimeout: 5m}
+    window: {size: 10s, allowedLateness: 1s, idleTimeout: ${idleTimeout}}
     verdict: {tolerance: 0.001, minSamples: 100}
 ${extra}`;
 }
@@ -215,6 +216,11 @@ export async function aheadPartitionScenario() {
   ];
   return {
     sampling: '    sampling: {rate: 0.5}\n',
+    /**
+     * Partition 1 delivers only records that sampling drops at the source: no event time reaches
+     * its watermark, so it must turn idle for windows to close.
+     */
+    idleTimeout: '3s',
     before: orders({ kept: 0, dropped: 0 }, { kept: 750, dropped: 1250 }),
     after: [
       ...orders({ kept: 750, dropped: 1250 }, { kept: 1500, dropped: 1500 }),

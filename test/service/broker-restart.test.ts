@@ -172,7 +172,10 @@ describe('shadowdiff serve while its Kafka broker stops for 30 s and starts agai
       await kafka.producer.send(topics.candidate, messages);
     };
     const storage = `${files.dir}/away.duckdb`;
-    const config = files.write('away.yaml', kafkaServeConfig(storage, brokers, topics, scenario.sampling));
+    const config = files.write(
+      'away.yaml',
+      kafkaServeConfig(storage, brokers, topics, scenario.sampling, scenario.idleTimeout),
+    );
     const port = await freePort();
     const base = `http://127.0.0.1:${port}/v1/comparisons/orders-v2`;
     const summary = async () =>

@@ -229,7 +229,10 @@ describe('shadowdiff serve over Kafka with sampling, killed with SIGKILL', () =>
       await kafka.producer.send(topics.candidate, messages);
     };
     const storage = `${files.dir}/sampled.duckdb`;
-    const config = files.write('sampled.yaml', kafkaServeConfig(storage, kafka.brokers, topics, scenario.sampling));
+    const config = files.write(
+      'sampled.yaml',
+      kafkaServeConfig(storage, kafka.brokers, topics, scenario.sampling, scenario.idleTimeout),
+    );
     const port = await freePort();
     const base = `http://127.0.0.1:${port}/v1/comparisons/orders-v2`;
     await send(scenario.before);
