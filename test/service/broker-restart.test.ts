@@ -14,7 +14,7 @@ import {
   kafkaTruth,
   produceOrders,
 } from '../helpers/kafka-truth.js';
-import { checkpointWatch, kill9, storedPositions } from '../helpers/recovery.js';
+import { kill9, runAheadUntilKilled } from '../helpers/recovery.js';
 import { freePort, getJson, startServe } from '../helpers/serve.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -188,36 +188,14 @@ describe('shadowdiff serve while its Kafka broker stops for 30 s and starts agai
       ).body;
 
     await send(scenario.before);
-    const watch = checkpointWatch();
-    const first = await startServe(config, port, {}, { onLogLine: watch.onLogLine });
-    try {
-      await waitFor(
-        async () => {
-          const { counts, windows } = await summary();
-          return (
-            counts.live === scenario.countedBefore &&
-            counts.candidate === scenario.countedBefore &&
-            windows.closed === 1
-          );
-        },
-        60_000,
-        'every record counted and the first window closed',
-      );
-      await waitFor(watch.stored, 30_000, 'a checkpoint of every record counted');
-      // The line comes just before its transaction: time for it to commit.
-      await sleep(1000);
-    } finally {
-      await kill9(first);
-    }
-    const stored = await storedPositions(storage);
-    console.log(`ahead partition: stored checkpoint ${JSON.stringify([...stored])}`);
-    for (const topic of [topics.live, topics.candidate]) {
-      // Partition 0 has records of the open window buffered, partition 1 none. (All 250 of window
-      // 10-20 s, unless a loaded machine left the kill before the last checkpoint's commit: the
-      // final counts hold either way.)
-      expect(stored.get(`${topic}/0`)?.buffered).toBeGreaterThan(0);
-      expect(stored.get(`${topic}/1`)?.buffered).toBe(0);
-    }
+    await runAheadUntilKilled({
+      config,
+      port,
+      storage,
+      topics,
+      countedBefore: scenario.countedBefore,
+      summary: summary,
+    });
     await send(scenario.after);
     await kafka.close();
     await kafkaScript('stop');
