@@ -60,7 +60,7 @@ export interface PreparedBatch {
   invalid: [string, number][];
   /** The first of them, as stored samples. */
   deadLetters: DeadLetter[];
-  /** The last position taken per source partition (valid or not): the durable position once written. */
+  /** The last position taken per source partition (valid or not): counted through once buffered. */
   positions: [string, number][];
   /** Records of unsampled keys (SPEC §3), dropped here before any buffering: counted `sampled_out`. */
   sampledOut: number;

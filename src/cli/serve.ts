@@ -34,7 +34,7 @@ function listenError(host: string, port: number, cause: unknown): ShadowdiffErro
  * up neither (it keeps trying on its own), so HTTP answers as soon as storage is open and every
  * comparison has started. A port that cannot be listened on stops every comparison and closes
  * storage, so the process exits at once. Shuts down gracefully on SIGTERM or SIGINT: readiness goes
- * 503 first, then consumers stop, the batch in flight is made durable and committed, storage
+ * 503 first, then consumers stop, the batch in flight is buffered and a last checkpoint stored, storage
  * closes, and the HTTP server closes last.
  */
 export async function runServe(options: ServeOptions): Promise<number> {

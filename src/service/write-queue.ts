@@ -1,8 +1,7 @@
 /**
- * Orders a comparison's DuckDB writes. Ingest batches and stored windows touch rows of their own
- * (buffer rows are appended or deleted by closed window, counts are per side and writer, positions
- * per side), so they run together (`shared`); a reset touches every side's rows, so it runs alone
- * (`exclusive`): after every write in flight, and before any that comes later.
+ * Orders a comparison's buffer writes. Batches of the sides are buffered together (`shared`); a
+ * reset, and a window diff while the closer is far behind, run alone (`exclusive`): after every
+ * write in flight, and before any that comes later.
  */
 export class WriteQueue {
   #queue: Promise<unknown> = Promise.resolve();

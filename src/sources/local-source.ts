@@ -2,7 +2,7 @@ import type { DurablePositions, RecordHandler, RecordSource } from './source.js'
 
 /**
  * What file replay and the simulator share: an in-process loop that delivers JSON texts, pauses
- * and stops on request, and commits nothing (their durable positions live in DuckDB only).
+ * and stops on request, and commits nothing (their positions live in the checkpoint only).
  */
 export abstract class LocalSource implements RecordSource {
   readonly decoded = true;

@@ -74,9 +74,9 @@ export class KafkaSource implements RecordSource {
   }
 
   /**
-   * Where each partition resumes is decided by the durable positions in DuckDB, not by the group's
-   * committed offsets: commits trail durability and are only a courtesy to lag monitors. A
-   * partition with no durable position starts at its oldest record (fromBeginning) or where the
+   * Where each partition resumes is decided by the stored checkpoint, not by the group's
+   * committed offsets: commits follow the checkpoint and are only a courtesy to lag monitors. A
+   * partition with no stored position starts at its oldest record (fromBeginning) or where the
    * group left it. So a commit lost in a crash, or offsets reset by hand, never skip a record.
    */
   async #tryStart(handler: RecordHandler, durable: DurablePositions): Promise<void> {
