@@ -9,8 +9,7 @@ import { describe } from 'vitest';
 
 /**
  * Headless Chromium from the Debian package (scripts/test-deps.sh installs it), driven by
- * playwright-core: no browser download. Without it the browser tests fail under CI=true, and are
- * skipped with a warning everywhere else.
+ * playwright-core: no browser download. Without it the browser tests fail, naming what to install.
  */
 export function chromiumPath(): string | undefined {
   for (const name of [process.env.CHROMIUM_PATH, 'chromium', 'chromium-browser']) {
@@ -24,15 +23,10 @@ export function chromiumPath(): string | undefined {
 const MISSING =
   'chromium is not installed: run `bash scripts/test-deps.sh` (Debian package chromium) or set CHROMIUM_PATH';
 
-/** `describe` for tests that need the browser: fails under CI=true without it, skips loudly elsewhere. */
+/** `describe` for tests that need the browser: a missing browser fails them, never skips them. */
 export function describeInBrowser(name: string, body: () => void): void {
-  if (chromiumPath() !== undefined) {
-    describe(name, body);
-    return;
-  }
-  if (process.env.CI === 'true') throw new Error(`${name}: ${MISSING}`);
-  process.stderr.write(`\n*** SKIPPED browser tests "${name}": ${MISSING} ***\n\n`);
-  describe.skip(name, body);
+  if (chromiumPath() === undefined) throw new Error(`${name}: ${MISSING}`);
+  describe(name, body);
 }
 
 export function launchBrowser(): Promise<Browser> {
