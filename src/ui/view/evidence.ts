@@ -1,21 +1,11 @@
 import { belowTolerance, exceedsTolerance } from '../../verdict/confidence.js';
+import type { VerdictBody } from '../../verdict/verdict.js';
 import type { Formats } from './format.js';
 
 /** The members of a verdict body (SPEC §4) the explanation reads. */
-export interface VerdictFacts {
-  verdict: 'PASS' | 'FAIL' | 'INCONCLUSIVE';
-  reason: string;
-  complete: boolean;
-  stats: {
-    alpha: number;
-    tolerance: number;
-    sampled: number;
-    mismatched: number;
-    rate: number;
-    lower: number;
-    upper: number;
-  };
-}
+export type VerdictFacts = Pick<VerdictBody, 'verdict' | 'reason' | 'complete'> & {
+  stats: Omit<VerdictBody['stats'], 'method' | 'samplingRate'>;
+};
 
 /** Enough for any rate a tolerance is configured for; past it the rate sits on the tolerance. */
 const MAX_SAMPLES = 1e13;
