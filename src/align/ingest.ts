@@ -74,11 +74,11 @@ export interface IngestPlan {
   /**
    * The texts nested past MAX_DEPTH are found apart from the classify query: its regular
    * expressions cost DuckDB ~7 ms to compile on every run, however few records, while only long
-   * texts with many brackets can nest that deep. `candidates` counts the classified rows of `table`
-   * (filtered by `where`) that could; only when there are any does `update` mark those that do
-   * `too_deep` (invalid, or left alone when a replay), as the classify query would have.
+   * texts with many brackets can nest that deep. `candidate` is true of the classified rows that
+   * could; only when any row of `table` (filtered by `where`) is one does `update` mark those that
+   * do `too_deep` (invalid, or left alone when a replay), as the classify query would have.
    */
-  tooDeep(table: string, where: string): { candidates: string; update: string };
+  tooDeep(table: string, where: string): { candidate: string; update: string };
   /** What the records a side's batch finds outside the scope count as (`out_of_scope` in the statement). */
   outsideStatus(side: Side): OutsideStatus;
 }
@@ -190,14 +190,14 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     },
     tooDeep(table, where) {
       // Reasons found before nesting is looked at: their records stay as they are.
-      const candidate = `${where} AND coalesce(reason NOT IN ('malformed', 'not_object'), true)
+      const candidate = `coalesce(reason NOT IN ('malformed', 'not_object'), true)
         AND strlen(doc) > ${2 * MAX_DEPTH} AND len(string_split(doc, '{')) + len(string_split(doc, '[')) > ${MAX_DEPTH + 2}`;
       return {
-        candidates: `SELECT count(*) AS n FROM ${table} WHERE ${candidate}`,
+        candidate,
         update: `UPDATE ${table} SET
             status = CASE WHEN status IN ('rebuffered', 'replayed') THEN 'replayed' ELSE 'invalid' END,
             reason = 'too_deep'
-          WHERE ${candidate} AND ${tooDeepExpression('doc')}`,
+          WHERE ${where} AND ${candidate} AND ${tooDeepExpression('doc')}`,
       };
     },
     parameterCount(slots) {

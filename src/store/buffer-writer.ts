@@ -116,28 +116,35 @@ export class BufferWriter {
     const tooDeep = this.#plan.tooDeep(BUFFER, mine);
     return inTransaction(connection, async () => {
       await statement.run();
-      const [deep] = await queryRows<{ n: bigint }>(connection, tooDeep.candidates);
-      if (Number(deep?.n ?? 0) > 0) await connection.run(tooDeep.update);
-      const result = await this.#read(connection, mine, batch);
+      let statuses = await this.#statuses(connection, mine, tooDeep.candidate);
+      if (statuses.some((row) => Number(row.deep) > 0)) {
+        await connection.run(tooDeep.update);
+        statuses = await this.#statuses(connection, mine, tooDeep.candidate);
+      }
+      const result = await this.#read(connection, mine, batch, statuses);
       await connection.run(`DELETE FROM ${BUFFER} WHERE ${mine} AND status NOT IN ('buffered', 'rebuffered')`);
       return result;
     });
   }
 
+  /** A batch's records by source, status and reason, with how many could nest too deep. */
+  #statuses(connection: DuckDBConnection, mine: string, deepCandidate: string): Promise<StatusRow[]> {
+    return queryRows<StatusRow>(
+      connection,
+      `SELECT source, status, reason, count(*) AS n, max(event_time) AS t, count(*) FILTER (${deepCandidate}) AS deep
+       FROM ${BUFFER} WHERE ${mine} GROUP BY ALL`,
+    );
+  }
+
   /** The counts, open-window runs and dead letters of a batch just landed in the buffer. */
-  async #read(connection: DuckDBConnection, mine: string, batch: BufferBatch): Promise<BufferResult> {
+  async #read(
+    connection: DuckDBConnection,
+    mine: string,
+    batch: BufferBatch,
+    statuses: StatusRow[],
+  ): Promise<BufferResult> {
     const result = emptyResult();
     const add = <K>(map: Map<K, number>, key: K, n: number) => map.set(key, (map.get(key) ?? 0) + n);
-    const statuses = await queryRows<{
-      source: string;
-      status: IngestStatus;
-      reason: string | null;
-      n: bigint;
-      t: bigint | null;
-    }>(
-      connection,
-      `SELECT source, status, reason, count(*) AS n, max(event_time) AS t FROM ${BUFFER} WHERE ${mine} GROUP BY ALL`,
-    );
     let invalid = 0;
     let buffered = 0;
     for (const row of statuses) {
@@ -186,6 +193,15 @@ export class BufferWriter {
     }
     return result;
   }
+}
+
+interface StatusRow {
+  source: string;
+  status: IngestStatus;
+  reason: string | null;
+  n: bigint;
+  t: bigint | null;
+  deep: bigint;
 }
 
 function emptyResult(): BufferResult {
