@@ -43,6 +43,29 @@ export interface OpenFrom {
   expiredBefore: number | null;
 }
 
+/**
+ * What one pack binds, each as its own type: a statement whose parameters are bound with another
+ * type (or NULL) is planned again with their values on every run, where DuckDB folded the packs'
+ * lists into constants at 1–2 µs per record, ten times what splitting them costs.
+ */
+export interface PackValues {
+  /** The texts joined by RECORD_SEPARATOR, as UTF-8 (BLOB). */
+  docs: Uint8Array;
+  /** Positions joined by commas (VARCHAR). */
+  positions: string;
+  /** Kafka record keys, or canonical keys when keyed, joined by RECORD_SEPARATOR; empty when neither (VARCHAR). */
+  keys: string;
+  /** Kafka timestamps, or event times when keyed, joined by commas; empty when neither (VARCHAR). */
+  times: string;
+  /** BIGINT. */
+  shift: bigint;
+  /** The pack holds replays (BOOLEAN). */
+  replay: boolean;
+}
+
+/** Stands for "no window closed or expired yet": a BIGINT, as the statement binds it, not NULL. */
+const NO_TIME = -(2n ** 62n);
+
 export interface IngestPlan {
   readonly windowMs: number;
   readonly latenessMs: number;
@@ -51,25 +74,25 @@ export interface IngestPlan {
   /** The batch carries each record's Kafka timestamp (`time: {source: kafka}`). */
   readonly recordTimestamps: boolean;
   /**
-   * A query of the records (ordinal, part, position, doc, k, w, event_time, reason, status) of up
-   * to `slots` packs, `part` being a pack's slot. Its parameters, from $1
-   * on: `packValues` of each slot in turn (NULL for every value of a slot without a pack), then
-   * `openValues`. Its text depends on `slots` only, so one prepared statement serves every batch
-   * that fits: planning it took longer than classifying a batch of thousands of records.
+   * A query of the records (ordinal, part, position, doc, k, w, event_time, reason, status) of
+   * `slots` packs, `part` being a pack's slot. Its parameters, from $1 on: `packValues` of each
+   * slot in turn, then `openValues`. Its text depends on `slots` only, so one prepared statement
+   * serves every batch of as many packs: planning it took longer than classifying a batch of
+   * thousands of records.
    */
   classifySql(slots: number): string;
   /**
-   * A pack's parameters: its docs joined by RECORD_SEPARATOR (UTF-8, as a BLOB), their positions
-   * joined by commas, then its record keys joined by RECORD_SEPARATOR (recordKeys), its
-   * timestamps joined by commas (recordTimestamps), the ordinal its first record follows
-   * (`first`), its record count and whether it holds replays, as text.
+   * The same query for packs keyed where the source ran (`PackedPartition.keyed`): their keys and
+   * event times are bound with them, so no text is parsed; only sampling and lateness are decided.
    */
-  packValues(pack: PackedPartition, first: number): [Uint8Array, ...string[]];
-  /** Parameters per slot. */
+  keyedSql(slots: number): string;
+  /** A pack's parameters, `shift` being what its positions are shifted by to give each record's ordinal in the batch. */
+  packValues(pack: PackedPartition, shift: number): PackValues;
+  /** Parameters per slot, in the order of PackValues' members. */
   readonly valuesPerPack: number;
-  /** The last parameters: which windows take no more records (null binds NULL). */
-  openValues(open: OpenFrom): (string | null)[];
-  /** How many parameters the classify query of `slots` packs takes. */
+  /** The last two parameters: which windows take no more records (BIGINTs). */
+  openValues(open: OpenFrom): [bigint, bigint];
+  /** How many parameters the query of `slots` packs takes. */
   parameterCount(slots: number): number;
   /**
    * The texts nested past MAX_DEPTH are found apart from the classify query: its regular
@@ -113,31 +136,34 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   const sampled = sampledExpression('k', samplingThreshold(comparison.sampling.rate), comparison.keyAsText);
   const scoped = inScopeExpression(comparison.scope, 'k', leaves.scope && 'scope_value', comparison.keyAsText);
   const scopeValue = leaves.scope ? `, ${leaves.scope} AS scope_value` : '';
-  // Each pack binds its blob, then its texts, then first (ordinal), n and replay; part is a literal.
-  const textColumns = [
-    'positions',
-    ...(recordKeys ? ['record_keys'] : []),
-    ...(recordTimestamps ? ['record_times'] : []),
-  ];
-  const packColumns = ['pack', ...textColumns, 'first', 'n', 'replay', 'part'];
-  const columns = [
-    'part',
-    'replay',
-    'unnest(string_split(decode(pack), chr(30))) AS raw',
-    "unnest(string_split(positions, ','))::BIGINT AS position",
-    // Not rowid: rows of a table made inside a transaction have row ids from 2^55 on. A range
-    // unnests as fast as the texts; generate_subscripts of a parameter costs 5 times more.
-    'unnest(range(first + 1, first + n + 1)) AS ordinal',
-    ...(recordKeys ? ['unnest(string_split(record_keys, chr(30))) AS record_key'] : []),
-    ...(recordTimestamps ? ["unnest(string_split(record_times, ','))::BIGINT AS record_time"] : []),
-  ];
-  const valuesPerPack = 4 + textColumns.length;
-  const packRow = (part: number) => {
-    const parameter = (i: number) => `$${part * valuesPerPack + i + 1}`;
-    const texts = textColumns.map((_, i) => `${parameter(i + 1)}::VARCHAR`);
-    const at = 1 + textColumns.length;
-    const numbers = [`${parameter(at)}::BIGINT`, `${parameter(at + 1)}::BIGINT`, `${parameter(at + 2)}::BOOLEAN`];
-    return `(${[`${parameter(0)}::BLOB`, ...texts, ...numbers, part].join(', ')})`;
+  // Each pack is a SELECT of its own parameters, unnested there: unnesting from a table of packs
+  // cost ten times as much. A slot's part is a literal.
+  const valuesPerPack = 6;
+  const packSelect = (slot: number, keyed: boolean) => {
+    const parameter = (i: number) => `$${slot * valuesPerPack + i + 1}`;
+    const split = (i: number, separator: string) => `unnest(string_split(${parameter(i)}::VARCHAR, ${separator}))`;
+    const keys = keyed
+      ? `${split(2, 'chr(30)')} AS k`
+      : recordKeys
+        ? `${split(2, 'chr(30)')} AS record_key`
+        : `${parameter(2)}::VARCHAR AS no_keys`;
+    const times = keyed
+      ? `${split(3, "','")}::BIGINT AS event_time`
+      : recordTimestamps
+        ? `${split(3, "','")}::BIGINT AS record_time`
+        : `${parameter(3)}::VARCHAR AS no_times`;
+    return `SELECT ${slot} AS part, ${parameter(5)}::BOOLEAN AS replay, ${parameter(4)}::BIGINT AS shift,
+      unnest(string_split(decode(${parameter(0)}::BLOB), chr(30))) AS raw, ${split(1, "','")}::BIGINT AS position, ${keys}, ${times}`;
+  };
+  // A record's place in its batch follows its position (not rowid: rows of a table made inside a
+  // transaction have row ids from 2^55 on), so the packs of one partition interleave as it delivered them.
+  const packsOf = (slots: number, keyed: boolean) =>
+    `(SELECT *, position + shift AS ordinal FROM (${Array.from({ length: slots }, (_, slot) => packSelect(slot, keyed)).join(' UNION ALL ')}))`;
+  const windowOf = (time: string) => `(floor(${time} / ${windowMs}) * ${windowMs})::BIGINT`;
+  const lateness = (slots: number) => {
+    const closedThrough = `$${slots * valuesPerPack + 1}::BIGINT`;
+    const expiredBefore = `$${slots * valuesPerPack + 2}::BIGINT`;
+    return `w + ${windowMs + latenessMs} <= ${closedThrough} OR w < ${expiredBefore}`;
   };
   return {
     windowMs,
@@ -146,16 +172,10 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     recordTimestamps,
     valuesPerPack,
     classifySql(slots) {
-      const closedThrough = `$${slots * valuesPerPack + 1}::BIGINT`;
-      const expiredBefore = `$${slots * valuesPerPack + 2}::BIGINT`;
-      const isLate = `coalesce(w + ${windowMs + latenessMs} <= ${closedThrough}, false) OR coalesce(w < ${expiredBefore}, false)`;
-      const packs = Array.from({ length: slots }, (_, part) => packRow(part));
-      // A pack per row, not one text for the batch: each pack binds on its own (no joined copy).
-      return `WITH packs AS (SELECT * FROM (VALUES ${packs.join(', ')}) p(${packColumns.join(', ')}) WHERE n > 0),
-        batch AS (SELECT ${columns.join(', ')} FROM packs),
-        parsed AS (
+      const isLate = lateness(slots);
+      return `WITH parsed AS (
           SELECT *, ${parsed} AS r
-          FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM batch)
+          FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM ${packsOf(slots, false)})
         ), leaves AS (
           SELECT *${leaves.select} FROM parsed
         ), keyed AS (
@@ -163,7 +183,7 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
             CAST(NULL AS VARCHAR) AS rejected${scopeValue}
           FROM leaves
         ), classified AS (
-          SELECT ordinal, part, replay, position, doc, k, event_time, (floor(event_time / ${windowMs}) * ${windowMs})::BIGINT AS w,
+          SELECT ordinal, part, replay, position, doc, k, event_time, ${windowOf('event_time')} AS w,
             CASE WHEN unparsed THEN CASE WHEN json_valid(doc) THEN 'not_object' ELSE 'malformed' END
               WHEN rejected IS NOT NULL THEN rejected WHEN k IS NULL THEN 'missing_key' WHEN event_time IS NULL THEN 'missing_time' END AS reason${leaves.scope ? ', scope_value' : ''}
           FROM keyed
@@ -172,21 +192,27 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
         )
         SELECT ordinal, part, position, doc, k, w, event_time, reason,
           CASE WHEN replay THEN
-              CASE WHEN reason IS NULL AND in_scope AND (${sampled}) AND NOT (${isLate}) THEN 'rebuffered' ELSE 'replayed' END
+              CASE WHEN reason IS NULL AND in_scope AND (${sampled}) AND NOT coalesce(${isLate}, false) THEN 'rebuffered' ELSE 'replayed' END
             WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT in_scope THEN 'out_of_scope' WHEN NOT (${sampled}) THEN 'sampled_out'
-            WHEN ${isLate} THEN 'late' ELSE 'buffered' END AS status
+            WHEN coalesce(${isLate}, false) THEN 'late' ELSE 'buffered' END AS status
         FROM scoped`;
     },
-    packValues(pack, first) {
-      return [
-        pack.docs,
-        pack.positions,
-        ...(recordKeys ? [pack.keys ?? ''] : []),
-        ...(recordTimestamps ? [pack.timestamps ?? ''] : []),
-        String(first),
-        String(pack.count),
-        String(pack.replay === true),
-      ];
+    keyedSql(slots) {
+      const isLate = lateness(slots);
+      return `SELECT ordinal, part, position, doc, k, w, event_time, CAST(NULL AS VARCHAR) AS reason,
+          CASE WHEN replay THEN CASE WHEN (${sampled}) AND NOT (${isLate}) THEN 'rebuffered' ELSE 'replayed' END
+            WHEN NOT (${sampled}) THEN 'sampled_out' WHEN ${isLate} THEN 'late' ELSE 'buffered' END AS status
+        FROM (SELECT *, raw AS doc, ${windowOf('event_time')} AS w FROM ${packsOf(slots, true)})`;
+    },
+    packValues(pack, shift) {
+      return {
+        docs: pack.docs,
+        positions: pack.positions,
+        keys: pack.keys ?? '',
+        times: pack.timestamps ?? '',
+        shift: BigInt(shift),
+        replay: pack.replay === true,
+      };
     },
     tooDeep(table, where) {
       // Reasons found before nesting is looked at: their records stay as they are.
@@ -204,7 +230,8 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
       return slots * valuesPerPack + 2;
     },
     openValues(open) {
-      return [open.closedThrough, open.expiredBefore].map((value) => (value === null ? null : String(value)));
+      const time = (value: number | null) => (value === null ? NO_TIME : BigInt(value));
+      return [time(open.closedThrough), time(open.expiredBefore)];
     },
     outsideStatus: (side) => outsideStatus(comparison.scope, side),
   };

@@ -54,6 +54,34 @@ const NO_MEMBERS: Member[] = [];
 /** Deeper texts are left to DuckDB, which counts those past MAX_DEPTH invalid (`too_deep`). */
 const MAX_NESTING = MAX_DEPTH - 1;
 const PART_SEPARATOR = '\u001f';
+/** Epoch integers up to this many characters are read here: well inside a BIGINT in any unit. */
+const EPOCH_DIGITS = 16;
+/** An ISO-8601 time with a UTC offset, as services write them; DuckDB reads many more forms, left to it. */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
+
+/**
+ * Milliseconds since the epoch of an ISO-8601 time with an offset, as DuckDB's
+ * `epoch_ms(TRY_CAST(text AS TIMESTAMPTZ))` gives them, or undefined when the text is not of that
+ * form, names no real time, or lies before 1970 (where truncating and flooring differ).
+ */
+export function isoMillis(text: string): number | undefined {
+  const m = ISO_TIME.exec(text);
+  if (!m) return undefined;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) =>
+    Number(m[i] ?? 0),
+  ) as [number, number, number, number, number, number, number, number];
+  // Date.UTC reads years below 100 as 19xx.
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
+  const offset = offsetHours * 60 + offsetMinutes;
+  if (offsetMinutes > 59 || offset > 15 * 60) return undefined;
+  const midnight = Date.UTC(year, month - 1, day);
+  // Date.UTC rolls 31 February over into March: such a day names no date.
+  if (day > 28 && new Date(midnight).getUTCDate() !== day) return undefined;
+  const fraction = m[7] === undefined ? 0 : Math.floor(Number(m[7].padEnd(6, '0')) / 1000);
+  const ms =
+    midnight + ((hour * 60 + minute) * 60 + second) * 1000 + fraction - (m[8] === '-' ? -1 : 1) * offset * 60_000;
+  return ms >= 0 ? ms : undefined;
+}
 
 /** A member on the way to key parts: its name, the parts its value is, and the members read inside it. */
 interface Member {
@@ -102,19 +130,26 @@ function match(members: Member[], b: Buffer, start: number, end: number, escaped
 export class KeyReader {
   readonly #tree: Member[];
   readonly #asText: boolean;
+  /** Key parts come first; an event-time leaf, when read, is the part after them. */
+  readonly #keyParts: number;
   readonly #kinds: Int8Array;
   readonly #starts: Int32Array;
   readonly #ends: Int32Array;
   /** Per open container: the members looked for in it (an object), or null (an array). */
   readonly #frames: (Member[] | null)[] = [];
 
-  /** `paths`: each key part's member names (`customer.id` is `['customer', 'id']`). */
-  constructor(paths: readonly (readonly string[])[], asText: boolean) {
-    this.#tree = memberTree(paths);
+  /**
+   * `paths`: each key part's member names (`customer.id` is `['customer', 'id']`); `timePath`: the
+   * event time's, when `keyAndTime` reads it too.
+   */
+  constructor(paths: readonly (readonly string[])[], asText: boolean, timePath?: readonly string[]) {
+    const leaves = timePath ? [...paths, timePath] : paths;
+    this.#tree = memberTree(leaves);
     this.#asText = asText;
-    this.#kinds = new Int8Array(paths.length);
-    this.#starts = new Int32Array(paths.length);
-    this.#ends = new Int32Array(paths.length);
+    this.#keyParts = paths.length;
+    this.#kinds = new Int8Array(leaves.length);
+    this.#starts = new Int32Array(leaves.length);
+    this.#ends = new Int32Array(leaves.length);
   }
 
   /**
@@ -133,7 +168,7 @@ export class KeyReader {
    */
   hashed(text: Buffer): Buffer | string | undefined {
     if (!this.#scan(text)) return undefined;
-    if (this.#kinds.length === 1) {
+    if (this.#keyParts === 1) {
       const start = this.#starts[0] as number;
       const end = this.#ends[0] as number;
       if (this.#kinds[0] === STRING) return text.subarray(start + 1, end - 1);
@@ -145,9 +180,33 @@ export class KeyReader {
     return this.#key(text, false);
   }
 
+  /**
+   * The canonical key (as `read`) and the event time in ms of the time leaf (as DuckDB's
+   * `eventTimeExpression`), or undefined when either is missing or unusable, or the reading unsure.
+   * Only epoch integers and ISO-8601 texts with a UTC offset are read here; other spellings are
+   * left to DuckDB.
+   */
+  keyAndTime(text: Buffer, unitMs: number): { key: string; eventTime: number } | undefined {
+    if (!this.#scan(text)) return undefined;
+    const key = this.#key(text, !this.#asText);
+    if (key === undefined) return undefined;
+    const part = this.#keyParts;
+    const start = this.#starts[part] as number;
+    const end = this.#ends[part] as number;
+    let eventTime: number | undefined;
+    if (this.#kinds[part] === INTEGER) {
+      // Parsed to a double as DuckDB does (both round correctly); longer texts are left to it.
+      // `+ 0`: -0 is 0.
+      if (end - start <= EPOCH_DIGITS) eventTime = Math.floor(Number(text.toString('latin1', start, end)) * unitMs) + 0;
+    } else if (this.#kinds[part] === STRING) {
+      eventTime = isoMillis(text.toString('latin1', start + 1, end - 1));
+    }
+    return eventTime === undefined ? undefined : { key, eventTime };
+  }
+
   #key(b: Buffer, tags: boolean): string | undefined {
     let key = '';
-    for (let part = 0; part < this.#kinds.length; part++) {
+    for (let part = 0; part < this.#keyParts; part++) {
       const value = this.#part(b, part, tags);
       if (value === undefined) return undefined;
       key = part === 0 ? value : key + PART_SEPARATOR + value;

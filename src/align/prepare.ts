@@ -5,6 +5,7 @@ import { partitionInScope } from '../diff/scope.js';
 import type { BatchControl, LogGap, RawRecord, StartPositions } from '../sources/source.js';
 import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
 import { type KeySampler, type KeySampling, keySampler } from './key-sample.js';
+import { type KeyedRecord, RecordKeyer, type RecordKeying } from './record-keyer.js';
 
 /**
  * The records of one source partition in one delivery, packed as DuckDB takes them (one
@@ -27,6 +28,11 @@ export interface PackedPartition {
   timestamps?: string;
   /** Records counted before a restart, read again from the log to rebuild open windows: never counted twice. */
   replay?: boolean;
+  /**
+   * Every record was keyed where the source ran (`align/record-keyer.ts`): `keys` holds their
+   * canonical keys and `timestamps` their event times, and DuckDB parses none of the texts.
+   */
+  keyed?: boolean;
   /** Where the texts stand in shared memory, when they were packed there (`docs` is then a view of it). */
   ring?: RingSlot;
   /** Frees the shared memory of the texts once they are copied; absent for texts in a buffer of their own. */
@@ -87,6 +93,8 @@ export interface PrepareOptions {
   sampling?: KeySampling;
   /** The Kafka partitions (numbers) in the comparison's scope for this side; records of others are out of scope. */
   partitions?: readonly number[];
+  /** Key and time valid records here, so DuckDB appends them without parsing; absent: DuckDB keys every record. */
+  keying?: RecordKeying;
 }
 
 const SEPARATOR = Buffer.from(RECORD_SEPARATOR);
@@ -108,6 +116,7 @@ export function packPartition(
   timestamps?: number[],
   memory?: PackMemory,
   replay = false,
+  keyed = false,
 ): PackedPartition {
   let size = Math.max(0, docs.length - 1) * SEPARATOR.length;
   for (const doc of docs) size += typeof doc === 'string' ? Buffer.byteLength(doc) : doc.length;
@@ -129,6 +138,7 @@ export function packPartition(
     ...(timestamps ? { timestamps: timestamps.join(',') } : {}),
     ...(shared ? { ring: shared.slot } : {}),
     ...(replay ? { replay } : {}),
+    ...(keyed ? { keyed } : {}),
   };
 }
 
@@ -162,6 +172,7 @@ const SAMPLED_OUT: Decoded = { sampledOut: true };
 interface Gathered {
   source: string;
   replay: boolean;
+  keyed: boolean;
   positions: number[];
   docs: (Buffer | string)[];
   keys?: string[];
@@ -181,6 +192,7 @@ interface Gathered {
 export class RecordPreparer {
   readonly #options: PrepareOptions;
   readonly #sampler: KeySampler | undefined;
+  readonly #keyer: RecordKeyer | undefined;
   /** Per partition: the last position taken in (buffered, being buffered or on its way). */
   readonly #taken: Map<string, number>;
   readonly #countedThrough: ReadonlyMap<string, number>;
@@ -188,6 +200,7 @@ export class RecordPreparer {
   constructor(options: PrepareOptions, start: StartPositions) {
     this.#options = options;
     this.#sampler = keySampler(options.sampling);
+    this.#keyer = options.keying && new RecordKeyer(options.keying);
     this.#taken = new Map(start.skipThrough);
     this.#countedThrough = start.countedThrough;
   }
@@ -253,27 +266,40 @@ export class RecordPreparer {
         }
         continue;
       }
-      const packKey = replay ? `r${record.partition}` : `n${record.partition}`;
+      let doc = result.doc;
+      let keyed: KeyedRecord | undefined;
+      if (this.#keyer) {
+        // Bytes once: the keyer reads them, and packing copies them as they are.
+        if (typeof doc === 'string') doc = Buffer.from(doc);
+        keyed = this.#keyer.keyOf(doc, record.key, record.timestamp);
+      }
+      const packKey = `${replay ? 'r' : 'n'}${keyed ? 'k' : 't'}${record.partition}`;
       let partition = gathered.get(packKey);
       if (!partition) {
         partition = {
           source: record.partition,
           replay,
+          keyed: keyed !== undefined,
           positions: [],
           docs: [],
-          ...(recordKeys ? { keys: [] } : {}),
-          ...(recordTimestamps ? { timestamps: [] } : {}),
+          ...(recordKeys || keyed ? { keys: [] } : {}),
+          ...(recordTimestamps || keyed ? { timestamps: [] } : {}),
         };
         gathered.set(packKey, partition);
       }
       partition.positions.push(record.offset);
-      partition.docs.push(result.doc);
-      partition.keys?.push(recordKeyText(record.key));
-      partition.timestamps?.push(record.timestamp);
+      partition.docs.push(doc);
+      if (keyed) {
+        partition.keys?.push(keyed.key);
+        partition.timestamps?.push(keyed.eventTime);
+      } else {
+        partition.keys?.push(recordKeyText(record.key));
+        partition.timestamps?.push(record.timestamp);
+      }
     }
     return {
       partitions: [...gathered.values()].map((g) =>
-        packPartition(g.source, g.positions, g.docs, g.keys, g.timestamps, this.#options.memory, g.replay),
+        packPartition(g.source, g.positions, g.docs, g.keys, g.timestamps, this.#options.memory, g.replay, g.keyed),
       ),
       invalid: [...invalid],
       deadLetters,

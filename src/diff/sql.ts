@@ -211,7 +211,7 @@ export function tooDeepExpression(doc: string): string {
     ELSE NOT regexp_full_match(${structure}, '${SHALLOW}') END`;
 }
 
-const UNIT_TO_MS = { ms: 1, s: 1000, us: 0.001 } as const;
+export const UNIT_TO_MS = { ms: 1, s: 1000, us: 0.001 } as const;
 
 /**
  * Event time in ms from a JSON leaf: epoch number (or numeric string) in `unit`, or an ISO-8601

@@ -1,6 +1,7 @@
 import type { IngestPlan } from '../align/ingest.js';
 import { keySampling } from '../align/key-sample.js';
 import type { PrepareOptions } from '../align/prepare.js';
+import { recordKeying } from '../align/record-keyer.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { scopePartitions } from '../diff/scope.js';
 import { DEAD_LETTERS_PER_BATCH } from './pending-batches.js';
@@ -17,5 +18,7 @@ export function sourceOptions(config: ComparisonConfig, plan: IngestPlan, side: 
     // runs (a source thread for Kafka).
     ...(partitions ? { partitions } : {}),
     sampling: keySampling(config),
+    // Valid records are keyed where the source runs too, so DuckDB appends them unparsed.
+    keying: recordKeying(config),
   };
 }

@@ -50,31 +50,66 @@ export class BufferWriter {
   /** Arrival order in the buffer, shared by every side's connection. */
   #seq = 0;
   /** Per connection, the classify statement prepared for each number of pack slots. */
-  readonly #statements = new WeakMap<DuckDBConnection, Map<number, DuckDBPreparedStatement>>();
+  readonly #statements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
 
   constructor(plan: IngestPlan) {
     this.#plan = plan;
   }
 
-  async #statement(connection: DuckDBConnection, slots: number): Promise<DuckDBPreparedStatement> {
+  /** The statement buffering `slots` packs, keyed where the source ran (`keyed`) or not. */
+  async #statement(connection: DuckDBConnection, slots: number, keyed: boolean): Promise<DuckDBPreparedStatement> {
     let prepared = this.#statements.get(connection);
     if (!prepared) {
       prepared = new Map();
       this.#statements.set(connection, prepared);
     }
-    let statement = prepared.get(slots);
+    const name = `${keyed ? 'keyed' : 'classify'}:${slots}`;
+    let statement = prepared.get(name);
     if (!statement) {
-      // After the classify statement's own parameters: comparison, side, the seq the batch follows,
-      // and the packs' sources joined by RECORD_SEPARATOR.
+      // After the query's own parameters: comparison, side, the seq the batch follows, and the
+      // packs' sources joined by RECORD_SEPARATOR.
       const at = this.#plan.parameterCount(slots);
+      const query = keyed ? this.#plan.keyedSql(slots) : this.#plan.classifySql(slots);
       statement = await connection.prepare(
         `INSERT INTO ${BUFFER} SELECT $${at + 1}::VARCHAR, $${at + 2}::VARCHAR, w, k, $${at + 3}::BIGINT + ordinal,
            string_split($${at + 4}::VARCHAR, chr(30))[part + 1], position, doc, ${textHash('doc')}, status, reason,
            event_time, part
-         FROM (${this.#plan.classifySql(slots)})`,
+         FROM (${query})`,
       );
-      prepared.set(slots, statement);
+      prepared.set(name, statement);
     }
+    return statement;
+  }
+
+  /**
+   * Binds packs to the statement for their kind. Each bind copies a pack into DuckDB on this
+   * thread: a pack at a time, with the event loop free in between, so gate polls are not held up
+   * by a batch of many megabytes.
+   */
+  async #bind(
+    connection: DuckDBConnection,
+    { batch, packs, keyed, shifts, base }: PackBinding,
+    slices: EventLoopSlices,
+  ): Promise<DuckDBPreparedStatement> {
+    // As many slots as packs: an unused slot would bind NULLs, which makes DuckDB plan the statement again.
+    const statement = await this.#statement(connection, packs.length, keyed);
+    let parameter = 1;
+    for (const pack of packs) {
+      await slices.pause();
+      const values = this.#plan.packValues(pack, shifts.get(pack.source) ?? 0);
+      statement.bindBlob(parameter++, values.docs);
+      pack.release?.();
+      statement.bindVarchar(parameter++, values.positions);
+      statement.bindVarchar(parameter++, values.keys);
+      statement.bindVarchar(parameter++, values.times);
+      statement.bindBigInt(parameter++, values.shift);
+      statement.bindBoolean(parameter++, values.replay);
+    }
+    for (const value of this.#plan.openValues(batch.open)) statement.bindBigInt(parameter++, value);
+    statement.bindVarchar(parameter++, batch.comparison);
+    statement.bindVarchar(parameter++, batch.side);
+    statement.bindBigInt(parameter++, BigInt(base));
+    statement.bindVarchar(parameter++, packs.map((pack) => pack.source).join(RECORD_SEPARATOR));
     return statement;
   }
 
@@ -82,42 +117,29 @@ export class BufferWriter {
   async write(connection: DuckDBConnection, batch: BufferBatch): Promise<BufferResult> {
     const partitions = batch.partitions.filter((partition) => partition.count > 0);
     if (partitions.length === 0) return emptyResult();
-    const slots = 2 ** Math.ceil(Math.log2(partitions.length));
-    const statement = await this.#statement(connection, slots);
-    // Each bind copies a pack into DuckDB on this thread: a pack at a time, with the event loop
-    // free in between, so gate polls are not held up by a batch of many megabytes.
-    const slices = new EventLoopSlices();
-    let parameter = 1;
-    let records = 0;
-    for (const partition of partitions) {
-      await slices.pause();
-      const [docs, ...texts] = this.#plan.packValues(partition, records);
-      records += partition.count;
-      statement.bindBlob(parameter++, docs);
-      partition.release?.();
-      for (const text of texts) statement.bindVarchar(parameter++, text);
-    }
-    for (; parameter <= slots * this.#plan.valuesPerPack; parameter++) statement.bindNull(parameter);
-    for (const value of this.#plan.openValues(batch.open)) {
-      if (value === null) statement.bindNull(parameter++);
-      else statement.bindVarchar(parameter++, value);
-    }
-    // Rows stand in arrival order, and positions grow with it: seq orders the buffer for the duplicates rule.
+    const keyed = partitions.filter((partition) => partition.keyed);
+    const unkeyed = partitions.filter((partition) => !partition.keyed);
+    const { shifts, span } = ordinalShifts(partitions);
+    // seq orders the buffer for the duplicates rule: by position within a source partition. The
+    // range is taken before any await: the other side's batches take theirs meanwhile.
     const base = this.#seq;
-    this.#seq += records;
-    statement.bindVarchar(parameter++, batch.comparison);
-    statement.bindVarchar(parameter++, batch.side);
-    statement.bindVarchar(parameter++, String(base));
-    statement.bindVarchar(parameter++, partitions.map((partition) => partition.source).join(RECORD_SEPARATOR));
+    this.#seq += span;
+    const slices = new EventLoopSlices();
+    const statements: DuckDBPreparedStatement[] = [];
+    const bind = (packs: PackedPartition[], keyed: boolean) =>
+      this.#bind(connection, { batch, packs, keyed, shifts, base }, slices);
+    if (unkeyed.length > 0) statements.push(await bind(unkeyed, false));
+    if (keyed.length > 0) statements.push(await bind(keyed, true));
     const mine = `comparison = ${literal(batch.comparison)} AND side = ${literal(batch.side)}
-      AND seq > ${base} AND seq <= ${base + records}`;
+      AND seq > ${base} AND seq <= ${base + span}`;
+    // Only texts DuckDB parsed can nest too deep: a keyer leaves deep ones to it.
+    const tooDeep = unkeyed.length > 0 ? this.#plan.tooDeep(BUFFER, mine) : undefined;
     // The batch lands whole and leaves only the records of open windows: no other connection ever
     // sees the rest (a window's diff reads the buffer while batches land).
-    const tooDeep = this.#plan.tooDeep(BUFFER, mine);
     return inTransaction(connection, async () => {
-      await statement.run();
-      let statuses = await this.#statuses(connection, mine, tooDeep.candidate);
-      if (statuses.some((row) => Number(row.deep) > 0)) {
+      for (const statement of statements) await statement.run();
+      let statuses = await this.#statuses(connection, mine, tooDeep?.candidate ?? 'false');
+      if (tooDeep && statuses.some((row) => Number(row.deep) > 0)) {
         await connection.run(tooDeep.update);
         statuses = await this.#statuses(connection, mine, tooDeep.candidate);
       }
@@ -195,6 +217,17 @@ export class BufferWriter {
   }
 }
 
+/** Packs of one kind to bind, with what their records' ordinals and seqs follow. */
+interface PackBinding {
+  batch: BufferBatch;
+  packs: PackedPartition[];
+  keyed: boolean;
+  /** Per source: what its positions are shifted by to give ordinals (`ordinalShifts`). */
+  shifts: Map<string, number>;
+  /** The seq the batch's ordinals follow. */
+  base: number;
+}
+
 interface StatusRow {
   source: string;
   status: IngestStatus;
@@ -202,6 +235,32 @@ interface StatusRow {
   n: bigint;
   t: bigint | null;
   deep: bigint;
+}
+
+/**
+ * Gives each source partition of a batch a range of ordinals from 1 on, as wide as its positions
+ * span: a record's ordinal is its position plus its partition's shift, so a keyed and an unkeyed
+ * pack of one partition interleave in the order it delivered them. Positions grow within a pack.
+ */
+function ordinalShifts(packs: PackedPartition[]): { shifts: Map<string, number>; span: number } {
+  const ranges = new Map<string, { first: number; last: number }>();
+  for (const pack of packs) {
+    const comma = pack.positions.indexOf(',');
+    const first = Number(comma < 0 ? pack.positions : pack.positions.slice(0, comma));
+    const last = Number(pack.positions.slice(pack.positions.lastIndexOf(',') + 1));
+    const range = ranges.get(pack.source);
+    if (range) {
+      range.first = Math.min(range.first, first);
+      range.last = Math.max(range.last, last);
+    } else ranges.set(pack.source, { first, last });
+  }
+  const shifts = new Map<string, number>();
+  let span = 0;
+  for (const [source, range] of ranges) {
+    shifts.set(source, span + 1 - range.first);
+    span += range.last - range.first + 1;
+  }
+  return { shifts, span };
 }
 
 function emptyResult(): BufferResult {

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { blobValue } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan, RECORD_SEPARATOR } from '../../src/align/ingest.js';
 import { keyLabel, samplingThreshold } from '../../src/align/keys.js';
@@ -7,6 +6,7 @@ import type { PackedPartition } from '../../src/align/prepare.js';
 import { parseComparison } from '../../src/config/load.js';
 import { literal, MAX_DEPTH } from '../../src/diff/sql.js';
 import { connect, openDatabase, queryRows } from '../../src/store/duckdb.js';
+import { packParameters } from '../helpers/ingest-classify.js';
 
 const comparison = (extra: Record<string, unknown> = {}) =>
   parseComparison({
@@ -68,12 +68,8 @@ async function classify(
       timestamps: slice(options.timestamps, ',') ?? '',
     });
   }
-  let first = 0;
-  const values = packs.flatMap((pack) => {
-    const [blob, ...texts] = plan.packValues(pack, first);
-    first += pack.count;
-    return [blobValue(blob), ...texts];
-  });
+  // Positions 1, 2, … are the records' ordinals as they stand: no shift.
+  const values = packs.flatMap((pack) => packParameters(plan.packValues(pack, 0)));
   await connection.run(`CREATE OR REPLACE TEMP TABLE staged AS ${plan.classifySql(packs.length)}`, [
     ...values,
     ...plan.openValues({ closedThrough: options.closedThrough ?? null, expiredBefore: null }),

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan } from '../../src/align/ingest.js';
-import { type PackedPartition, packPartition } from '../../src/align/prepare.js';
+import { type PackedPartition, packPartition, RecordPreparer } from '../../src/align/prepare.js';
+import { recordKeying } from '../../src/align/record-keyer.js';
 import { parseComparison } from '../../src/config/load.js';
 import { MAX_DEPTH } from '../../src/diff/sql.js';
 import { type BufferBatch, BufferWriter } from '../../src/store/buffer-writer.js';
@@ -11,16 +12,15 @@ import { tempDir } from '../helpers/tmp.js';
 const files = tempDir();
 afterAll(() => files.remove());
 
-const plan = ingestPlan(
-  parseComparison({
-    id: 'x',
-    live: { simulate: {} },
-    candidate: { simulate: {} },
-    key: ['id'],
-    time: { field: 'at' },
-    window: { size: '1m', allowedLateness: '0s' },
-  }),
-);
+const config = parseComparison({
+  id: 'x',
+  live: { simulate: {} },
+  candidate: { simulate: {} },
+  key: ['id'],
+  time: { field: 'at' },
+  window: { size: '1m', allowedLateness: '0s' },
+});
+const plan = ingestPlan(config);
 
 const T0 = Date.UTC(2026, 0, 1);
 const doc = (id: string, at: number) => JSON.stringify({ id, at });
@@ -44,6 +44,50 @@ function batch(partitions: PackedPartition[], closedThrough: number | null = nul
 }
 
 describe('buffer writer', () => {
+  it('buffers records keyed where the source ran as DuckDB keys them, in the order their partition delivered them', async () => {
+    // Keyed where they are read (integers), and left to DuckDB (a fraction, a numeric string, a malformed text).
+    const docs = [
+      doc('a', T0),
+      `{"id":"a","at":${T0}.5}`,
+      doc('a', T0 + 2),
+      '{"id":',
+      `{"id":"b","at":" ${T0 + 3} "}`,
+      doc('b', T0 + 61_000),
+    ];
+    const records = docs.map((value, i) => ({ partition: 't/0', offset: 10 + i, key: null, timestamp: 0, value }));
+    const buffered = [];
+    for (const keying of [undefined, recordKeying(config)]) {
+      const preparer = new RecordPreparer(
+        { recordKeys: false, recordTimestamps: false, deadLetterLimit: 5, ...(keying ? { keying } : {}) },
+        { skipThrough: new Map(), countedThrough: new Map() },
+      );
+      const prepared = await preparer.prepare(records, { heartbeat: async () => {} }, true);
+      expect(prepared.partitions.map((pack) => [pack.keyed === true, pack.count])).toEqual(
+        keying
+          ? [
+              [true, 3],
+              [false, 3],
+            ]
+          : [[false, 6]],
+      );
+      const instance = await openDatabase({ path: ':memory:' });
+      const connection = await connect(instance);
+      await createSchema(connection);
+      const result = await new BufferWriter(plan).write(connection, batch(prepared.partitions));
+      expect(Object.fromEntries(result.counts)).toEqual({ buffered: 5, invalid: 1 });
+      const rows = await connection.runAndReadAll(
+        `SELECT position::INTEGER, k, w::VARCHAR, event_time::VARCHAR, status, rh::VARCHAR, doc
+         FROM ${BUFFER} ORDER BY seq`,
+      );
+      buffered.push(rows.getRowsJS());
+      connection.closeSync();
+      instance.closeSync();
+    }
+    // The same rows either way, in the order of their positions (the duplicates rule reads it).
+    expect(buffered[1]).toEqual(buffered[0]);
+    expect(buffered[1]?.map(([position]) => position)).toEqual([10, 11, 12, 14, 15]);
+  });
+
   it('buffers a batch of several partitions in arrival order, with counts, open-window runs and dead letters', async () => {
     const instance = await openDatabase({ path: `${files.dir}/writer.duckdb` });
     const connection = await connect(instance);
@@ -113,6 +157,45 @@ describe('buffer writer', () => {
     const rows = (await connection.runAndReadAll(`SELECT k FROM ${BUFFER}`)).getRowsJS();
     expect(rows.flat()).toEqual(['shallow']);
     connection.closeSync();
+    instance.closeSync();
+  });
+
+  it('counts each side exactly when both sides write at once, each on its own connection', async () => {
+    const instance = await openDatabase({ path: ':memory:' });
+    const connections = [await connect(instance), await connect(instance)];
+    await createSchema(connections[0]!);
+    const writer = new BufferWriter(plan);
+    const preparer = new RecordPreparer(
+      { recordKeys: false, recordTimestamps: false, deadLetterLimit: 5, keying: recordKeying(config)! },
+      { skipThrough: new Map(), countedThrough: new Map() },
+    );
+    // Keyed and unkeyed packs: each batch binds two statements, with turns of the event loop between.
+    const records = (round: number) =>
+      [doc('a', T0), '{"id":', doc('b', T0), `{"id":"c","at":${T0}.5}`].map((value, i) => ({
+        partition: `t/${round}`,
+        offset: i,
+        key: null,
+        timestamp: 0,
+        value,
+      }));
+    for (let round = 0; round < 10; round++) {
+      const { partitions } = await preparer.prepare(records(round), { heartbeat: async () => {} }, true);
+      const sides = round % 2 === 0 ? (['live', 'candidate'] as const) : (['candidate', 'live'] as const);
+      const results = await Promise.all(
+        sides.map((side, i) => writer.write(connections[i]!, { ...batch(partitions), side })),
+      );
+      for (const result of results) expect(Object.fromEntries(result.counts)).toEqual({ buffered: 3, invalid: 1 });
+    }
+    const rows = (
+      await connections[0]!.runAndReadAll(
+        `SELECT side, status, count(*)::INTEGER FROM ${BUFFER} GROUP BY ALL ORDER BY ALL`,
+      )
+    ).getRowsJS();
+    expect(rows).toEqual([
+      ['candidate', 'buffered', 30],
+      ['live', 'buffered', 30],
+    ]);
+    for (const connection of connections) connection.closeSync();
     instance.closeSync();
   });
 

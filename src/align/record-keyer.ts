@@ -1,0 +1,76 @@
+import type { ComparisonConfig } from '../config/schema.js';
+import { pathSegments } from '../diff/paths.js';
+import { UNIT_TO_MS } from '../diff/sql.js';
+import { RECORD_SEPARATOR } from './ingest.js';
+import { KeyReader } from './key-reader.js';
+import { KAFKA_KEY } from './keys.js';
+
+/** What a keyer is made from: plain data, so it crosses to a source thread with the other prepare options. */
+export interface RecordKeying {
+  /** Member paths of the key parts, or `['$kafkaKey']`. */
+  key: string[];
+  keyAsText: boolean;
+  /** The event-time member and its unit; none: the Kafka record timestamp. */
+  time?: { field: string; unitMs: number };
+}
+
+/**
+ * How records of `comparison` are keyed where the source runs, or undefined when DuckDB keys every
+ * record: a scope on a field or a key range is decided there, before sampling and windows.
+ */
+export function recordKeying(comparison: ComparisonConfig): RecordKeying | undefined {
+  const { key, keyAsText, time, scope } = comparison;
+  if (scope?.field !== undefined || scope?.keyRange !== undefined) return undefined;
+  // A `$` name beside others is no member path (only `["$kafkaKey"]` alone is the Kafka key): left to DuckDB.
+  if (key.length > 1 && key.some((path) => path.startsWith('$'))) return undefined;
+  return {
+    key: [...key],
+    keyAsText,
+    ...(time && 'field' in time ? { time: { field: time.field, unitMs: UNIT_TO_MS[time.unit] } } : {}),
+  };
+}
+
+/** A record's canonical key (DuckDB's `k`) and event time in ms. */
+export interface KeyedRecord {
+  key: string;
+  eventTime: number;
+}
+
+/**
+ * Reads the canonical key and the event time of a valid record where the source runs, as DuckDB's
+ * classify statement (`align/ingest.ts`) would, so the record reaches DuckDB keyed and is appended
+ * without a JSON parse there. Anything it is not certain of (an invalid record, a spelling DuckDB
+ * may read otherwise, a text DuckDB would change: a leading byte order mark) is left to DuckDB.
+ */
+export class RecordKeyer {
+  readonly #byRecordKey: boolean;
+  readonly #reader: KeyReader;
+  readonly #unitMs: number | undefined;
+
+  constructor(keying: RecordKeying) {
+    this.#byRecordKey = keying.key.length === 1 && keying.key[0] === KAFKA_KEY;
+    const time = keying.time && pathSegments(keying.time.field);
+    this.#reader = new KeyReader(this.#byRecordKey ? [] : keying.key.map(pathSegments), keying.keyAsText, time);
+    this.#unitMs = keying.time?.unitMs;
+  }
+
+  /** `recordKey` and `timestamp`: the Kafka record's, used when the comparison keys or times by them. */
+  keyOf(text: Buffer, recordKey: Buffer | null, timestamp: number): KeyedRecord | undefined {
+    if (text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf) return undefined;
+    let keyed: KeyedRecord | undefined;
+    if (this.#unitMs === undefined) {
+      // Without key parts, a read only checks the text is one JSON object.
+      const key = this.#reader.read(text);
+      keyed = key === undefined ? undefined : { key, eventTime: timestamp };
+    } else {
+      keyed = this.#reader.keyAndTime(text, this.#unitMs);
+    }
+    if (keyed === undefined) return undefined;
+    if (this.#byRecordKey) {
+      if (recordKey === null || recordKey.length === 0) return undefined;
+      keyed.key = recordKey.toString('utf8');
+    }
+    // Keys travel joined by the record separator: one holding it goes the long way.
+    return keyed.key.includes(RECORD_SEPARATOR) ? undefined : keyed;
+  }
+}
