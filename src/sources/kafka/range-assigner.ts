@@ -60,7 +60,9 @@ export function assignRanges(
     for (const id of [...ids].sort((a, b) => a - b)) {
       const owner = subscribers[owners[id] as number] as GroupMemberInfo;
       const owned = assignment.get(owner.memberId) as Record<string, number[]>;
-      (owned[topic] ??= []).push(id);
+      const list = owned[topic] ?? [];
+      list.push(id);
+      owned[topic] = list;
     }
   }
   return assignment;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import kafkajs, { type Consumer, Kafka, logLevel } from 'kafkajs';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   assignRanges,
   type GroupAssignment,
