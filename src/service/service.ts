@@ -5,12 +5,15 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { PrepareOptions } from '../align/prepare.js';
+import { checkClusterSources } from '../config/cluster.js';
 import { durationMs } from '../config/duration.js';
 import { checkRetention, parseComparison } from '../config/load.js';
 import type { ComparisonConfig, Config, Side } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { ShadowdiffMetrics } from '../metrics/metrics.js';
 import { FileReplaySource } from '../sources/file-replay.js';
+import { verifyCoPartitioned } from '../sources/kafka/co-partitioning.js';
+import { createKafkajsClient } from '../sources/kafka/kafkajs-client.js';
 import { PreparingSource } from '../sources/preparing.js';
 import { SimulateSource } from '../sources/simulate.js';
 import type { PreparedSource } from '../sources/source.js';
@@ -142,11 +145,13 @@ export class Service implements ComparisonRegistry {
   }
 
   async #launch(comparison: ComparisonConfig): Promise<ComparisonRunner> {
+    if (this.#config.cluster.enabled) await this.#checkCoPartitioned(comparison);
     const runner = new ComparisonRunner(comparison, {
       instance: this.#instance,
       metrics: this.metrics,
       logger: this.#logger,
       retentionMs: durationMs(this.#config.storage.retention),
+      cluster: this.#config.cluster.enabled,
       createSource: (side, config, anchor, prepare) => this.#createSource(side, config, anchor, prepare),
     });
     this.#runners.set(comparison.id, runner);
@@ -160,6 +165,28 @@ export class Service implements ComparisonRegistry {
     }
     this.#logger.info({ comparison: comparison.id }, 'comparison started');
     return runner;
+  }
+
+  /**
+   * Cluster mode pairs partition p of every side on one instance, so a comparison whose topics
+   * differ in partition count cannot start. Read from the broker at start: an instance in cluster
+   * mode needs it then (a source alone would wait for it in the background).
+   */
+  async #checkCoPartitioned(comparison: ComparisonConfig): Promise<void> {
+    const admin = await createKafkajsClient(this.#config.kafka, this.#logger)
+      .connectAdmin()
+      .catch((cause: Error) => {
+        throw new ShadowdiffError(
+          'SD_CLUSTER_PARTITIONS',
+          `comparison ${comparison.id}: cannot reach Kafka to read the partition counts of its topics (cluster mode checks them at start): ${cause.message}`,
+          { cause, canRetry: true },
+        );
+      });
+    try {
+      await verifyCoPartitioned(admin, comparison);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
   }
 
   async #retain(): Promise<void> {
@@ -183,6 +210,7 @@ export class Service implements ComparisonRegistry {
       throw new ShadowdiffError('SD_API_CONFLICT', `comparison ${config.id} exists already`);
     }
     checkRetention(config, this.#config.storage.retention, `comparison ${config.id}`);
+    if (this.#config.cluster.enabled) checkClusterSources(config, '');
     return this.#launch(config);
   }
 
