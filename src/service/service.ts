@@ -145,7 +145,11 @@ export class Service implements ComparisonRegistry {
   }
 
   async #launch(comparison: ComparisonConfig): Promise<ComparisonRunner> {
-    if (this.#config.cluster.enabled) await this.#checkCoPartitioned(comparison);
+    if (this.#config.cluster.enabled) {
+      // Comparisons of the config file were checked with their path; those created over HTTP, now or before, here.
+      checkClusterSources(comparison, '');
+      await this.#checkCoPartitioned(comparison);
+    }
     const runner = new ComparisonRunner(comparison, {
       instance: this.#instance,
       metrics: this.metrics,
@@ -210,7 +214,6 @@ export class Service implements ComparisonRegistry {
       throw new ShadowdiffError('SD_API_CONFLICT', `comparison ${config.id} exists already`);
     }
     checkRetention(config, this.#config.storage.retention, `comparison ${config.id}`);
-    if (this.#config.cluster.enabled) checkClusterSources(config, '');
     return this.#launch(config);
   }
 

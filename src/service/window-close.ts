@@ -50,9 +50,9 @@ export async function misroutedCounts(
   connection: DuckDBConnection,
   comparison: string,
   windows: number[],
-  spec: DiffSpec,
+  duplicates: DiffSpec['duplicates'],
 ): Promise<Partial<Record<Side, number>>> {
-  const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
+  const pick = duplicates === 'first' ? 'min_by' : 'max_by';
   const rows = await queryRows<{ side: Side; n: bigint }>(
     connection,
     `WITH kept AS (
@@ -91,7 +91,9 @@ export async function diffWindows(
         bufferInput(connection, comparison, 'control', windows),
       )
     : undefined;
-  const misrouted = countMisrouted ? await misroutedCounts(connection, comparison, windows, spec) : undefined;
+  const misrouted = countMisrouted
+    ? await misroutedCounts(connection, comparison, windows, spec.duplicates)
+    : undefined;
   return {
     windows,
     candidate,

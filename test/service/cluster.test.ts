@@ -181,4 +181,24 @@ describe('cluster mode over a real Kafka broker', () => {
       await service.stop();
     }
   }, 120_000);
+
+  it('refuses to start in cluster mode with a file comparison created over HTTP before', async () => {
+    const path = files.write('stored.ndjson', '{"order_id": "o-1"}\n');
+    const single = await Service.start(config('stored', undefined, false), silent);
+    try {
+      await single.create(
+        parseComparison({
+          id: 'orders-file',
+          live: { file: { path } },
+          candidate: { file: { path } },
+          key: ['order_id'],
+        }),
+      );
+    } finally {
+      await single.stop();
+    }
+    await expect(Service.start(config('stored', undefined, true), silent)).rejects.toThrow(
+      'live: a file source cannot run in cluster mode (cluster.enabled): only Kafka comparisons are split over instances; run comparison orders-file on an instance without cluster mode',
+    );
+  }, 120_000);
 });
