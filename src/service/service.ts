@@ -5,7 +5,7 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { PrepareOptions } from '../align/prepare.js';
-import { checkClusterSources } from '../config/cluster.js';
+import { checkClusterSources, instanceIdOf } from '../config/cluster.js';
 import { durationMs } from '../config/duration.js';
 import { checkRetention, parseComparison } from '../config/load.js';
 import type { ComparisonConfig, Config, Side } from '../config/schema.js';
@@ -72,6 +72,12 @@ export class Service implements ComparisonRegistry {
     }
     const maintenance = await connect(instance);
     await createSchema(maintenance);
+    if (config.cluster.enabled) {
+      logger.warn(
+        { instanceId: instanceIdOf(config.cluster), resultsTopic: config.cluster.resultsTopic },
+        'cluster mode checks that comparisons are co-partitioned and counts misrouted keys; it does not split comparisons over instances yet: run one instance per comparison (docs/SCALING.md)',
+      );
+    }
     const service = new Service(config, logger, instance, maintenance);
     try {
       await service.#launchAll();

@@ -161,8 +161,19 @@ describe('cluster mode over a real Kafka broker', () => {
     await expect(Service.start(config('absent', missing, true), silent)).rejects.toThrow(
       `comparison orders-v2: the candidate topic ${missing.candidate} does not exist; cluster mode checks at start that every side's topic has the same partition count`,
     );
-    const service = await Service.start(config('create', undefined, true), silent);
+    const logged: { level: number; instanceId?: string; resultsTopic?: string; msg: string }[] = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const service = await Service.start(config('create', undefined, true), logger);
     try {
+      // Operators learn what cluster mode does today, and as which instance.
+      expect(logged).toContainEqual(
+        expect.objectContaining({
+          level: 40,
+          instanceId: 'test-0',
+          resultsTopic: 'shadowdiff.results',
+          msg: expect.stringContaining('it does not split comparisons over instances yet'),
+        }),
+      );
       const file = parseComparison({
         id: 'orders-file',
         live: { file: { path: `${files.dir}/live.ndjson` } },
