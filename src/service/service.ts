@@ -13,7 +13,6 @@ import { ShadowdiffError } from '../errors.js';
 import { ShadowdiffMetrics } from '../metrics/metrics.js';
 import { FileReplaySource } from '../sources/file-replay.js';
 import { verifyCoPartitioned } from '../sources/kafka/co-partitioning.js';
-import { createKafkajsClient } from '../sources/kafka/kafkajs-client.js';
 import { PreparingSource } from '../sources/preparing.js';
 import { SimulateSource } from '../sources/simulate.js';
 import type { PreparedSource } from '../sources/source.js';
@@ -183,6 +182,8 @@ export class Service implements ComparisonRegistry {
    * mode needs it then (a source alone would wait for it in the background).
    */
   async #checkCoPartitioned(comparison: ComparisonConfig): Promise<void> {
+    // Loaded here: outside cluster mode kafkajs runs only on the source threads, never on the main one.
+    const { createKafkajsClient } = await import('../sources/kafka/kafkajs-client.js');
     const admin = await createKafkajsClient(this.#config.kafka, this.#logger)
       .connectAdmin()
       .catch((cause: Error) => {
