@@ -21,6 +21,11 @@ export const ErrorCodes = {
   SD_GATE_UNREACHABLE: { exitCode: 3, status: 502, message: 'verdict endpoint unreachable' },
   SD_STORAGE: { exitCode: 3, status: 500, message: 'storage error' },
   SD_UI_UNBUILT: { exitCode: 3, status: 500, message: 'the UI is not built: run npm run build' },
+  SD_CLUSTER_PARTITIONS: {
+    exitCode: 3,
+    status: 409,
+    message: "cluster mode cannot split the comparison: its sides' topics are not co-partitioned",
+  },
   SD_SERVER_LISTEN: { exitCode: 3, status: 500, message: 'the HTTP server cannot listen' },
 } as const;
 

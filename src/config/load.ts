@@ -5,6 +5,7 @@ import { Value, type ValueError, ValueErrorType, ValuePointer } from '@sinclair/
 import { parse as parseYaml } from 'yaml';
 import { checkScope } from '../diff/scope.js';
 import { ShadowdiffError } from '../errors.js';
+import { checkClusterSources, checkResultsTopic } from './cluster.js';
 import { DURATION_PATTERN, durationMs, parseDuration } from './duration.js';
 import { type ComparisonConfig, ComparisonSchema, type Config, ConfigSchema } from './schema.js';
 
@@ -176,6 +177,7 @@ export function parseComparison(document: unknown, path = ''): ComparisonConfig 
 /** Validates a parsed config document: defaults applied, env interpolated, paths in errors. */
 export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = process.env): Config {
   const config = validate<Config>(ConfigSchema, interpolateEnv(document ?? {}, env), '');
+  checkResultsTopic(config.cluster);
   const seen = new Set<string>();
   config.comparisons.forEach((comparison, index) => {
     const path = `comparisons[${index}]`;
@@ -185,6 +187,7 @@ export function parseConfig(document: unknown, env: NodeJS.ProcessEnv = process.
     seen.add(comparison.id);
     checkComparison(comparison, `${path}.`);
     checkRetention(comparison, config.storage.retention, path);
+    if (config.cluster.enabled) checkClusterSources(comparison, `${path}.`);
   });
   return config;
 }

@@ -4,6 +4,9 @@ import { DURATION_PATTERN } from './duration.js';
 const Duration = (description: string, defaultValue?: string) =>
   Type.String({ pattern: DURATION_PATTERN, description, ...(defaultValue ? { default: defaultValue } : {}) });
 
+/** Kafka's own rule for topic names ('.' and '..' are refused apart). */
+const KAFKA_TOPIC_PATTERN = '^[a-zA-Z0-9._-]{1,249}$';
+
 export const ComparisonId = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,63}$', description: 'comparison id' });
 
 export const KafkaSourceSchema = Type.Object(
@@ -284,12 +287,33 @@ export const ConfigSchema = Type.Object(
       { maxFieldLabels: Type.Integer({ minimum: 1, default: 50 }) },
       { additionalProperties: false, default: {} },
     ),
+    cluster: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description: 'instances with the same settings share each Kafka comparison (docs/SCALING.md)',
+        }),
+        resultsTopic: Type.String({
+          pattern: KAFKA_TOPIC_PATTERN,
+          default: 'shadowdiff.results',
+          description: 'the compacted topic of per-partition results',
+        }),
+        instanceId: Type.Optional(
+          Type.String({
+            pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$',
+            description: 'a stable name of this instance, by default the host name (a pod name)',
+          }),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     comparisons: Type.Array(ComparisonSchema, { default: [] }),
   },
   { additionalProperties: false },
 );
 
 export type Config = Static<typeof ConfigSchema>;
+export type ClusterConfig = Config['cluster'];
 export type ComparisonConfig = Static<typeof ComparisonSchema>;
 export type SourceConfig = Static<typeof SourceSchema>;
 export type CompareConfig = Static<typeof CompareSchema>;

@@ -60,6 +60,13 @@ export interface BatchCounts {
   lostLive?: number;
   lostCandidate?: number;
   lostControl?: number;
+  /**
+   * Streaming in cluster mode only: records compared (their outcome counts) whose key came on
+   * another partition number on another side: not co-partitioned (docs/SCALING.md).
+   */
+  misroutedLive?: number;
+  misroutedCandidate?: number;
+  misroutedControl?: number;
   control?: number;
   invalidControl?: number;
   duplicateControl?: number;

@@ -36,6 +36,7 @@ export type RecordStatus =
   | 'late'
   | 'duplicate'
   | 'lost'
+  | 'misrouted'
   | 'out_of_scope'
   | 'unexpected';
 export const RECORD_STATUSES: readonly RecordStatus[] = [
@@ -45,6 +46,7 @@ export const RECORD_STATUSES: readonly RecordStatus[] = [
   'late',
   'duplicate',
   'lost',
+  'misrouted',
   'out_of_scope',
   'unexpected',
 ];
@@ -125,7 +127,7 @@ export class ShadowdiffMetrics {
     const registers = [registry];
     this.#records = new Counter({
       name: NAMES.records,
-      help: 'Records consumed, by side and by what became of them (accepted, sampled_out, invalid, late, duplicate, lost, out_of_scope, unexpected).',
+      help: 'Records consumed, by side and by what became of them (accepted, sampled_out, invalid, late, duplicate, lost, misrouted, out_of_scope, unexpected).',
       labelNames: ['comparison', 'side', 'status'],
       registers,
     });

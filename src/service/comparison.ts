@@ -32,6 +32,8 @@ export interface RunnerDependencies {
   logger: Logger;
   /** Buffered windows that ended this long before the latest event time expire (`storage.retention`). */
   retentionMs: number;
+  /** Cluster mode (`cluster.enabled`): keys that come on different partitions across sides count `misrouted`. */
+  cluster?: boolean;
   /** `prepare`: how the source decodes and packs what it delivers. */
   createSource(side: Side, comparison: ComparisonConfig, anchorMs: number, prepare: PrepareOptions): PreparedSource;
   /**
@@ -93,7 +95,12 @@ export class ComparisonRunner implements ComparisonView {
   #tickAgain = false;
   /** Resets asked for: the next tick starts a new epoch, between its window work. */
   #resets: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  #lastCounts: OutcomeCounts & { unexpectedCandidate?: number } = { equal: 0, different: 0, missing: 0, extra: 0 };
+  #lastCounts: OutcomeCounts & { unexpectedCandidate?: number; misroutedLive?: number } = {
+    equal: 0,
+    different: 0,
+    missing: 0,
+    extra: 0,
+  };
   #lastFields: Record<string, number> = {};
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
   #complete = false;
@@ -105,7 +112,12 @@ export class ComparisonRunner implements ComparisonView {
     this.#sides = ['live', 'candidate', ...(config.control ? (['control'] as const) : [])];
     this.#plan = ingestPlan(config);
     const { control, scope, verdict } = config;
-    this.#noise = { hasControl: control !== undefined, alpha: verdict.alpha, scoped: scope !== undefined };
+    this.#noise = {
+      hasControl: control !== undefined,
+      alpha: verdict.alpha,
+      scoped: scope !== undefined,
+      cluster: deps.cluster ?? false,
+    };
     // Streaming ingest samples before buffering; the engine sees sampled records only.
     this.#spec = { ...diffSpecOf(config, SAMPLES_PER_WINDOW), samplingRate: 1 };
     this.#watermarks = new WatermarkTracker(this.#sides, durationMs(config.window.idleTimeout));
@@ -136,6 +148,7 @@ export class ComparisonRunner implements ComparisonView {
     const windows = new WindowCloser(
       {
         ...{ comparison: this.id, plan: this.#plan, spec: this.#spec, hasControl: this.#sides.includes('control') },
+        countMisrouted: this.#deps.cluster ?? false,
         ...{ watermarks: this.#watermarks, metrics, logger, retentionMs, checkpoint: this.#checkpoint },
         idleTimeoutMs: durationMs(this.config.window.idleTimeout),
         epoch: () => this.#epoch,
@@ -323,6 +336,7 @@ export class ComparisonRunner implements ComparisonView {
       ...(lag === undefined ? {} : { lagSeconds: lag }),
       complete: this.#complete,
       lost: this.#intake?.lost ?? 0,
+      misrouted: this.#lastCounts.misroutedLive ?? 0,
       ...scopeOfVerdict(this.config.scope, this.#lastCounts),
     });
   }

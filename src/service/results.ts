@@ -23,6 +23,8 @@ export interface NoiseOptions {
   alpha: number;
   /** The comparison has a scope: the counts carry the records outside it. */
   scoped?: boolean;
+  /** Cluster mode: the counts carry the records whose key came on another partition on another side. */
+  cluster?: boolean;
 }
 
 const n = (value: unknown) => Number(value ?? 0);
@@ -112,7 +114,10 @@ export async function epochResults(
   for (const count of (await noiseOnlyByWindow(connection, where, noise ?? [])).values()) noiseOnly += count;
   // Valid records consumed: those with an outcome, duplicates, sampled out, late, and still buffered.
   const valid = (side: Side) =>
-    ['accepted', 'duplicate', 'sampled_out', 'late', 'buffered'].reduce((sum, name) => sum + status(side, name), 0);
+    ['accepted', 'misrouted', 'duplicate', 'sampled_out', 'late', 'buffered'].reduce(
+      (sum, name) => sum + status(side, name),
+      0,
+    );
   const counts: BatchCounts = {
     live: valid('live'),
     candidate: valid('candidate'),
@@ -138,6 +143,13 @@ export async function epochResults(
           outOfScopeCandidate: status('candidate', 'out_of_scope'),
           unexpectedCandidate: status('candidate', 'unexpected'),
           ...(options.hasControl ? { outOfScopeControl: status('control', 'out_of_scope') } : {}),
+        }
+      : {}),
+    ...(options.cluster
+      ? {
+          misroutedLive: status('live', 'misrouted'),
+          misroutedCandidate: status('candidate', 'misrouted'),
+          ...(options.hasControl ? { misroutedControl: status('control', 'misrouted') } : {}),
         }
       : {}),
     ...(options.hasControl

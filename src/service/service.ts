@@ -5,12 +5,14 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { PrepareOptions } from '../align/prepare.js';
+import { checkClusterSources, instanceIdOf } from '../config/cluster.js';
 import { durationMs } from '../config/duration.js';
 import { checkRetention, parseComparison } from '../config/load.js';
 import type { ComparisonConfig, Config, Side } from '../config/schema.js';
 import { ShadowdiffError } from '../errors.js';
 import { ShadowdiffMetrics } from '../metrics/metrics.js';
 import { FileReplaySource } from '../sources/file-replay.js';
+import { verifyCoPartitioned } from '../sources/kafka/co-partitioning.js';
 import { PreparingSource } from '../sources/preparing.js';
 import { SimulateSource } from '../sources/simulate.js';
 import type { PreparedSource } from '../sources/source.js';
@@ -69,6 +71,12 @@ export class Service implements ComparisonRegistry {
     }
     const maintenance = await connect(instance);
     await createSchema(maintenance);
+    if (config.cluster.enabled) {
+      logger.warn(
+        { instanceId: instanceIdOf(config.cluster), resultsTopic: config.cluster.resultsTopic },
+        'cluster mode checks that comparisons are co-partitioned and counts misrouted keys; it does not split comparisons over instances yet: run one instance per comparison (docs/SCALING.md)',
+      );
+    }
     const service = new Service(config, logger, instance, maintenance);
     try {
       await service.#launchAll();
@@ -142,11 +150,17 @@ export class Service implements ComparisonRegistry {
   }
 
   async #launch(comparison: ComparisonConfig): Promise<ComparisonRunner> {
+    if (this.#config.cluster.enabled) {
+      // Comparisons of the config file were checked with their path; those created over HTTP, now or before, here.
+      checkClusterSources(comparison, '');
+      await this.#checkCoPartitioned(comparison);
+    }
     const runner = new ComparisonRunner(comparison, {
       instance: this.#instance,
       metrics: this.metrics,
       logger: this.#logger,
       retentionMs: durationMs(this.#config.storage.retention),
+      cluster: this.#config.cluster.enabled,
       createSource: (side, config, anchor, prepare) => this.#createSource(side, config, anchor, prepare),
     });
     this.#runners.set(comparison.id, runner);
@@ -160,6 +174,30 @@ export class Service implements ComparisonRegistry {
     }
     this.#logger.info({ comparison: comparison.id }, 'comparison started');
     return runner;
+  }
+
+  /**
+   * Cluster mode pairs partition p of every side on one instance, so a comparison whose topics
+   * differ in partition count cannot start. Read from the broker at start: an instance in cluster
+   * mode needs it then (a source alone would wait for it in the background).
+   */
+  async #checkCoPartitioned(comparison: ComparisonConfig): Promise<void> {
+    // Loaded here: outside cluster mode kafkajs runs only on the source threads, never on the main one.
+    const { createKafkajsClient } = await import('../sources/kafka/kafkajs-client.js');
+    const admin = await createKafkajsClient(this.#config.kafka, this.#logger)
+      .connectAdmin()
+      .catch((cause: Error) => {
+        throw new ShadowdiffError(
+          'SD_CLUSTER_PARTITIONS',
+          `comparison ${comparison.id}: cannot reach Kafka to read the partition counts of its topics (cluster mode checks them at start): ${cause.message}`,
+          { cause, canRetry: true },
+        );
+      });
+    try {
+      await verifyCoPartitioned(admin, comparison);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
   }
 
   async #retain(): Promise<void> {

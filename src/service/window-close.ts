@@ -10,6 +10,8 @@ export interface ClosedWindows {
   windows: number[];
   candidate: PairResult;
   control?: PairResult;
+  /** In cluster mode: per side, the records whose key came on another partition on another side (`misroutedCounts`). */
+  misrouted?: Partial<Record<Side, number>>;
   diffSeconds: number;
 }
 
@@ -36,8 +38,39 @@ function bufferInput(connection: DuckDBConnection, comparison: string, side: Sid
 }
 
 /**
+ * In cluster mode, instances pair partition p of every side, so a key must come on the same
+ * partition number on every side (docs/SCALING.md). Per window and key, the record the duplicates
+ * rule keeps on each side (as the engine picks it, by arrival `seq`) is compared with live's: a
+ * candidate or control record on another partition is misrouted, and so is a live record whose key
+ * came on another partition on any other side (counted once). Buffered records are valid and
+ * sampled, each kept record is one `accepted` record of the engine, so these are among them. The
+ * partition is the number after the last `/` of the source (`topic/partition`).
+ */
+export async function misroutedCounts(
+  connection: DuckDBConnection,
+  comparison: string,
+  windows: number[],
+  duplicates: DiffSpec['duplicates'],
+): Promise<Partial<Record<Side, number>>> {
+  const pick = duplicates === 'first' ? 'min_by' : 'max_by';
+  const rows = await queryRows<{ side: Side; n: bigint }>(
+    connection,
+    `WITH kept AS (
+       SELECT side, w, k, ${pick}(regexp_extract(source, '[0-9]+$'), seq) AS p FROM ${BUFFER}
+       WHERE comparison = ${literal(comparison)} AND w IN (${windows.join(', ')}) GROUP BY side, w, k),
+     moved AS (
+       SELECT other.side, other.w, other.k FROM kept live JOIN kept other ON other.w = live.w AND other.k = live.k
+       WHERE live.side = 'live' AND other.side <> 'live' AND other.p <> live.p)
+     SELECT side, count(*) AS n FROM moved GROUP BY side
+     UNION ALL SELECT 'live' AS side, count(DISTINCT (w, k)) AS n FROM moved`,
+  );
+  return Object.fromEntries(rows.filter((row) => row.n > 0n).map((row) => [row.side, Number(row.n)]));
+}
+
+/**
  * Diffs closed windows together: candidate vs live, and control vs live when there is a control.
  * Keys align within their window; one engine pass over many windows costs far less than one each.
+ * `countMisrouted`: cluster mode, where keys must come on the same partition on every side.
  */
 export async function diffWindows(
   connection: DuckDBConnection,
@@ -45,6 +78,7 @@ export async function diffWindows(
   windows: number[],
   spec: DiffSpec,
   hasControl: boolean,
+  countMisrouted = false,
 ): Promise<ClosedWindows> {
   const started = performance.now();
   const live = bufferInput(connection, comparison, 'live', windows);
@@ -57,7 +91,16 @@ export async function diffWindows(
         bufferInput(connection, comparison, 'control', windows),
       )
     : undefined;
-  return { windows, candidate, ...(control ? { control } : {}), diffSeconds: (performance.now() - started) / 1000 };
+  const misrouted = countMisrouted
+    ? await misroutedCounts(connection, comparison, windows, spec.duplicates)
+    : undefined;
+  return {
+    windows,
+    candidate,
+    ...(control ? { control } : {}),
+    ...(misrouted ? { misrouted } : {}),
+    diffSeconds: (performance.now() - started) / 1000,
+  };
 }
 
 function fieldRows(id: string, epoch: number, window: number, pair: string, stats: OutcomeStats): string[] {
@@ -131,16 +174,18 @@ export function closedWindowRows(
     ['candidate', candidate.other],
     ...(control ? ([['control', control.other]] as [Side, PairResult['live']][]) : []),
   ];
-  const deltas = sides.flatMap(([side, counts]) =>
-    (
+  const deltas = sides.flatMap(([side, counts]) => {
+    const misrouted = closed.misrouted?.[side] ?? 0;
+    return (
       [
         ['buffered', -counts.valid - counts.invalid],
-        ['accepted', counts.valid - counts.duplicates],
+        ['accepted', counts.valid - counts.duplicates - misrouted],
+        ['misrouted', misrouted],
         ['duplicate', counts.duplicates],
         ['invalid', counts.invalid],
       ] as const
-    ).map(([status, n]) => ({ side, status, n })),
-  );
+    ).map(([status, n]) => ({ side, status, n }));
+  });
   return { statements, deltas };
 }
 

@@ -20,6 +20,8 @@ export interface CloserContext {
   plan: IngestPlan;
   spec: DiffSpec;
   hasControl: boolean;
+  /** Cluster mode: keys must come on the same partition on every side, and those that do not count `misrouted`. */
+  countMisrouted: boolean;
   watermarks: WatermarkTracker;
   metrics: ShadowdiffMetrics;
   logger: Logger;
@@ -157,7 +159,8 @@ export class WindowCloser {
   }
 
   #diff(windows: number[]): Promise<ClosedWindows> {
-    return diffWindows(this.#closer, this.#ctx.comparison, windows, this.#ctx.spec, this.#ctx.hasControl);
+    const { comparison, spec, hasControl, countMisrouted } = this.#ctx;
+    return diffWindows(this.#closer, comparison, windows, spec, hasControl, countMisrouted);
   }
 
   /** Stores a diff of closed windows with a checkpoint, drops their buffers, then counts them in the metrics. */
@@ -179,7 +182,9 @@ export class WindowCloser {
       ...(closed.control ? ([['control', closed.control.other]] as [Side, typeof closed.candidate.live][]) : []),
     ];
     for (const [side, counts] of finals) {
-      metrics.addRecords(comparison, side, 'accepted', counts.valid - counts.duplicates);
+      const misrouted = closed.misrouted?.[side] ?? 0;
+      metrics.addRecords(comparison, side, 'accepted', counts.valid - counts.duplicates - misrouted);
+      metrics.addRecords(comparison, side, 'misrouted', misrouted);
       metrics.addRecords(comparison, side, 'duplicate', counts.duplicates);
       metrics.addRecords(comparison, side, 'invalid', counts.invalid);
     }

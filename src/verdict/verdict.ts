@@ -24,6 +24,8 @@ export interface VerdictInput {
   complete: boolean;
   /** Records the source logs no longer had when they were needed: evidence that is missing. */
   lost?: number;
+  /** Cluster mode: keys whose records came on different partition numbers across sides (not co-partitioned). */
+  misrouted?: number;
   /**
    * The key sampling rate when below 1: the verdict says it is on a sample. It stays sound as it
    * is, for the checks run over the sampled keys, which are a random draw of all keys.
@@ -200,6 +202,10 @@ export function evaluateVerdict(input: VerdictInput): VerdictBody {
   }
   // Lost records never reached an outcome: the reason says so whatever the verdict.
   if (input.lost) reason += `; ${input.lost} records lost: the source log no longer had them`;
+  // Across instances such keys split into a missing and an extra: the reason says why.
+  if (input.misrouted) {
+    reason += `; ${input.misrouted} keys misrouted: their records came on different partitions across sides (topics not co-partitioned)`;
+  }
   const mismatch = all[0]!;
   const sample = input.samplingRate !== undefined && input.samplingRate < 1 ? input.samplingRate : undefined;
   if (sample !== undefined) reason = `${reason} (on a key sample at rate ${sample})`;

@@ -315,12 +315,13 @@ describe('Prometheus alerting rules', () => {
   const promtool = (...args: string[]) =>
     spawnSync(requireTool('promtool'), args, { cwd: join(root, 'examples/prometheus'), encoding: 'utf8' });
 
-  it('alerts on FAIL, lag, invalid records and stalled windows', () => {
+  it('alerts on FAIL, lag, invalid records, stalled windows and misrouted keys', () => {
     expect(rules.map((rule) => rule.alert)).toEqual([
       'ShadowdiffVerdictFail',
       'ShadowdiffLagAboveMax',
       'ShadowdiffInvalidRecords',
       'ShadowdiffWindowsStalled',
+      'ShadowdiffMisroutedKeys',
     ]);
   });
 

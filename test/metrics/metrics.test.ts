@@ -43,8 +43,8 @@ describe('ShadowdiffMetrics', () => {
   it('starts counters at zero for the registered sides', async () => {
     metrics.registerComparison('orders-v2', ['live', 'candidate']);
     const records = await samples(registry, 'shadowdiff_records_total');
-    // 8 statuses per side, out_of_scope and unexpected (scoped comparisons) included.
-    expect(records).toHaveLength(16);
+    // 9 statuses per side, out_of_scope and unexpected (scoped comparisons) and misrouted (cluster mode) included.
+    expect(records).toHaveLength(18);
     expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="live",status="out_of_scope"} 0');
     expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="candidate",status="late"} 0');
     expect(records).toContain('shadowdiff_records_total{comparison="orders-v2",side="live",status="lost"} 0');

@@ -295,3 +295,16 @@ describe('a scoped verdict', () => {
     expect(evaluate({ counts: counts(10) }).scope).toBeUndefined();
   });
 });
+
+describe('misrouted keys (cluster mode)', () => {
+  it('are named in the reason whatever the verdict, which they do not change', () => {
+    const plain = evaluate({ counts: counts(100_000) });
+    const misrouted = evaluate({ counts: counts(100_000), misrouted: 7 });
+    expect(misrouted.verdict).toBe(plain.verdict);
+    expect(misrouted.score).toBe(plain.score);
+    expect(misrouted.reason).toBe(
+      `${plain.reason}; 7 keys misrouted: their records came on different partitions across sides (topics not co-partitioned)`,
+    );
+    expect(evaluate({ counts: counts(100_000), misrouted: 0 }).reason).toBe(plain.reason);
+  });
+});

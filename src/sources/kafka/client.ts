@@ -54,6 +54,8 @@ export interface KafkaAdmin {
   endOffsets(topic: string): Promise<PartitionOffset[]>;
   /** The group's committed offsets for every partition of the topic, sorted by partition. */
   committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]>;
+  /** The number of partitions of each topic that exists; topics that do not exist are absent. */
+  partitionCounts(topics: string[]): Promise<Map<string, number>>;
   disconnect(): Promise<void>;
 }
 

@@ -214,6 +214,15 @@ class KafkajsAdmin implements KafkaAdmin {
     return committedOffsets(this.#admin, groupId, topic);
   }
 
+  async partitionCounts(topics: string[]): Promise<Map<string, number>> {
+    // Metadata of a topic that does not exist is an error in kafkajs (or creates it, on brokers that auto-create).
+    const existing = new Set(await this.#admin.listTopics());
+    const present = [...new Set(topics)].filter((topic) => existing.has(topic));
+    if (present.length === 0) return new Map();
+    const metadata = await this.#admin.fetchTopicMetadata({ topics: present });
+    return new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+  }
+
   disconnect(): Promise<void> {
     return this.#admin.disconnect();
   }
