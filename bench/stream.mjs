@@ -12,7 +12,7 @@
 //     [--load-nice=-10]
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -210,6 +210,31 @@ function mainThreadCpu() {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 const mainCpuBefore = mainThreadCpu();
+// CPU seconds per kind of thread, by name: where each record's cost goes (Linux).
+function threadCpu() {
+  const seconds = new Map();
+  for (const task of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${task}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const kind = name.startsWith('source ')
+        ? 'source threads (kafkajs, prepare, keys)'
+        : name === 'libuv-worker'
+          ? 'libuv pool (DuckDB queries)'
+          : name === 'V8Worker'
+            ? 'V8 helpers (GC, compiling)'
+            : name === 'MainThread'
+              ? 'main thread (event loop, binds, HTTP)'
+              : 'other threads (DuckDB workers and the rest)';
+      seconds.set(kind, (seconds.get(kind) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return seconds;
+}
+const threadsBefore = threadCpu();
 const begin = performance.now();
 const cpuBefore = process.cpuUsage();
 // What keeps the event loop from answering /verdict: garbage collection pauses and other stalls.
@@ -265,6 +290,7 @@ const shadowSeconds = (performance.now() - begin) / 1000;
 if (process.env.BENCH_MARKS) console.error(`(b) to ${process.hrtime.bigint() / 1000n}`);
 const cpu = process.cpuUsage(cpuBefore);
 const mainCpu = mainThreadCpu() - mainCpuBefore;
+const threadsAfter = threadCpu();
 gcObserver.disconnect();
 loopDelay.disable();
 clearInterval(rssTimer);
@@ -307,6 +333,13 @@ console.log(
 console.log(
   `| event loop during (b): delay p99 / max; GC total / longest pause | ${(loopDelay.percentile(99) / 1e6).toFixed(0)} / ${(loopDelay.max / 1e6).toFixed(0)} ms; ${(gc.total / 1000).toFixed(1)} s / ${gc.max.toFixed(0)} ms |`,
 );
+console.log(
+  `| CPU per consumed record during (b), all threads | ${((cpu.user + cpu.system) / (2 * count)).toFixed(1)} µs |`,
+);
+for (const [kind, seconds] of threadsAfter) {
+  const spent = seconds - (threadsBefore.get(kind) ?? 0);
+  console.log(`| … ${kind} | ${((spent * 1e6) / (2 * count)).toFixed(1)} µs |`);
+}
 console.log(`| peak RSS during (b) | ${(peakRss / 2 ** 20).toFixed(0)} MiB |`);
 console.log(
   `| GET /verdict under 200 req/s while ingesting: p50 / p99 | ${latency.latency.p50} ms / ${latency.latency.p99} ms (${latency.requests.total} requests, ${latency.non2xx} non-2xx) |`,
