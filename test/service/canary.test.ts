@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
+import { appendFileSync } from 'node:fs';
+import { type Logger, pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { epochResults } from '../../src/service/results.js';
 import { Service } from '../../src/service/service.js';
 import type { ProduceMessage } from '../../src/sources/kafka/client.js';
+import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { kafkaFixture } from '../helpers/kafka.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -156,14 +159,34 @@ describe('a streaming canary on 2 of 6 Kafka partitions', () => {
   });
 });
 
-describe('a scope change', () => {
-  const records = Array.from({ length: 10 }, (_, i) =>
-    JSON.stringify({ order_id: `o-${i}`, tenant: i % 2 ? 'acme' : 'globex', event_time: T0 + i }),
-  );
-  const path = files.write('scope-change.ndjson', `${records.join('\n')}\n`);
+/** The counts of one epoch as stored, read once the service has stopped: previous epochs stay readable. */
+async function storedCounts(path: string, epoch: number) {
+  const instance = await openDatabase({ path });
+  const connection = await connect(instance);
+  try {
+    return (await epochResults(connection, 'canary', epoch, { hasControl: false, alpha: 0.05, scoped: true })).counts;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** A logger whose lines the test reads. */
+function capturedLogger(): { logger: Logger; lines: () => { msg: string; level: number }[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  return { logger, lines: () => lines.map((line) => JSON.parse(line)) };
+}
+
+describe('a scope changed by a restart', () => {
+  const record = (i: number, at: number) =>
+    JSON.stringify({ order_id: `o-${i}`, tenant: i % 2 ? 'acme' : 'globex', event_time: at });
+  const first = Array.from({ length: 10 }, (_, i) => record(i, T0 + i));
+  const path = files.write('scope-change.ndjson', `${first.join('\n')}\n`);
+  const storage = `${files.dir}/scope-change.duckdb`;
   const withScope = (scope: Record<string, unknown>) =>
     parseConfig({
-      storage: { path: `${files.dir}/scope-change.duckdb` },
+      storage: { path: storage },
       comparisons: [
         {
           id: 'canary',
@@ -176,19 +199,52 @@ describe('a scope change', () => {
       ],
     });
 
-  it('is refused on a restart, naming the old and new scope and how to start afresh; the same scope resumes', async () => {
-    const first = await Service.start(withScope({ field: 'tenant', in: ['acme'] }), pino({ level: 'silent' }));
-    await waitFor(() => first.get('canary')!.verdict().complete, 30_000, 'input consumed');
-    expect((await first.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
-    await first.stop();
-    await expect(
-      Service.start(withScope({ field: 'tenant', in: ['globex'] }), pino({ level: 'silent' })),
-    ).rejects.toThrow(
-      'comparison canary: scope changed since its state was stored (tenant in ["acme"] → tenant in ["globex"]); a new scope starts its counts afresh: give the comparison a new id, or delete it (DELETE /v1/comparisons/canary) and create it again',
-    );
-    // The same scope, its members written in another order, resumes.
-    const again = await Service.start(withScope({ in: ['acme'], field: 'tenant' }), pino({ level: 'silent' }));
+  it('starts a new epoch under the new scope, logs the change once, and leaves the old epoch as it was', async () => {
+    const acme = await Service.start(withScope({ field: 'tenant', in: ['acme'] }), pino({ level: 'silent' }));
+    await waitFor(() => acme.get('canary')!.verdict().complete, 30_000, 'input consumed');
+    const before = (await acme.get('canary')!.summary()).counts;
+    expect(before).toMatchObject({ live: 5, equal: 5, outOfScopeLive: 5, outOfScopeCandidate: 5, lateLive: 0 });
+    await acme.stop();
+    // Ten more records, a minute on: the new epoch judges windows after the latest event time read.
+    const later = Array.from({ length: 10 }, (_, i) => record(10 + i, T0 + 60_000 + i));
+    appendFileSync(path, `${later.join('\n')}\n`);
+
+    const { logger, lines } = capturedLogger();
+    const globex = await Service.start(withScope({ field: 'tenant', in: ['globex'] }), logger);
     try {
+      const runner = globex.get('canary')!;
+      await waitFor(() => runner.verdict().complete, 30_000, 'new input consumed');
+      expect(runner.runtime().epoch).toBe(2);
+      const summary = await runner.summary();
+      // Of the ten new records, the five of globex are judged; the first ten were read in epoch 1.
+      expect(summary.counts).toMatchObject({
+        live: 5,
+        candidate: 5,
+        equal: 5,
+        different: 0,
+        missing: 0,
+        extra: 0,
+        outOfScopeLive: 5,
+        outOfScopeCandidate: 5,
+        lateLive: 0,
+        lateCandidate: 0,
+        pendingLive: 0,
+      });
+      expect(summary.scope).toBe('tenant in ["globex"]; records outside it are out of scope');
+      expect(runner.verdict().scope).toBe(summary.scope);
+      const changes = lines().filter((line) => line.msg.startsWith('scope changed'));
+      expect(changes.map((line) => line.msg)).toEqual([
+        'scope changed: tenant in ["acme"] → tenant in ["globex"], epoch 2',
+      ]);
+    } finally {
+      await globex.stop();
+    }
+    expect(await storedCounts(storage, 1)).toEqual(before);
+
+    // The same scope, its members written in another order, resumes epoch 2.
+    const again = await Service.start(withScope({ in: ['globex'], field: 'tenant' }), pino({ level: 'silent' }));
+    try {
+      expect(again.get('canary')!.runtime().epoch).toBe(2);
       expect((await again.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
     } finally {
       await again.stop();
