@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { type Logger, pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import { epochResults } from '../../src/service/results.js';
 import { Service } from '../../src/service/service.js';
@@ -156,6 +157,162 @@ describe('a streaming canary on 2 of 6 Kafka partitions', () => {
       const metrics = await service.promRegistry.metrics();
       expect(metrics).toContain('shadowdiff_records_total{comparison="canary",side="candidate",status="unexpected"} 5');
     });
+  });
+});
+
+describe('a streaming canary whose slice moves', () => {
+  const TOKEN = 'canary-admin';
+  /** Each phase's records start after the latest event time of the one before (its flush records). */
+  const PHASE_MS = 620_000;
+  const phase = (k: number) =>
+    Array.from({ length: COUNT }, (_, j) => order(k * COUNT + j, k * COUNT + j, T0 + k * PHASE_MS + j * 20));
+  const phaseFlush = (k: number, partitions: readonly number[]) =>
+    partitions.map((partition) => ({
+      key: `f-${k}-${partition}`,
+      value: JSON.stringify({ order_id: `f-${k}-${partition}`, event_time: new Date(T0 + k * PHASE_MS + 600_000) }),
+      partition,
+    }));
+  const slice = (records: ProduceMessage[], partitions: readonly number[]) =>
+    records.filter((m) => partitions.includes(m.partition as number));
+  /** One in four orders of the slice with a wrong amount. */
+  const broken = (records: ProduceMessage[]) =>
+    records.map((m, i) =>
+      i % 4 === 0 ? order(Number(m.key?.slice(2)), -1, JSON.parse(m.value as string).event_time) : m,
+    );
+
+  async function produce(
+    t: { live: string; candidate: string },
+    k: number,
+    candidate: ProduceMessage[],
+    partitions: number[],
+  ) {
+    await kafka.producer.send(t.live, [...phase(k), ...phaseFlush(k, [0, 1, 2, 3, 4, 5])]);
+    await kafka.producer.send(t.candidate, [...candidate, ...phaseFlush(k, partitions)]);
+  }
+
+  /** Waits until the current epoch has its phase's windows closed and every live record counted. */
+  async function counted(service: Service, epoch: number) {
+    const runner = service.get('canary')!;
+    await waitFor(
+      async () => {
+        if (runner.runtime().epoch !== epoch || runner.runtime().closedWindows < TEST_WINDOWS) return false;
+        const { counts } = await runner.summary();
+        return counts.pendingLive === 2 && counts.outOfScopeLive === COUNT - COUNT / 3 + 4;
+      },
+      90_000,
+      `epoch ${epoch} counted`,
+    );
+    return runner;
+  }
+
+  it('starts a new epoch at each change of slice, through the API and by a restart, with exact counts in each', async () => {
+    const t = await topics();
+    const storage = `${files.dir}/moving.duckdb`;
+    const withScope = (partitions: number[]) => {
+      const parsed = config('moving', t, { partitions });
+      parsed.server.adminToken = TOKEN;
+      return parsed;
+    };
+    const inOld = slice(phase(0), [0, 1]);
+    await produce(t, 0, inOld, [0, 1]);
+    let service = await Service.start(withScope([0, 1]), pino({ level: 'silent' }));
+    const app = buildServer({
+      registry: service,
+      adminToken: TOKEN,
+      metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+      logger: false,
+    });
+    let epoch1: Awaited<ReturnType<typeof storedCounts>>;
+    let epoch2: Awaited<ReturnType<typeof storedCounts>>;
+    try {
+      const first = await counted(service, 1);
+      epoch1 = (await first.summary()).counts;
+      expect(epoch1).toMatchObject({ equal: inOld.length, different: 0, missing: 0, pendingCandidate: 2 });
+      await waitFor(() => first.verdict().verdict === 'PASS', 30_000, 'epoch 1 PASS');
+
+      const put = (body: unknown, authorization = `Bearer ${TOKEN}`) =>
+        app.inject({
+          method: 'PUT',
+          url: '/v1/comparisons/canary/scope',
+          headers: { authorization, 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+      expect((await put({ partitions: [2, 3] }, 'Bearer wrong')).statusCode).toBe(401);
+      // Checked with the comparison, as a config file is: refused before anything stops.
+      const refused = await put({ field: 'tenant' });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toEqual({
+        error: 'SD_CONFIG_INVALID',
+        message: 'scope.field: needs in or notIn (the values of the slice)',
+      });
+      expect(service.get('canary')).toBe(first);
+      const changed = await put({ partitions: [2, 3] });
+      expect(changed.statusCode).toBe(200);
+      expect(changed.json()).toMatchObject({
+        comparison: 'canary',
+        changed: true,
+        epoch: 2,
+        scope: 'partitions 2, 3; records outside it are out of scope',
+      });
+      // The same scope again changes nothing.
+      expect((await put({ partitions: [2, 3] })).json()).toMatchObject({ changed: false, epoch: 2 });
+
+      const inNew = slice(phase(1), [2, 3]);
+      await produce(t, 1, broken(inNew), [2, 3]);
+      const second = await counted(service, 2);
+      const summary = await second.summary();
+      epoch2 = summary.counts;
+      expect(epoch2).toMatchObject({
+        live: inNew.length + 2,
+        candidate: inNew.length + 2,
+        equal: inNew.length - inNew.length / 4,
+        different: inNew.length / 4,
+        missing: 0,
+        extra: 0,
+        pendingLive: 2,
+        pendingCandidate: 2,
+        // Partitions 0, 1, 4 and 5 of the new phase; the first phase was read in epoch 1.
+        outOfScopeLive: COUNT - inNew.length + 4,
+        outOfScopeCandidate: 0,
+        lateLive: 0,
+        lateCandidate: 0,
+      });
+      expect(summary.scope).toBe('partitions 2, 3; records outside it are out of scope');
+      await waitFor(() => second.verdict().verdict === 'FAIL', 30_000, 'epoch 2 FAIL');
+      expect(second.verdict().scope).toBe(summary.scope);
+      expect(second.verdict().stats.sampled).toBe(inNew.length);
+    } finally {
+      await app.close();
+      await service.stop();
+    }
+
+    // A restart whose config names another slice starts epoch 3.
+    const inLast = slice(phase(2), [4, 5]);
+    await produce(t, 2, inLast, [4, 5]);
+    service = await Service.start(withScope([4, 5]), pino({ level: 'silent' }));
+    let epoch3: Awaited<ReturnType<typeof storedCounts>>;
+    try {
+      const third = await counted(service, 3);
+      epoch3 = (await third.summary()).counts;
+      expect(epoch3).toMatchObject({
+        live: inLast.length + 2,
+        equal: inLast.length,
+        different: 0,
+        missing: 0,
+        extra: 0,
+        outOfScopeLive: COUNT - inLast.length + 4,
+        lateLive: 0,
+      });
+      await waitFor(() => third.verdict().verdict === 'PASS', 30_000, 'epoch 3 PASS');
+      expect(third.verdict().scope).toBe('partitions 4, 5; records outside it are out of scope');
+    } finally {
+      await service.stop();
+    }
+    // Each change ended the old epoch's open windows (the flush records), counted late there; nothing else moved.
+    const ended = { pendingLive: 0, pendingCandidate: 0, lateLive: 2, lateCandidate: 2 };
+    expect(await storedCounts(storage, 1)).toEqual({ ...epoch1, ...ended });
+    expect(await storedCounts(storage, 2)).toEqual({ ...epoch2, ...ended });
+    expect(await storedCounts(storage, 3)).toEqual(epoch3);
   });
 });
 
