@@ -198,7 +198,8 @@ export class Service implements ComparisonRegistry {
   async changeScope(id: string, scope: ScopeConfig | null): Promise<ComparisonRunner | undefined> {
     const runner = this.#runners.get(id);
     if (!runner) return undefined;
-    this.#claim(id);
+    this.#notChanging(id);
+    this.#changing.add(id);
     try {
       const { scope: _old, ...rest } = runner.config;
       // Checked with the comparison: partitions apply to Kafka sides only, per side to each side it has.
@@ -221,18 +222,15 @@ export class Service implements ComparisonRegistry {
     }
   }
 
-  /** Marks a comparison as changing; throws SD_API_CONFLICT while another change to it runs. */
-  #claim(id: string): void {
+  /** Throws SD_API_CONFLICT while the comparison's runner restarts under a new scope. */
+  #notChanging(id: string): void {
     if (this.#changing.has(id)) {
       throw new ShadowdiffError('SD_API_CONFLICT', `comparison ${id} is being changed; try again once that is done`);
     }
-    this.#changing.add(id);
   }
 
   async delete(id: string): Promise<boolean> {
-    if (this.#changing.has(id)) {
-      throw new ShadowdiffError('SD_API_CONFLICT', `comparison ${id} is being changed; try again once that is done`);
-    }
+    this.#notChanging(id);
     const runner = this.#runners.get(id);
     if (!runner) return false;
     this.#runners.delete(id);
