@@ -149,9 +149,26 @@ function canonical(value: unknown): unknown {
   );
 }
 
-/** Whether two scopes select the same records, however their members were written. */
+/** A scope's text with its lists in order: partitions and values are sets. */
+function scopeText(scope: ScopeConfig | undefined | null): string {
+  if (!scope) return 'null';
+  const set = (values: readonly unknown[] | undefined) => values?.map((value) => JSON.stringify(value)).sort();
+  const { partitions } = scope;
+  return JSON.stringify(
+    canonical({
+      ...scope,
+      partitions: Array.isArray(partitions)
+        ? set(partitions)
+        : partitions && Object.fromEntries(Object.entries(partitions).map(([side, list]) => [side, set(list)])),
+      in: set(scope.in),
+      notIn: set(scope.notIn),
+    }),
+  );
+}
+
+/** Whether two scopes select the same records, however their members and lists were written. */
 export function sameScope(a: ScopeConfig | undefined | null, b: ScopeConfig | undefined | null): boolean {
-  return JSON.stringify(canonical(a ?? null)) === JSON.stringify(canonical(b ?? null));
+  return scopeText(a) === scopeText(b);
 }
 
 /** The slice alone in words, for a log line: `partitions 0, 1`, or `everything` without a scope. */

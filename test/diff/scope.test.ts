@@ -196,6 +196,18 @@ describe('a scope on its own (the body of PUT .../scope)', () => {
     expect(sameScope(scope, parseScope({ in: ['acme'], field: 'tenant' }))).toBe(true);
     expect(sameScope(scope, parseScope({ field: 'tenant', in: ['globex'] }))).toBe(false);
     expect(sameScope(scope, parseScope({ field: 'tenant', in: ['acme'], candidateOnly: true }))).toBe(false);
+    expect(sameScope(parseScope({ partitions: [0, 1] }), parseScope({ partitions: [1, 0] }))).toBe(true);
+    expect(
+      sameScope(
+        parseScope({ partitions: { live: [1, 0], candidate: [2] } }),
+        parseScope({ partitions: { candidate: [2], live: [0, 1] } }),
+      ),
+    ).toBe(true);
+    expect(sameScope(parseScope({ partitions: [0, 1] }), parseScope({ partitions: [0, 2] }))).toBe(false);
+    expect(sameScope(parseScope({ field: 't', notIn: [1, 'a'] }), parseScope({ field: 't', notIn: ['a', 1] }))).toBe(
+      true,
+    );
+    expect(sameScope(parseScope({ field: 't', in: [1] }), parseScope({ field: 't', in: ['1'] }))).toBe(false);
     expect(sameScope(undefined, null)).toBe(true);
     expect(sameScope(scope, undefined)).toBe(false);
     expect(scopeInWords(scope)).toBe('tenant in ["acme"]');
