@@ -14,6 +14,7 @@ export const routes = {
   windows: '/v1/comparisons/:id/windows',
   samples: '/v1/comparisons/:id/samples',
   reset: '/v1/comparisons/:id/reset',
+  scope: '/v1/comparisons/:id/scope',
 } as const;
 
 /** `/v1/comparisons/:id/verdict` with the id filled in. */

@@ -179,6 +179,17 @@ export const ComparisonDetail = Type.Object(
   open,
 );
 
+export const ScopeChangeBody = Type.Object(
+  {
+    comparison: Type.String(),
+    changed: Type.Boolean({ description: 'false when the scope was the same: no new epoch' }),
+    epoch: Type.Integer({ description: 'the epoch the new scope is judged in' }),
+    epochStartedAt: Type.String({ format: 'date-time' }),
+    scope: Type.Optional(Type.String({ description: 'the slice judged now, in words; absent without a scope' })),
+  },
+  open,
+);
+
 const Counts = Type.Record(Type.String(), Type.Number(), {
   description: 'outcome and record counts, as in batch output',
 });

@@ -7,7 +7,14 @@ import { checkScope } from '../diff/scope.js';
 import { ShadowdiffError } from '../errors.js';
 import { checkClusterSources, checkResultsTopic } from './cluster.js';
 import { DURATION_PATTERN, durationMs, parseDuration } from './duration.js';
-import { type ComparisonConfig, ComparisonSchema, type Config, ConfigSchema } from './schema.js';
+import {
+  type ComparisonConfig,
+  ComparisonSchema,
+  type Config,
+  ConfigSchema,
+  type ScopeConfig,
+  ScopeSchema,
+} from './schema.js';
 
 const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
@@ -172,6 +179,15 @@ export function parseComparison(document: unknown, path = ''): ComparisonConfig 
   const comparison = validate<ComparisonConfig>(ComparisonSchema, document, prefix);
   checkComparison(comparison, prefix);
   return comparison;
+}
+
+/** Validates a scope on its own (a `PUT /v1/comparisons/{id}/scope` body): null removes the scope. */
+export function parseScope(document: unknown): ScopeConfig | null {
+  if (document === null) return null;
+  if (typeof document !== 'object' || Array.isArray(document)) {
+    throw new ShadowdiffError('SD_CONFIG_INVALID', 'scope: expected an object, or null for no scope');
+  }
+  return validate<ScopeConfig>(ScopeSchema, document, 'scope.');
 }
 
 /** Validates a parsed config document: defaults applied, env interpolated, paths in errors. */

@@ -149,21 +149,29 @@ function canonical(value: unknown): unknown {
   );
 }
 
-/**
- * Refuses to resume counts kept under another scope: records buffered in open windows were
- * classified by the old one and would be counted again under the new one. `stored` is the
- * comparison's config as its state was stored.
- */
-export function checkScopeUnchanged(
-  stored: Pick<ComparisonConfig, 'id' | 'scope'>,
-  scope: ScopeConfig | undefined,
-): void {
-  const before = JSON.stringify(canonical(stored.scope ?? null));
-  if (before === JSON.stringify(canonical(scope ?? null))) return;
-  const words = (s: ScopeConfig | undefined) => describeScope(s)?.split(';')[0] ?? 'everything';
-  throw new ShadowdiffError(
-    'SD_CONFIG_INVALID',
-    `comparison ${stored.id}: scope changed since its state was stored (${words(stored.scope)} → ${words(scope)}); ` +
-      `a new scope starts its counts afresh: give the comparison a new id, or delete it (DELETE /v1/comparisons/${stored.id}) and create it again`,
+/** A scope's text with its lists in order: partitions and values are sets. */
+function scopeText(scope: ScopeConfig | undefined | null): string {
+  if (!scope) return 'null';
+  const set = (values: readonly unknown[] | undefined) => values?.map((value) => JSON.stringify(value)).sort();
+  const { partitions } = scope;
+  return JSON.stringify(
+    canonical({
+      ...scope,
+      partitions: Array.isArray(partitions)
+        ? set(partitions)
+        : partitions && Object.fromEntries(Object.entries(partitions).map(([side, list]) => [side, set(list)])),
+      in: set(scope.in),
+      notIn: set(scope.notIn),
+    }),
   );
+}
+
+/** Whether two scopes select the same records, however their members and lists were written. */
+export function sameScope(a: ScopeConfig | undefined | null, b: ScopeConfig | undefined | null): boolean {
+  return scopeText(a) === scopeText(b);
+}
+
+/** The slice alone in words, for a log line: `partitions 0, 1`, or `everything` without a scope. */
+export function scopeInWords(scope: ScopeConfig | undefined | null): string {
+  return describeScope(scope ?? undefined)?.split(';')[0] ?? 'everything';
 }

@@ -9,14 +9,14 @@ import { diffSpecOf } from '../diff/batch.js';
 import type { DiffSpec } from '../diff/engine.js';
 import { redactor } from '../diff/redact.js';
 import type { SampleOutcome } from '../diff/samples.js';
-import { describeScope, partitionInScope, scopeOfVerdict, scopePartitions } from '../diff/scope.js';
+import { describeScope, partitionInScope, scopeInWords, scopeOfVerdict, scopePartitions } from '../diff/scope.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { PreparedSource } from '../sources/source.js';
 import { BufferWriter } from '../store/buffer-writer.js';
 import { connect } from '../store/duckdb.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
 import { Checkpoint } from './checkpoint.js';
-import { restoreComparison, startNextEpoch } from './comparison-store.js';
+import { restoreComparison, type ScopeChange, startNextEpoch } from './comparison-store.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, NoiseFilter, Summary } from './contracts.js';
 import { Intake } from './intake.js';
 import { MAX_PENDING_RECORDS, PendingBatches } from './pending-batches.js';
@@ -145,6 +145,7 @@ export class ComparisonRunner implements ComparisonView {
     this.#epoch = restored.epoch;
     this.#epochStartedAt = restored.epochStartedAt;
     const { logger, retentionMs } = this.#deps;
+    if (restored.scopeChange) this.#scopeChanged(restored.scopeChange);
     const windows = new WindowCloser(
       {
         ...{ comparison: this.id, plan: this.#plan, spec: this.#spec, hasControl: this.#sides.includes('control') },
@@ -192,6 +193,16 @@ export class ComparisonRunner implements ComparisonView {
     this.#registerPartitions();
     this.#state = 'running';
     this.#timer = setInterval(() => this.#startTick(), TICK_MS);
+  }
+
+  /** The stored state was kept under another scope: the old epoch's open windows ended, their records late. */
+  #scopeChanged({ from, late }: ScopeChange): void {
+    const { logger, metrics } = this.#deps;
+    for (const [side, n] of late) metrics.addRecords(this.id, side, 'late', n);
+    logger.warn(
+      { comparison: this.id, epoch: this.#epoch, late: Object.fromEntries(late) },
+      `scope changed: ${scopeInWords(from)} → ${scopeInWords(this.config.scope)}, epoch ${this.#epoch}`,
+    );
   }
 
   /** `soon`: a tick at work when asked is followed by another at once (the interval's ticks just skip). */

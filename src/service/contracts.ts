@@ -1,4 +1,4 @@
-import type { ComparisonConfig, Side } from '../config/schema.js';
+import type { ComparisonConfig, ScopeConfig, Side } from '../config/schema.js';
 import type { BatchCounts, BatchField } from '../diff/batch.js';
 import type { DiffSample, SampleOutcome } from '../diff/samples.js';
 import type { FieldRates } from '../verdict/noise.js';
@@ -103,6 +103,12 @@ export interface ComparisonRegistry {
   get(id: string): ComparisonView | undefined;
   /** Starts a new comparison; throws ShadowdiffError SD_API_CONFLICT when the id exists. */
   create(config: ComparisonConfig): Promise<ComparisonView>;
+  /**
+   * Gives a running comparison another scope (null: none), which starts a new epoch; the same scope
+   * changes nothing. Undefined when the id is unknown; throws SD_CONFIG_INVALID for a scope the
+   * comparison cannot have.
+   */
+  changeScope(id: string, scope: ScopeConfig | null): Promise<ComparisonView | undefined>;
   /** Stops a comparison and deletes its stored state; false when the id is unknown. */
   delete(id: string): Promise<boolean>;
   readiness(): Readiness;

@@ -110,8 +110,11 @@ export class Intake {
     // Every partition of the checkpoint holds its side's watermark until it delivers (or turns idle):
     // else those with nothing to replay, whose latest event time is known at once, would move it past
     // open windows that the others have yet to replay while their source still connects.
-    for (const p of positions) this.#ctx.watermarks.register(p.side, p.source);
-    this.replayEnded(this.#ctx.checkpoint.restore(positions));
+    // Partitions outside the scope are not tracked: they would hold the watermark for an idle timeout.
+    const inScope = (p: { side: Side; source: string }) =>
+      partitionInScope(scopePartitions(this.#ctx.scope, p.side), p.source);
+    for (const p of positions.filter(inScope)) this.#ctx.watermarks.register(p.side, p.source);
+    this.replayEnded(this.#ctx.checkpoint.restore(positions).filter(inScope));
   }
 
   /**

@@ -8,7 +8,8 @@ import type { PrepareOptions } from '../align/prepare.js';
 import { checkClusterSources, instanceIdOf } from '../config/cluster.js';
 import { durationMs } from '../config/duration.js';
 import { checkRetention, parseComparison } from '../config/load.js';
-import type { ComparisonConfig, Config, Side } from '../config/schema.js';
+import type { ComparisonConfig, Config, ScopeConfig, Side } from '../config/schema.js';
+import { sameScope } from '../diff/scope.js';
 import { ShadowdiffError } from '../errors.js';
 import { ShadowdiffMetrics } from '../metrics/metrics.js';
 import { FileReplaySource } from '../sources/file-replay.js';
@@ -21,7 +22,7 @@ import { connect, openDatabase, queryRows } from '../store/duckdb.js';
 import { applyRetention } from '../store/retention.js';
 import { COMPARISON_TABLES, createSchema } from '../store/schema.js';
 import { ComparisonRunner } from './comparison.js';
-import { deleteComparisonState } from './comparison-store.js';
+import { deleteComparisonState, dropBuffer } from './comparison-store.js';
 import type { ComparisonRegistry, Readiness } from './contracts.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
@@ -46,6 +47,8 @@ export class Service implements ComparisonRegistry {
   readonly #instance: DuckDBInstance;
   readonly #maintenance: DuckDBConnection;
   readonly #runners = new Map<string, ComparisonRunner>();
+  /** Comparisons whose runner restarts under a new scope: no other change to them meanwhile. */
+  readonly #changing = new Set<string>();
   #retentionTimer: NodeJS.Timeout | undefined;
   #storageOpen = true;
   #stopping = false;
@@ -224,7 +227,48 @@ export class Service implements ComparisonRegistry {
     return this.#launch(config);
   }
 
+  /**
+   * Gives a running comparison a new scope (null: none): its runner stops, storing a last
+   * checkpoint, and a new one starts from it under the new scope, which begins a new epoch
+   * (`restoreComparison`). Returns the new runner, the same one when the scope is the same, or
+   * undefined for an unknown id; a scope the comparison cannot have throws SD_CONFIG_INVALID.
+   */
+  async changeScope(id: string, scope: ScopeConfig | null): Promise<ComparisonRunner | undefined> {
+    const runner = this.#runners.get(id);
+    if (!runner) return undefined;
+    this.#notChanging(id);
+    this.#changing.add(id);
+    try {
+      const { scope: _old, ...rest } = runner.config;
+      // Checked with the comparison: partitions apply to Kafka sides only, per side to each side it has.
+      const config = parseComparison(scope === null ? rest : { ...rest, scope });
+      if (sameScope(runner.config.scope, config.scope)) return runner;
+      // The stopped runner answers (its last verdict) until the new one takes its place. Its series
+      // go on: the counters count records across epochs, as after a reset.
+      await runner.stop();
+      await dropBuffer(this.#maintenance, id);
+      try {
+        return await this.#launch(config);
+      } catch (error) {
+        // Keep the comparison running under the scope it had (itself a scope change, a new epoch).
+        this.#logger.error({ err: error, comparison: id }, 'comparison did not start under its new scope');
+        await this.#launch(runner.config).catch(() => {});
+        throw error;
+      }
+    } finally {
+      this.#changing.delete(id);
+    }
+  }
+
+  /** Throws SD_API_CONFLICT while the comparison's runner restarts under a new scope. */
+  #notChanging(id: string): void {
+    if (this.#changing.has(id)) {
+      throw new ShadowdiffError('SD_API_CONFLICT', `comparison ${id} is being changed; try again once that is done`);
+    }
+  }
+
   async delete(id: string): Promise<boolean> {
+    this.#notChanging(id);
     const runner = this.#runners.get(id);
     if (!runner) return false;
     this.#runners.delete(id);

@@ -1,4 +1,4 @@
-import type { ComparisonConfig } from '../../src/config/schema.js';
+import type { ComparisonConfig, ScopeConfig } from '../../src/config/schema.js';
 import type { DiffSample, SampleOutcome } from '../../src/diff/samples.js';
 import { ShadowdiffError } from '../../src/errors.js';
 import type {
@@ -168,6 +168,8 @@ export class FakeRegistry implements ComparisonRegistry {
   readonly comparisons = new Map<string, FakeComparison>();
   ready: Readiness = { ready: true, reasons: [] };
   created: ComparisonConfig[] = [];
+  /** The bodies of scope changes, as validated. */
+  scopes: (ScopeConfig | null)[] = [];
 
   add(config: ComparisonConfig): FakeComparison {
     const view = new FakeComparison(config);
@@ -189,6 +191,17 @@ export class FakeRegistry implements ComparisonRegistry {
     }
     this.created.push(config);
     return this.add(config);
+  }
+
+  /** A changed scope gives a new view in the next epoch, as the service's new runner. */
+  async changeScope(id: string, scope: ScopeConfig | null): Promise<ComparisonView | undefined> {
+    const view = this.comparisons.get(id);
+    if (!view) return undefined;
+    this.scopes.push(scope);
+    const { scope: _old, ...rest } = view.config;
+    const next = this.add(scope === null ? rest : { ...rest, scope });
+    next.state = { ...view.state, epoch: view.state.epoch + 1 };
+    return next;
   }
 
   async delete(id: string): Promise<boolean> {

@@ -464,11 +464,81 @@ describe('deleting and resetting', () => {
   });
 });
 
+describe('changing the scope', () => {
+  const put = (payload: string, id = 'orders-v2', headers: Record<string, string> = auth) =>
+    app.inject({
+      method: 'PUT',
+      url: routeFor(routes.scope, id),
+      headers: { ...headers, 'content-type': 'application/json' },
+      payload,
+    });
+
+  it('answers the new epoch and the scope in words; the body is validated as the config is', async () => {
+    const response = await put(JSON.stringify({ field: 'tenant', in: ['acme'] }));
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      comparison: 'orders-v2',
+      changed: true,
+      epoch: orders.state.epoch + 1,
+      epochStartedAt: orders.state.epochStartedAt,
+      scope: 'tenant in ["acme"]; records outside it are out of scope',
+    });
+    expect(registry.scopes).toEqual([{ field: 'tenant', in: ['acme'], candidateOnly: false }]);
+  });
+
+  it('removes the scope with null', async () => {
+    const response = await put('null');
+    expect(response.statusCode).toBe(200);
+    expect(response.json()).toEqual({
+      comparison: 'orders-v2',
+      changed: true,
+      epoch: orders.state.epoch + 1,
+      epochStartedAt: orders.state.epochStartedAt,
+    });
+    expect(registry.scopes).toEqual([null]);
+  });
+
+  it.each([
+    [{ keyRange: [0, 2] }, 'scope.keyRange[1]: expected number to be less or equal to 1'],
+    [
+      { partitions: [0, -1] },
+      'scope.partitions: expected a list of Kafka partitions, or one per side ({live: [...], candidate: [...]})',
+    ],
+    [{ partitions: { live: [0] } }, 'scope.partitions.candidate: required'],
+    [{ field: 'tenant', in: [['acme']] }, 'scope.in[0]: expected a string, a number or true/false'],
+    [{ tenant: 'acme' }, 'scope.tenant: unknown setting'],
+    [{ candidateOnly: 'yes' }, 'scope.candidateOnly: expected true or false'],
+    ['acme', 'scope: expected an object, or null for no scope'],
+    [[0, 1], 'scope: expected an object, or null for no scope'],
+  ])('answers 400 naming the bad value of %j', async (body, message) => {
+    const response = await put(JSON.stringify(body));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'SD_CONFIG_INVALID', message });
+    expect(registry.scopes).toEqual([]);
+  });
+
+  it('answers 400 to a body that is not JSON, and 404 for an unknown comparison', async () => {
+    const malformed = await put('{"partitions": [0,');
+    expect(malformed.statusCode).toBe(400);
+    const unknown = await put(JSON.stringify({ partitions: [0] }), 'nope');
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({ error: 'SD_API_NOT_FOUND', message: 'unknown comparison nope' });
+    const badId = await put(JSON.stringify({ partitions: [0] }), 'Orders');
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json()).toEqual({
+      error: 'SD_API_BAD_REQUEST',
+      message: "params/id Expected string to match '^[a-z0-9][a-z0-9._-]{0,63}$'",
+    });
+    expect(registry.scopes).toEqual([]);
+  });
+});
+
 describe('admin token', () => {
   const mutations = [
     { method: 'POST' as const, url: routes.comparisons, payload: { id: 'x' } },
     { method: 'DELETE' as const, url: routeFor(routes.comparison, 'orders-v2') },
     { method: 'POST' as const, url: routeFor(routes.reset, 'orders-v2') },
+    { method: 'PUT' as const, url: routeFor(routes.scope, 'orders-v2'), payload: { partitions: [0] } },
   ];
 
   it.each(mutations)('$method $url answers 401 without a token', async (request) => {
@@ -644,6 +714,7 @@ describe('OpenAPI', () => {
       [open(routes.windows)]: ['get'],
       [open(routes.samples)]: ['get'],
       [open(routes.reset)]: ['post'],
+      [open(routes.scope)]: ['put'],
     });
     const promote = document.paths[open(routes.gatePromote)].get;
     expect(Object.keys(promote.responses).sort()).toEqual(['200', '409', '4XX', '503', '5XX']);

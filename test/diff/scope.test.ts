@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { samplingThreshold } from '../../src/align/keys.js';
-import { parseComparison } from '../../src/config/load.js';
+import { parseComparison, parseScope } from '../../src/config/load.js';
 import { runBatchDiff } from '../../src/diff/batch.js';
+import { sameScope, scopeInWords } from '../../src/diff/scope.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const files = tempDir();
@@ -172,5 +173,44 @@ describe('scope settings', () => {
     [{}, 'scope: names no slice'],
   ])('refuses %j', (scope, message) => {
     expect(() => comparison({ scope })).toThrow(message);
+  });
+});
+
+describe('a scope on its own (the body of PUT .../scope)', () => {
+  it('is validated as the config is, with the path of the bad value', () => {
+    expect(parseScope({ partitions: [0, 1] })).toEqual({ partitions: [0, 1], candidateOnly: false });
+    expect(parseScope(null)).toBeNull();
+    expect(() => parseScope({ keyRange: [0, 2] })).toThrow(
+      'scope.keyRange[1]: expected number to be less or equal to 1',
+    );
+    expect(() => parseScope({ sql: 'true' })).toThrow('scope.sql: unknown setting');
+    expect(() => parseScope({ field: 'tenant', in: [{}] })).toThrow(
+      'scope.in[0]: expected a string, a number or true/false',
+    );
+    expect(() => parseScope('tenant = acme')).toThrow('scope: expected an object, or null for no scope');
+    expect(() => parseScope([0, 1])).toThrow('scope: expected an object, or null for no scope');
+  });
+
+  it('is the same scope however its members are written, and says its slice in words', () => {
+    const scope = parseScope({ field: 'tenant', in: ['acme'] });
+    expect(sameScope(scope, parseScope({ in: ['acme'], field: 'tenant' }))).toBe(true);
+    expect(sameScope(scope, parseScope({ field: 'tenant', in: ['globex'] }))).toBe(false);
+    expect(sameScope(scope, parseScope({ field: 'tenant', in: ['acme'], candidateOnly: true }))).toBe(false);
+    expect(sameScope(parseScope({ partitions: [0, 1] }), parseScope({ partitions: [1, 0] }))).toBe(true);
+    expect(
+      sameScope(
+        parseScope({ partitions: { live: [1, 0], candidate: [2] } }),
+        parseScope({ partitions: { candidate: [2], live: [0, 1] } }),
+      ),
+    ).toBe(true);
+    expect(sameScope(parseScope({ partitions: [0, 1] }), parseScope({ partitions: [0, 2] }))).toBe(false);
+    expect(sameScope(parseScope({ field: 't', notIn: [1, 'a'] }), parseScope({ field: 't', notIn: ['a', 1] }))).toBe(
+      true,
+    );
+    expect(sameScope(parseScope({ field: 't', in: [1] }), parseScope({ field: 't', in: ['1'] }))).toBe(false);
+    expect(sameScope(undefined, null)).toBe(true);
+    expect(sameScope(scope, undefined)).toBe(false);
+    expect(scopeInWords(scope)).toBe('tenant in ["acme"]');
+    expect(scopeInWords(null)).toBe('everything');
   });
 });

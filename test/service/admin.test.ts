@@ -113,4 +113,48 @@ describe('runtime comparisons', () => {
     expect((await summary()).scope).toMatch(/^key hash in \[0\.5, 1\)/);
     expect((await app.inject({ method: 'DELETE', url: '/v1/comparisons/scoped', headers: auth })).statusCode).toBe(204);
   });
+
+  it('takes a new scope while it runs, one change at a time, and survives a restart with it', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/v1/comparisons',
+      payload: { ...simulated, id: 'moving', scope: { keyRange: [0, 0.5] } },
+      headers: auth,
+    });
+    expect(created.statusCode).toBeLessThan(300);
+    const put = (scope: unknown) =>
+      app.inject({
+        method: 'PUT',
+        url: '/v1/comparisons/moving/scope',
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload: JSON.stringify(scope),
+      });
+    // Two changes at once: one is made, the other is refused while it runs.
+    const [first, second] = await Promise.all([put({ keyRange: [0.5, 1] }), put({ keyRange: [0.25, 0.75] })]);
+    expect([first.statusCode, second.statusCode].sort()).toEqual([200, 409]);
+    const made = [first, second].find((answer) => answer.statusCode === 200)!;
+    expect(made.json()).toMatchObject({ comparison: 'moving', changed: true, epoch: 2 });
+    expect([first, second].find((answer) => answer.statusCode === 409)!.json()).toEqual({
+      error: 'SD_API_CONFLICT',
+      message: 'comparison moving is being changed; try again once that is done',
+    });
+    const summary = async () => (await app.inject({ url: '/v1/comparisons/moving/summary' })).json();
+    expect((await summary()).scope).toBe(made.json().scope);
+    const removed = await put(null);
+    expect(removed.statusCode).toBe(200);
+    expect(removed.json()).toMatchObject({ changed: true, epoch: 3 });
+    expect(removed.json().scope).toBeUndefined();
+    await waitFor(async () => (await summary()).counts.equal > 0, 30_000, 'windows closed without a scope');
+    expect((await summary()).scope).toBeUndefined();
+    expect((await summary()).counts.outOfScopeLive).toBeUndefined();
+
+    // A comparison created over HTTP keeps its new scope across a restart: no change, no new epoch.
+    const epoch = service.get('moving')!.runtime().epoch;
+    await app.close();
+    await service.stop();
+    await startService();
+    expect(service.get('moving')?.runtime().epoch).toBe(epoch);
+    expect(service.get('moving')?.config.scope).toBeUndefined();
+    expect((await app.inject({ method: 'DELETE', url: '/v1/comparisons/moving', headers: auth })).statusCode).toBe(204);
+  });
 });

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
+import { appendFileSync } from 'node:fs';
+import { type Logger, pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../src/api/server.js';
 import { parseConfig } from '../../src/config/load.js';
+import { epochResults } from '../../src/service/results.js';
 import { Service } from '../../src/service/service.js';
 import type { ProduceMessage } from '../../src/sources/kafka/client.js';
+import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { kafkaFixture } from '../helpers/kafka.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
@@ -156,14 +160,209 @@ describe('a streaming canary on 2 of 6 Kafka partitions', () => {
   });
 });
 
-describe('a scope change', () => {
-  const records = Array.from({ length: 10 }, (_, i) =>
-    JSON.stringify({ order_id: `o-${i}`, tenant: i % 2 ? 'acme' : 'globex', event_time: T0 + i }),
-  );
-  const path = files.write('scope-change.ndjson', `${records.join('\n')}\n`);
+describe('a streaming canary whose slice moves', () => {
+  const TOKEN = 'canary-admin';
+  /** Each phase's records start after the latest event time of the one before (its flush records). */
+  const PHASE_MS = 620_000;
+  const phase = (k: number) =>
+    Array.from({ length: COUNT }, (_, j) => order(k * COUNT + j, k * COUNT + j, T0 + k * PHASE_MS + j * 20));
+  const phaseFlush = (k: number, partitions: readonly number[]) =>
+    partitions.map((partition) => ({
+      key: `f-${k}-${partition}`,
+      value: JSON.stringify({ order_id: `f-${k}-${partition}`, event_time: new Date(T0 + k * PHASE_MS + 600_000) }),
+      partition,
+    }));
+  const slice = (records: ProduceMessage[], partitions: readonly number[]) =>
+    records.filter((m) => partitions.includes(m.partition as number));
+  /** One in four orders of the slice with a wrong amount. */
+  const broken = (records: ProduceMessage[]) =>
+    records.map((m, i) =>
+      i % 4 === 0 ? order(Number(m.key?.slice(2)), -1, JSON.parse(m.value as string).event_time) : m,
+    );
+
+  async function produce(
+    t: { live: string; candidate: string },
+    k: number,
+    candidate: ProduceMessage[],
+    partitions: number[],
+  ) {
+    await kafka.producer.send(t.live, [...phase(k), ...phaseFlush(k, [0, 1, 2, 3, 4, 5])]);
+    await kafka.producer.send(t.candidate, [...candidate, ...phaseFlush(k, partitions)]);
+  }
+
+  /** Waits until the current epoch has its phase's windows closed and every live record counted. */
+  async function counted(service: Service, epoch: number, phases = 1) {
+    const runner = service.get('canary')!;
+    await waitFor(
+      async () => {
+        if (runner.runtime().epoch !== epoch || runner.runtime().closedWindows < TEST_WINDOWS * phases) return false;
+        const { counts } = await runner.summary();
+        return counts.pendingLive === 2 && counts.outOfScopeLive === phases * (COUNT - COUNT / 3 + 4);
+      },
+      90_000,
+      `epoch ${epoch} counted`,
+    );
+    return runner;
+  }
+
+  it('starts a new epoch at each change of slice, through the API and by a restart, with exact counts in each', async () => {
+    const t = await topics();
+    const storage = `${files.dir}/moving.duckdb`;
+    const withScope = (partitions: number[]) => {
+      const parsed = config('moving', t, { partitions });
+      parsed.server.adminToken = TOKEN;
+      return parsed;
+    };
+    const inOld = slice(phase(0), [0, 1]);
+    await produce(t, 0, inOld, [0, 1]);
+    let service = await Service.start(withScope([0, 1]), pino({ level: 'silent' }));
+    const app = buildServer({
+      registry: service,
+      adminToken: TOKEN,
+      metrics: { contentType: service.promRegistry.contentType, render: () => service.promRegistry.metrics() },
+      logger: false,
+    });
+    let epoch1: Awaited<ReturnType<typeof storedCounts>>;
+    let epoch2: Awaited<ReturnType<typeof storedCounts>>;
+    try {
+      const first = await counted(service, 1);
+      epoch1 = (await first.summary()).counts;
+      expect(epoch1).toMatchObject({ equal: inOld.length, different: 0, missing: 0, pendingCandidate: 2 });
+      await waitFor(() => first.verdict().verdict === 'PASS', 30_000, 'epoch 1 PASS');
+
+      const put = (body: unknown, authorization = `Bearer ${TOKEN}`) =>
+        app.inject({
+          method: 'PUT',
+          url: '/v1/comparisons/canary/scope',
+          headers: { authorization, 'content-type': 'application/json' },
+          payload: JSON.stringify(body),
+        });
+      expect((await put({ partitions: [2, 3] }, 'Bearer wrong')).statusCode).toBe(401);
+      // Checked with the comparison, as a config file is: refused before anything stops.
+      const refused = await put({ field: 'tenant' });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json()).toEqual({
+        error: 'SD_CONFIG_INVALID',
+        message: 'scope.field: needs in or notIn (the values of the slice)',
+      });
+      expect(service.get('canary')).toBe(first);
+      const changed = await put({ partitions: [2, 3] });
+      expect(changed.statusCode).toBe(200);
+      expect(changed.json()).toMatchObject({
+        comparison: 'canary',
+        changed: true,
+        epoch: 2,
+        scope: 'partitions 2, 3; records outside it are out of scope',
+      });
+      // The same scope again changes nothing.
+      expect((await put({ partitions: [2, 3] })).json()).toMatchObject({ changed: false, epoch: 2 });
+
+      const inNew = slice(phase(1), [2, 3]);
+      await produce(t, 1, broken(inNew), [2, 3]);
+      const second = await counted(service, 2);
+      const summary = await second.summary();
+      epoch2 = summary.counts;
+      expect(epoch2).toMatchObject({
+        live: inNew.length + 2,
+        candidate: inNew.length + 2,
+        equal: inNew.length - inNew.length / 4,
+        different: inNew.length / 4,
+        missing: 0,
+        extra: 0,
+        pendingLive: 2,
+        pendingCandidate: 2,
+        // Partitions 0, 1, 4 and 5 of the new phase; the first phase was read in epoch 1.
+        outOfScopeLive: COUNT - inNew.length + 4,
+        outOfScopeCandidate: 0,
+        lateLive: 0,
+        lateCandidate: 0,
+      });
+      expect(summary.scope).toBe('partitions 2, 3; records outside it are out of scope');
+      await waitFor(() => second.verdict().verdict === 'FAIL', 30_000, 'epoch 2 FAIL');
+      expect(second.verdict().scope).toBe(summary.scope);
+      expect(second.verdict().stats.sampled).toBe(inNew.length);
+    } finally {
+      await app.close();
+      await service.stop();
+    }
+
+    // A restart whose config names another slice starts epoch 3.
+    const inLast = slice(phase(2), [4, 5]);
+    await produce(t, 2, inLast, [4, 5]);
+    service = await Service.start(withScope([4, 5]), pino({ level: 'silent' }));
+    let epoch3: Awaited<ReturnType<typeof storedCounts>>;
+    try {
+      const third = await counted(service, 3);
+      epoch3 = (await third.summary()).counts;
+      expect(epoch3).toMatchObject({
+        live: inLast.length + 2,
+        equal: inLast.length,
+        different: 0,
+        missing: 0,
+        extra: 0,
+        outOfScopeLive: COUNT - inLast.length + 4,
+        lateLive: 0,
+      });
+      await waitFor(() => third.verdict().verdict === 'PASS', 30_000, 'epoch 3 PASS');
+      expect(third.verdict().scope).toBe('partitions 4, 5; records outside it are out of scope');
+    } finally {
+      await service.stop();
+    }
+    // Each change ended the old epoch's open windows (the flush records), counted late there; nothing else moved.
+    const ended = { pendingLive: 0, pendingCandidate: 0, lateLive: 2, lateCandidate: 2 };
+    expect(await storedCounts(storage, 1)).toEqual({ ...epoch1, ...ended });
+    expect(await storedCounts(storage, 2)).toEqual({ ...epoch2, ...ended });
+    expect(await storedCounts(storage, 3)).toEqual(epoch3);
+
+    // A restart with the same slice goes on in epoch 3: the partitions outside it, in the checkpoint
+    // too, do not hold the watermark (they held it for the idle timeout, 5 minutes here).
+    await produce(t, 3, slice(phase(3), [4, 5]), [4, 5]);
+    service = await Service.start(withScope([4, 5]), pino({ level: 'silent' }));
+    try {
+      const third = await counted(service, 3, 2);
+      // The previous phase's flush records are on both sides: equal once the new phase closes their window.
+      expect((await third.summary()).counts).toMatchObject({
+        live: 2 * inLast.length + 4,
+        equal: 2 * inLast.length + 2,
+        different: 0,
+        missing: 0,
+        extra: 0,
+        lateLive: 0,
+      });
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+/** The counts of one epoch as stored, read once the service has stopped: previous epochs stay readable. */
+async function storedCounts(path: string, epoch: number) {
+  const instance = await openDatabase({ path });
+  const connection = await connect(instance);
+  try {
+    return (await epochResults(connection, 'canary', epoch, { hasControl: false, alpha: 0.05, scoped: true })).counts;
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** A logger whose lines the test reads. */
+function capturedLogger(): { logger: Logger; lines: () => { msg: string; level: number }[] } {
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(line) });
+  return { logger, lines: () => lines.map((line) => JSON.parse(line)) };
+}
+
+describe('a scope changed by a restart', () => {
+  const record = (i: number, at: number) =>
+    JSON.stringify({ order_id: `o-${i}`, tenant: i % 2 ? 'acme' : 'globex', event_time: at });
+  const first = Array.from({ length: 10 }, (_, i) => record(i, T0 + i));
+  const path = files.write('scope-change.ndjson', `${first.join('\n')}\n`);
+  const storage = `${files.dir}/scope-change.duckdb`;
   const withScope = (scope: Record<string, unknown>) =>
     parseConfig({
-      storage: { path: `${files.dir}/scope-change.duckdb` },
+      storage: { path: storage },
       comparisons: [
         {
           id: 'canary',
@@ -176,19 +375,52 @@ describe('a scope change', () => {
       ],
     });
 
-  it('is refused on a restart, naming the old and new scope and how to start afresh; the same scope resumes', async () => {
-    const first = await Service.start(withScope({ field: 'tenant', in: ['acme'] }), pino({ level: 'silent' }));
-    await waitFor(() => first.get('canary')!.verdict().complete, 30_000, 'input consumed');
-    expect((await first.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
-    await first.stop();
-    await expect(
-      Service.start(withScope({ field: 'tenant', in: ['globex'] }), pino({ level: 'silent' })),
-    ).rejects.toThrow(
-      'comparison canary: scope changed since its state was stored (tenant in ["acme"] → tenant in ["globex"]); a new scope starts its counts afresh: give the comparison a new id, or delete it (DELETE /v1/comparisons/canary) and create it again',
-    );
-    // The same scope, its members written in another order, resumes.
-    const again = await Service.start(withScope({ in: ['acme'], field: 'tenant' }), pino({ level: 'silent' }));
+  it('starts a new epoch under the new scope, logs the change once, and leaves the old epoch as it was', async () => {
+    const acme = await Service.start(withScope({ field: 'tenant', in: ['acme'] }), pino({ level: 'silent' }));
+    await waitFor(() => acme.get('canary')!.verdict().complete, 30_000, 'input consumed');
+    const before = (await acme.get('canary')!.summary()).counts;
+    expect(before).toMatchObject({ live: 5, equal: 5, outOfScopeLive: 5, outOfScopeCandidate: 5, lateLive: 0 });
+    await acme.stop();
+    // Ten more records, a minute on: the new epoch judges windows after the latest event time read.
+    const later = Array.from({ length: 10 }, (_, i) => record(10 + i, T0 + 60_000 + i));
+    appendFileSync(path, `${later.join('\n')}\n`);
+
+    const { logger, lines } = capturedLogger();
+    const globex = await Service.start(withScope({ field: 'tenant', in: ['globex'] }), logger);
     try {
+      const runner = globex.get('canary')!;
+      await waitFor(() => runner.verdict().complete, 30_000, 'new input consumed');
+      expect(runner.runtime().epoch).toBe(2);
+      const summary = await runner.summary();
+      // Of the ten new records, the five of globex are judged; the first ten were read in epoch 1.
+      expect(summary.counts).toMatchObject({
+        live: 5,
+        candidate: 5,
+        equal: 5,
+        different: 0,
+        missing: 0,
+        extra: 0,
+        outOfScopeLive: 5,
+        outOfScopeCandidate: 5,
+        lateLive: 0,
+        lateCandidate: 0,
+        pendingLive: 0,
+      });
+      expect(summary.scope).toBe('tenant in ["globex"]; records outside it are out of scope');
+      expect(runner.verdict().scope).toBe(summary.scope);
+      const changes = lines().filter((line) => line.msg.startsWith('scope changed'));
+      expect(changes.map((line) => line.msg)).toEqual([
+        'scope changed: tenant in ["acme"] → tenant in ["globex"], epoch 2',
+      ]);
+    } finally {
+      await globex.stop();
+    }
+    expect(await storedCounts(storage, 1)).toEqual(before);
+
+    // The same scope, its members written in another order, resumes epoch 2.
+    const again = await Service.start(withScope({ in: ['globex'], field: 'tenant' }), pino({ level: 'silent' }));
+    try {
+      expect(again.get('canary')!.runtime().epoch).toBe(2);
       expect((await again.get('canary')!.summary()).counts).toMatchObject({ equal: 5, outOfScopeLive: 5 });
     } finally {
       await again.stop();
