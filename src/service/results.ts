@@ -232,7 +232,7 @@ export async function windowPage(
  * same across restarts. `s…` names a sample, `d…` a dead letter.
  */
 const SAMPLE_ID = `'s' || md5(body::VARCHAR)`;
-const DEAD_LETTER_ID = `'d' || md5(concat_ws(chr(0), side, source, position::VARCHAR, reason, coalesce(raw, ''), created_at::VARCHAR))`;
+const DEAD_LETTER_ID = `'d' || md5(concat_ws(chr(0), side, source, position::VARCHAR, reason, coalesce(raw, ''), epoch_us(created_at)::VARCHAR))`;
 const DEAD_LETTER_COLUMNS = `${DEAD_LETTER_ID} AS id, side, source, position, reason, raw`;
 
 interface DeadLetterRow {
