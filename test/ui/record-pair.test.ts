@@ -20,6 +20,9 @@ const format = formats('en-US', 'UTC');
 let browser: Browser;
 let serve: ChildProcess | undefined;
 let base: string;
+let port: number;
+/** The fragment of a pair opened in the first test, opened again after a restart. */
+let sharedFragment = '';
 
 async function newPage(options: Parameters<Browser['newContext']>[0] = {}) {
   const context: BrowserContext = await browser.newContext({ locale: 'en-US', timezoneId: 'UTC', ...options });
@@ -117,7 +120,7 @@ async function expectOneSided(page: Page, outcome: 'Missing' | 'Invalid'): Promi
 
 describeInBrowser('the whole record pair behind an example', () => {
   beforeAll(async () => {
-    const port = await freePort();
+    port = await freePort();
     base = `http://127.0.0.1:${port}`;
     serve = await startServe(data.serveConfig(port), port);
     await waitFor(
@@ -145,6 +148,7 @@ describeInBrowser('the whole record pair behind an example', () => {
     await page.goto(`${base}/#/comparisons/pairs`);
     await page.locator('h1 [data-verdict=FAIL]').waitFor();
     const fragment = await openAndClose(page, 'customer.email', '#/comparisons/pairs');
+    sharedFragment = fragment;
     await openAndClose(page, 'items[].sku', '#/comparisons/pairs');
     await expectOneSided(page, 'Missing');
     await expectOneSided(page, 'Invalid');
@@ -172,6 +176,18 @@ describeInBrowser('the whole record pair behind an example', () => {
       await proxy.close();
     }
     expect(errors).toEqual([]);
+  });
+
+  it('opens the same link after the service restarts: the pair is stored, and its id stays', async () => {
+    expect(sharedFragment).toMatch(/^#\/comparisons\/pairs\/samples\/s[0-9a-f]{32}$/);
+    serve!.kill('SIGTERM');
+    await once(serve!, 'exit');
+    serve = await startServe(data.serveConfig(port), port);
+    const { context, page, errors } = await newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(`${base}/${sharedFragment}`);
+    await expectPair(page);
+    expect(errors).toEqual([]);
+    await context.close();
   });
 
   it('opens from a sample of a diff --html report from file://, offline, and from its fragment', async () => {
