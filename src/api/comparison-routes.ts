@@ -1,4 +1,5 @@
 import type { FastifyPluginCallback } from 'fastify';
+import { ShadowdiffError } from '../errors.js';
 import type { ComparisonRegistry } from '../service/contracts.js';
 import { requireReader, type Tokens } from './auth.js';
 import { routes } from './paths.js';
@@ -7,6 +8,9 @@ import {
   ComparisonList,
   IdParams,
   type IdParamsType,
+  SampleBody,
+  SampleParams,
+  type SampleParamsType,
   SamplesBody,
   SamplesQuery,
   type SamplesQueryType,
@@ -108,6 +112,26 @@ export const comparisonRoutes: FastifyPluginCallback<ComparisonRoutesOptions> = 
     async (request) => {
       const { field, outcome, noise, limit } = request.query;
       return { items: await comparisonOf(registry, request.params.id).samples({ field, outcome, noise, limit }) };
+    },
+  );
+
+  app.get<{ Params: SampleParamsType }>(
+    routes.sample,
+    {
+      ...recordAccess,
+      schema: {
+        summary: 'one stored example with the whole record pair it came from, redacted',
+        ...recordSecurity,
+        params: SampleParams,
+        response: withErrors({ 200: SampleBody }),
+      },
+    },
+    async (request) => {
+      const { id, sampleId } = request.params;
+      const sample = await comparisonOf(registry, id).sample(sampleId);
+      if (sample === undefined)
+        throw new ShadowdiffError('SD_API_NOT_FOUND', `no sample ${sampleId} in comparison ${id}`);
+      return sample;
     },
   );
   done();

@@ -13,6 +13,7 @@ export const routes = {
   summary: '/v1/comparisons/:id/summary',
   windows: '/v1/comparisons/:id/windows',
   samples: '/v1/comparisons/:id/samples',
+  sample: '/v1/comparisons/:id/samples/:sampleId',
   reset: '/v1/comparisons/:id/reset',
   scope: '/v1/comparisons/:id/scope',
 } as const;

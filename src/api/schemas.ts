@@ -299,9 +299,28 @@ const Sample = Type.Object(
     raw: Type.Optional(Type.String()),
     position: Type.Optional(Type.Record(Type.String(), Type.String())),
     noise: Type.Optional(Type.Boolean({ description: 'a difference in a field the control side shows to be noise' })),
+    id: Type.Optional(Type.String({ description: 'for GET …/samples/:sampleId' })),
+    pair: Type.Optional(
+      Type.Object(
+        {
+          live: Type.Optional(Type.Unknown()),
+          candidate: Type.Optional(Type.Unknown()),
+          fields: Type.Array(Type.String(), { description: 'every field path in which the two records differ' }),
+          omitted: Type.Optional(Type.String({ description: 'why the records were not kept (too long)' })),
+        },
+        { ...open, description: 'of a difference: the whole records, redacted; only from GET …/samples/:sampleId' },
+      ),
+    ),
   },
   open,
 );
+
+export const SampleParams = Type.Object({
+  id: ComparisonId,
+  sampleId: Type.String({ minLength: 1, maxLength: 64, description: "a sample's id from GET …/samples" }),
+});
+
+export const SampleBody = Sample;
 
 export const SamplesBody = Type.Object({ items: Type.Array(Sample) }, open);
 
@@ -316,6 +335,7 @@ export function withErrors<T extends Record<number, TSchema>>(responses: T) {
 
 export type ErrorBodyType = Static<typeof ErrorBody>;
 export type IdParamsType = Static<typeof IdParams>;
+export type SampleParamsType = Static<typeof SampleParams>;
 export type WindowsQueryType = Static<typeof WindowsQueryShape>;
 export type SamplesQueryType = Static<typeof SamplesQueryShape>;
 export type ComparisonListItemType = Static<typeof ComparisonListItem>;

@@ -10,8 +10,8 @@ import { pathSegments } from './paths.js';
 import { recordsSql, textsSql, typedRow, uniqueSql, validateKeyPaths } from './records-sql.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
-import { collectInvalid, collectOneSided, locateSamples } from './sample-queries.js';
-import { type DiffSample, type PendingSample, SampleCollector } from './samples.js';
+import { collectInvalid, collectOneSided, locateSamples, recordPair } from './sample-queries.js';
+import { type DiffSample, type PendingSample, type RecordPair, SampleCollector } from './samples.js';
 import { LEAF, type Shape, shapeFromStructure, withLeafAt } from './shape.js';
 import type { DiffSpec, SideInput } from './spec.js';
 import { fitsExpression, identifier, normalizedExpression, roundedNumbersExpression } from './sql.js';
@@ -237,8 +237,10 @@ export async function diffPair(
         }
         total.addDifferences(differences);
         tallyOf(w).addDifferences(differences);
+        let pair: RecordPair | undefined;
         for (const difference of differences) {
           if (!collector.wants('different', difference.path)) continue;
+          pair ??= recordPair(ldoc, odoc, differences, redact);
           collector.add({
             outcome: 'different',
             key: keyLabel(k),
@@ -248,6 +250,7 @@ export async function diffPair(
             live: redact(difference.live, difference.path),
             candidate: redact(difference.candidate, difference.path),
             positions: { live: Number(lpos), [other.side]: Number(opos) },
+            pair,
           });
         }
       }

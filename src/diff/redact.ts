@@ -1,6 +1,6 @@
 import { isNumberLeaf, parseExact } from './exact-json.js';
 import { childPath, elementPath, subtreeMatcher } from './paths.js';
-import type { DiffSample } from './samples.js';
+import type { DiffSample, RecordPair } from './samples.js';
 
 export const REDACTED = '***';
 
@@ -62,6 +62,14 @@ export function redactor(globs: readonly string[], keyPaths: readonly string[] =
   });
 }
 
+function redactPair(redact: Redactor, pair: RecordPair): RecordPair {
+  return {
+    ...pair,
+    ...('live' in pair ? { live: redact(pair.live) } : {}),
+    ...('candidate' in pair ? { candidate: redact(pair.candidate) } : {}),
+  };
+}
+
 /**
  * A sample's key and values as the redaction shows them; masking twice changes nothing, so stored
  * samples can be masked again when read, under the comparison's current setting. A raw text is
@@ -74,5 +82,6 @@ export function redactSample<T extends DiffSample>(redact: Redactor, sample: T):
     ...(sample.key === undefined ? {} : { key: redact.key(sample.key) }),
     ...('live' in sample ? { live: redact(sample.live, at) } : {}),
     ...('candidate' in sample ? { candidate: redact(sample.candidate, at) } : {}),
+    ...(sample.pair === undefined ? {} : { pair: redactPair(redact, sample.pair) }),
   };
 }

@@ -2,9 +2,16 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { keyLabel } from '../align/keys.js';
 import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
+import type { FieldDifference } from './compare.js';
 import { parseExact } from './exact-json.js';
 import { type Redactor, redactSample } from './redact.js';
-import type { DiffSample, PendingSample, SampleCollector } from './samples.js';
+import {
+  type DiffSample,
+  PAIR_RECORD_CHARS,
+  type PendingSample,
+  type RecordPair,
+  type SampleCollector,
+} from './samples.js';
 import type { DiffSpec, SideInput } from './spec.js';
 
 const RAW_SAMPLE_CHARS = 1024;
@@ -19,6 +26,24 @@ function parseOrRaw(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/**
+ * The whole (redacted) records of a differing pair, kept with its samples while both texts are
+ * short enough: a sample's size stays bounded whatever the records hold.
+ */
+export function recordPair(
+  liveText: string,
+  candidateText: string,
+  differences: readonly FieldDifference[],
+  redact: Redactor,
+): RecordPair {
+  const fields = [...new Set(differences.map((difference) => difference.path))];
+  const longest = Math.max(liveText.length, candidateText.length);
+  if (longest > PAIR_RECORD_CHARS) {
+    return { fields, omitted: `a record of ${longest} characters is longer than the ${PAIR_RECORD_CHARS} kept` };
+  }
+  return { live: redact(parseExact(liveText)), candidate: redact(parseExact(candidateText)), fields };
 }
 
 /**

@@ -3,6 +3,21 @@ import type { DifferenceKind } from './compare.js';
 
 export type SampleOutcome = 'different' | 'missing' | 'extra' | 'invalid';
 
+/** Longest record text (characters) whose whole record a sample keeps: bounds a sample's size. */
+export const PAIR_RECORD_CHARS = 16 * 1024;
+
+/**
+ * The whole record pair a difference came from, redacted as the sample is, so the explorer can show
+ * both records after a restart; `fields` are all the field paths in which the pair differs. A
+ * record longer than PAIR_RECORD_CHARS is not kept: then `omitted` says why.
+ */
+export interface RecordPair {
+  live?: unknown;
+  candidate?: unknown;
+  fields: string[];
+  omitted?: string;
+}
+
 export interface DiffSample {
   outcome: SampleOutcome;
   key?: string;
@@ -20,6 +35,10 @@ export interface DiffSample {
   position?: Partial<Record<Side, string>>;
   /** A difference in a field the control side shows to be noise. */
   noise?: boolean;
+  /** Of a difference: the whole records it came from. */
+  pair?: RecordPair;
+  /** The stored sample's id, for `GET …/samples/:sampleId` (the service's samples only). */
+  id?: string;
 }
 
 /** A sample while it is collected: positions are still the engine's numbers. */

@@ -20,7 +20,7 @@ import { restoreComparison, type ScopeChange, startNextEpoch } from './compariso
 import type { ComparisonRuntime, ComparisonState, ComparisonView, NoiseFilter, Summary } from './contracts.js';
 import { Intake } from './intake.js';
 import { MAX_PENDING_RECORDS, PendingBatches } from './pending-batches.js';
-import { epochResults, type NoiseOptions, storedSamples, windowPage } from './results.js';
+import { epochResults, type NoiseOptions, storedSample, storedSamples, windowPage } from './results.js';
 import { SideProgress } from './side-progress.js';
 import { sourceOptions } from './source-options.js';
 import { WindowCloser } from './window-closer.js';
@@ -396,6 +396,11 @@ export class ComparisonRunner implements ComparisonView {
   samples(filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number }) {
     const redact = redactor(this.#spec.redact, this.#spec.key);
     return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noise, filter, redact);
+  }
+
+  sample(id: string) {
+    const redact = redactor(this.#spec.redact, this.#spec.key);
+    return storedSample(this.#read as DuckDBConnection, this.id, this.#epoch, id, redact);
   }
 
   /** Starts a new epoch: done by the next tick, between its window work, so no close straddles it. */

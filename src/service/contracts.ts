@@ -89,6 +89,8 @@ export interface ComparisonView {
     noise?: NoiseFilter;
     limit: number;
   }): Promise<DiffSample[]>;
+  /** One stored example with its whole record pair; undefined when the current epoch has none with this id. */
+  sample(id: string): Promise<DiffSample | undefined>;
   /** Starts a new epoch: the verdict and summary forget everything before now. */
   reset(): Promise<void>;
 }

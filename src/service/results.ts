@@ -240,6 +240,61 @@ export async function windowPage(
 }
 
 /**
+ * A stored example's id: a hash of what is stored, so it needs no column of its own and stays the
+ * same across restarts. `s…` names a sample, `d…` a dead letter.
+ */
+const SAMPLE_ID = `'s' || md5(body::VARCHAR)`;
+const DEAD_LETTER_ID = `'d' || md5(concat_ws(chr(0), side, source, position::VARCHAR, reason, coalesce(raw, ''), epoch_us(created_at)::VARCHAR))`;
+const DEAD_LETTER_COLUMNS = `${DEAD_LETTER_ID} AS id, side, source, position, reason, raw`;
+
+interface DeadLetterRow {
+  id: string;
+  side: Side;
+  source: string;
+  position: bigint;
+  reason: string;
+  raw: string | null;
+}
+
+function deadLetterSample(r: DeadLetterRow, redact: Redactor): DiffSample {
+  return {
+    outcome: 'invalid',
+    id: r.id,
+    side: r.side,
+    reason: r.reason,
+    ...(r.raw === null ? {} : { raw: redact.text(r.raw) }),
+    position: { [r.side]: `${r.source}@${r.position}` },
+  };
+}
+
+/**
+ * One stored example with its whole record pair (`GET …/samples/:sampleId`), masked by the
+ * comparison's redaction as it is read; undefined when the current epoch holds no such example.
+ */
+export async function storedSample(
+  connection: DuckDBConnection,
+  comparison: string,
+  epoch: number,
+  id: string,
+  redact: Redactor,
+): Promise<DiffSample | undefined> {
+  if (id.startsWith('d')) {
+    const [row] = await queryRows<DeadLetterRow>(
+      connection,
+      `SELECT * FROM (SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE comparison = ${literal(comparison)})
+       WHERE id = ${literal(id)} LIMIT 1`,
+    );
+    return row === undefined ? undefined : deadLetterSample(row, redact);
+  }
+  const [row] = await queryRows<{ body: string }>(
+    connection,
+    `SELECT body::VARCHAR AS body FROM samples WHERE ${epochWhere(comparison, epoch)} AND ${SAMPLE_ID} = ${literal(id)}
+     LIMIT 1`,
+  );
+  return row === undefined ? undefined : { ...redactSample(redact, parseExact(row.body) as DiffSample), id };
+}
+
+/**
  * Stored examples (`GET …/samples`): real differences first, then invalid records, then differences
  * in noise fields (flagged `noise`), which would otherwise crowd out the rest: a noise field differs
  * on almost every record. `noise` narrows to real differences (`exclude`) or noise (`only`).
@@ -263,15 +318,16 @@ export async function storedSamples(
   if (filter.outcome && filter.outcome !== 'invalid') conditions.push(`outcome = ${literal(filter.outcome)}`);
   const mode = filter.noise ?? 'include';
   const differences = async (noisy: boolean, limit: number): Promise<DiffSample[]> => {
-    const rows = await queryRows<{ body: string }>(
+    const rows = await queryRows<{ id: string; body: string }>(
       connection,
-      `SELECT body::VARCHAR AS body FROM samples WHERE ${conditions.join(' AND ')} AND ${inNoise} = ${noisy}
+      `SELECT ${SAMPLE_ID} AS id, body::VARCHAR AS body FROM samples WHERE ${conditions.join(' AND ')} AND ${inNoise} = ${noisy}
        ORDER BY created_at DESC, w DESC LIMIT ${limit}`,
     );
-    return rows.map((r) => ({
-      ...redactSample(redact, parseExact(r.body) as DiffSample),
-      ...(noisy ? { noise: true } : {}),
-    }));
+    return rows.map((r) => {
+      // The record pair is read one at a time (`storedSample`): a page of examples stays small.
+      const { pair: _pair, ...sample } = parseExact(r.body) as DiffSample;
+      return { ...redactSample(redact, sample), id: r.id, ...(noisy ? { noise: true } : {}) };
+    });
   };
   const samples: DiffSample[] = [];
   if (filter.outcome !== 'invalid' && mode !== 'only') samples.push(...(await differences(false, filter.limit)));
@@ -281,20 +337,12 @@ export async function storedSamples(
     mode !== 'only' &&
     samples.length < filter.limit
   ) {
-    const rows = await queryRows<{ side: Side; source: string; position: bigint; reason: string; raw: string | null }>(
+    const rows = await queryRows<DeadLetterRow>(
       connection,
-      `SELECT side, source, position, reason, raw FROM dead_letters WHERE comparison = ${literal(comparison)}
+      `SELECT ${DEAD_LETTER_COLUMNS} FROM dead_letters WHERE comparison = ${literal(comparison)}
        ORDER BY created_at DESC LIMIT ${filter.limit - samples.length}`,
     );
-    samples.push(
-      ...rows.map((r) => ({
-        outcome: 'invalid' as const,
-        side: r.side,
-        reason: r.reason,
-        ...(r.raw === null ? {} : { raw: redact.text(r.raw) }),
-        position: { [r.side]: `${r.source}@${r.position}` },
-      })),
-    );
+    samples.push(...rows.map((r) => deadLetterSample(r, redact)));
   }
   if (filter.outcome !== 'invalid' && mode !== 'exclude' && samples.length < filter.limit) {
     samples.push(...(await differences(true, filter.limit - samples.length)));

@@ -85,6 +85,8 @@ export const SAMPLES: DiffSample[] = [
     live: 10,
     candidate: 11,
     window: 1714561200000,
+    id: 's-amount',
+    pair: { live: { id: 'k1', amount: 10 }, candidate: { id: 'k1', amount: 11 }, fields: ['amount'] },
   },
   { outcome: 'different', key: '["k2"]', field: 'status', kind: 'type', live: 'open', candidate: 1 },
   { outcome: 'missing', key: '["k3"]', live: { id: 'k3', amount: 5 }, position: { live: 'orders/0@42' } },
@@ -156,6 +158,10 @@ export class FakeComparison implements ComparisonView {
         (filter.field === undefined || s.field === filter.field) &&
         (filter.outcome === undefined || s.outcome === filter.outcome),
     ).slice(0, filter.limit);
+  }
+
+  async sample(id: string): Promise<DiffSample | undefined> {
+    return SAMPLES.find((s) => s.id === id);
   }
 
   async reset(): Promise<void> {

@@ -118,6 +118,53 @@ describe('routes that answer records', () => {
   });
 });
 
+describe('one sample with its record pair', () => {
+  const sampleUrl = (id: string, sampleId: string) =>
+    `${routeFor(routes.sample, id).replace(':sampleId', encodeURIComponent(sampleId))}`;
+  const listed = async (id: string, query: string) =>
+    (await get(`${routeFor(routes.samples, id)}?limit=1000${query}`, `Bearer ${READ}`)).json().items as Record<
+      string,
+      unknown
+    >[];
+
+  it('needs a token, answers each listed sample by its id with the whole pair redacted, and 404 for others', async () => {
+    const first = (await listed('orders', '&field=amount'))[0] as Record<string, unknown>;
+    expect(first.pair).toBeUndefined();
+    const firstId = first.id as string;
+    const url = sampleUrl('orders', firstId);
+    expect((await get(url)).statusCode).toBe(401);
+    const one = await get(url, `Bearer ${READ}`);
+    expect(one.statusCode).toBe(200);
+    const { pair, ...sample } = one.json();
+    expect(sample).toEqual(first);
+    // amount and t are redacted: the whole records show them masked too.
+    expect(pair.fields).toContain('amount');
+    for (const record of [pair.live, pair.candidate]) {
+      expect(record).toMatchObject({ amount: '***', t: '***', id: sample.key });
+    }
+    for (const letter of await listed('orders', '&outcome=invalid')) {
+      expect((await get(sampleUrl('orders', letter.id as string), `Bearer ${READ}`)).json()).toEqual(letter);
+    }
+    for (const unknown of ['s0123', 'd0123', firstId.replace(/.$/, 'x')]) {
+      const response = await get(sampleUrl('orders', unknown), `Bearer ${READ}`);
+      expect(response.statusCode).toBe(404);
+      expect(response.json().error).toBe('SD_API_NOT_FOUND');
+    }
+    expect((await get(sampleUrl('nope', 's0'), `Bearer ${READ}`)).statusCode).toBe(404);
+  });
+
+  it('with redact "*" the whole pair shows not one value', async () => {
+    const leaves = (value: unknown): unknown[] =>
+      value !== null && typeof value === 'object' ? Object.values(value).flatMap(leaves) : [value];
+    const differences = await listed('private', '&outcome=different');
+    expect(differences.length).toBeGreaterThan(0);
+    for (const listedSample of differences) {
+      const { pair } = (await get(sampleUrl('private', listedSample.id as string), `Bearer ${READ}`)).json();
+      expect(new Set([...leaves(pair.live), ...leaves(pair.candidate)])).toEqual(new Set(['***']));
+    }
+  });
+});
+
 describe('routes that stay open', () => {
   const promote = (id: string) => routeFor(routes.gatePromote, id);
   const regression = (id: string) => routeFor(routes.gateRegression, id);
@@ -173,7 +220,7 @@ describe('routes that stay open', () => {
         }
       }
     }
-    expect(guarded).toEqual(['GET /v1/comparisons/{id}/samples']);
+    expect(guarded).toEqual(['GET /v1/comparisons/{id}/samples', 'GET /v1/comparisons/{id}/samples/{sampleId}']);
     // A route added later is open only on purpose: it must be in the list tested above.
     const openNames = open.map(([method, url]) => `${method} ${url.replace(/orders$|orders(?=\/)/, '{id}')}`);
     expect(unguarded.sort()).toEqual([...new Set(openNames)].sort());

@@ -259,6 +259,19 @@ describe('reading comparisons', () => {
     },
   );
 
+  it('answers one sample by its id, and 404 JSON for an unknown sample id', async () => {
+    const url = (id: string) => routeFor(routes.sample, 'orders-v2').replace(':sampleId', id);
+    const known = await app.inject({ method: 'GET', url: url('s-amount') });
+    expect(known.statusCode).toBe(200);
+    expect(known.json()).toEqual(SAMPLES[0]);
+    const unknown = await app.inject({ method: 'GET', url: url('s-unknown') });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toEqual({
+      error: 'SD_API_NOT_FOUND',
+      message: 'no sample s-unknown in comparison orders-v2',
+    });
+  });
+
   it('answers 400 for an id that can never name a comparison', async () => {
     const response = await app.inject({ method: 'GET', url: routeFor(routes.verdict, 'Bad Id!') });
     expect(response.statusCode).toBe(400);
@@ -698,7 +711,7 @@ describe('OpenAPI', () => {
     const paths = Object.fromEntries(
       Object.entries(document.paths as Record<string, object>).map(([path, item]) => [path, Object.keys(item).sort()]),
     );
-    const open = (route: string) => route.replace(':id', '{id}');
+    const open = (route: string) => route.replace(':id', '{id}').replace(':sampleId', '{sampleId}');
     expect(paths).toEqual({
       [routes.ui]: ['get'],
       [routes.healthz]: ['get'],
@@ -713,6 +726,7 @@ describe('OpenAPI', () => {
       [open(routes.summary)]: ['get'],
       [open(routes.windows)]: ['get'],
       [open(routes.samples)]: ['get'],
+      [open(routes.sample)]: ['get'],
       [open(routes.reset)]: ['post'],
       [open(routes.scope)]: ['put'],
     });

@@ -137,9 +137,14 @@ describe('batch diff against generated ground truth', () => {
       live: l,
       candidate: c,
       raw,
+      pair,
       ...rest
     } of result.samples) {
       expect(rest).toEqual({});
+      // The whole record pair of a difference: every leaf masked too.
+      if (outcome === 'different') {
+        expect(new Set([...leaves(pair?.live), ...leaves(pair?.candidate)])).toEqual(new Set(['***']));
+      } else expect(pair).toBeUndefined();
       expect(position).toBeDefined();
       if (key !== undefined) expect(key).toBe('***');
       for (const value of [l, c]) if (value !== undefined) expect(new Set(leaves(value))).toEqual(new Set(['***']));

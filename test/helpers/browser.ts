@@ -38,10 +38,10 @@ export function launchBrowser(): Promise<Browser> {
 }
 
 /** Screenshots for people to look at: an ignored folder (test-results/). */
-export async function screenshot(page: Page, name: string): Promise<void> {
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
   const dir = new URL('../../test-results/ui/', import.meta.url).pathname;
   mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: `${dir}${name}.png`, fullPage: true });
+  await page.screenshot({ path: `${dir}${name}.png`, fullPage });
 }
 
 /** Wait budget for anything the page does: generous, CI shares two cores with a broker. */

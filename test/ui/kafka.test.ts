@@ -18,6 +18,7 @@ const COUNT = 300;
 let serve: ChildProcess;
 let base: string;
 let browser: Browser;
+let topics: { live: string; candidate: string };
 
 interface Detail {
   runtime: {
@@ -30,7 +31,7 @@ interface Detail {
 describeInBrowser('diff explorer over Kafka topics', () => {
   beforeAll(async () => {
     const suffix = randomUUID().slice(0, 8);
-    const topics = { live: `ui.v1-${suffix}`, candidate: `ui.v2-${suffix}` };
+    topics = { live: `ui.v1-${suffix}`, candidate: `ui.v2-${suffix}` };
     await kafka.admin.createTopics([
       { topic: topics.live, partitions: 1 },
       { topic: topics.candidate, partitions: 1 },
@@ -124,6 +125,27 @@ comparisons:
     await marked.waitFor();
     expect(await marked.getAttribute('data-path')).toBe('amount');
     await screenshot(page, 'kafka-1440');
+
+    // The example's whole record pair names each record's topic, partition and offset.
+    await page.getByTestId('sample').first().getByTestId('open-pair').click();
+    const dialog = page.getByTestId('record-pair');
+    await dialog.locator('[data-side=candidate]').waitFor();
+    const key = (await dialog.locator('[data-fact=key]').textContent()) ?? '';
+    const i = Number(key.replace(/^r-/, ''));
+    expect(i % 30).toBe(0);
+    expect(await dialog.locator('[data-fact="live at"]').textContent()).toBe(`${topics.live}/0@${i}`);
+    expect(await dialog.locator('[data-fact="candidate at"]').textContent()).toBe(`${topics.candidate}/0@${i}`);
+    for (const side of ['live', 'candidate']) {
+      const tree = dialog.locator(`[data-side=${side}]`);
+      const paths = await tree
+        .locator('[data-path]')
+        .evaluateAll((nodes) => nodes.map((n) => n.getAttribute('data-path')));
+      expect(paths).toEqual(['', 'id', 't', 'amount']);
+      expect(await tree.locator('[data-differs=true]').getAttribute('data-path')).toBe('amount');
+      expect(await tree.locator('[data-path=amount] > .value').textContent()).toBe(String(side === 'live' ? i : i + 1));
+    }
+    await page.keyboard.press('Escape');
+    await page.waitForFunction(() => document.querySelector('dialog[open]') === null);
     await context.close();
   });
 });

@@ -82,5 +82,7 @@ export const paths = {
     for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value));
     return `v1/comparisons/${encodeURIComponent(id)}/samples?${search}`;
   },
+  sample: (id: string, sampleId: string) =>
+    `v1/comparisons/${encodeURIComponent(id)}/samples/${encodeURIComponent(sampleId)}`,
   reset: (id: string) => `v1/comparisons/${encodeURIComponent(id)}/reset`,
 };

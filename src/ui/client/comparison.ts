@@ -1,9 +1,10 @@
 import { formats } from '../view/format.js';
-import type { Detail, Summary, Verdict, WindowItem } from '../view/model.js';
+import type { Detail, Sample, Summary, Verdict, WindowItem } from '../view/model.js';
 import { comparisonAdmin } from './admin.js';
 import { windowsSection } from './chart.js';
 import { badge, type Child, fill, h, table } from './dom.js';
 import { countsSection, fieldsSection } from './fields.js';
+import { recordPairDialog } from './record-pair.js';
 import { type SampleLoader, type SampleView, samplesSection } from './samples.js';
 import { sidesSection } from './sides.js';
 import { verdictSection } from './verdict-section.js';
@@ -26,6 +27,17 @@ export interface ComparisonSource {
   live: boolean;
   load(): Promise<ComparisonData>;
   samples: SampleLoader;
+  /** One example with its whole record pair. */
+  sample(id: string): Promise<Sample | undefined>;
+  /** The page's own fragment, and the fragment that opens an example's record pair. */
+  pageHash(): string;
+  pairHref(id: string): string;
+}
+
+export interface ComparisonPage {
+  stop(): void;
+  /** Opens the record pair of an example (from the URL fragment); undefined closes it. */
+  showSample(id: string | undefined): void;
 }
 
 const format = formats();
@@ -54,7 +66,7 @@ export function comparisonPage(
   source: ComparisonSource,
   refreshMs: number,
   onGone: () => void,
-): () => void {
+): ComparisonPage {
   const state: { hideNoise: boolean; view?: SampleView } = { hideNoise: true };
   let data: ComparisonData | undefined;
   let lastText = '';
@@ -69,12 +81,19 @@ export function comparisonPage(
   const renderSamples = () => {
     fill(
       samples,
-      samplesSection(state.view, state.hideNoise, source.samples, format, (view) => {
-        state.view = view;
-        render();
-        renderSamples();
-        (samples.querySelector('#samples-heading') as HTMLElement | null)?.focus();
-      }),
+      samplesSection(
+        state.view,
+        state.hideNoise,
+        source.samples,
+        format,
+        (view) => {
+          state.view = view;
+          render();
+          renderSamples();
+          (samples.querySelector('#samples-heading') as HTMLElement | null)?.focus();
+        },
+        source.pairHref,
+      ),
     );
   };
   const render = () => {
@@ -158,7 +177,8 @@ export function comparisonPage(
   if (source.live) {
     fill(tail, comparisonAdmin(id, { reset: () => void refresh(), deleted: onGone }));
   }
-  fill(root, header, error, top, samples, rest, tail);
+  const pair = recordPairDialog(source.sample, format, source.pageHash);
+  fill(root, header, error, top, samples, rest, tail, pair.element);
   renderSamples();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const loop = async () => {
@@ -167,8 +187,11 @@ export function comparisonPage(
     if (source.live && !stopped) timer = setTimeout(loop, refreshMs);
   };
   void loop();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+    showSample: pair.dialog.show,
   };
 }

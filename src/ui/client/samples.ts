@@ -28,7 +28,22 @@ function meta(sample: Sample): HTMLElement {
   return h('p', { class: 'meta' }, facts.join(' · '), sample.noise ? h('span', { class: 'tag' }, 'noise') : null);
 }
 
-function renderSample(sample: Sample): HTMLElement {
+/** The link to an example's whole record pair: a fragment, so it can be shared and needs no reload. */
+function pairLink(sample: Sample, pairHref: (id: string) => string): HTMLElement | null {
+  if (sample.id === undefined) return null;
+  return h(
+    'p',
+    { class: 'pair-link' },
+    h(
+      'a',
+      { href: pairHref(sample.id), 'data-testid': 'open-pair', 'data-sample': sample.id },
+      'Open the full record pair',
+      sample.key !== undefined ? h('span', { class: 'visually-hidden' }, ` of key ${sample.key}`) : null,
+    ),
+  );
+}
+
+function renderSample(sample: Sample, pairHref: (id: string) => string): HTMLElement {
   const body =
     sample.outcome === 'different'
       ? pairTrees(sample.field, sample.live, sample.candidate)
@@ -57,7 +72,13 @@ function renderSample(sample: Sample): HTMLElement {
               ),
               sample.raw !== undefined ? h('pre', { class: 'raw' }, sample.raw) : null,
             );
-  return h('article', { class: `sample sample-${sample.outcome}`, 'data-testid': 'sample' }, meta(sample), body);
+  return h(
+    'article',
+    { class: `sample sample-${sample.outcome}`, 'data-testid': 'sample' },
+    meta(sample),
+    body,
+    pairLink(sample, pairHref),
+  );
 }
 
 /** The read-token form: asked once, kept in this tab's memory only (api.ts). */
@@ -93,6 +114,7 @@ export function samplesSection(
   load: SampleLoader,
   format: Formats,
   choose: (view: SampleView) => void,
+  pairHref: (id: string) => string,
 ): HTMLElement {
   const content = h('div', { 'aria-live': 'polite', 'data-testid': 'samples' });
   const title =
@@ -115,7 +137,9 @@ export function samplesSection(
       const samples = await load(query);
       fill(
         content,
-        samples.length === 0 ? h('p', {}, 'No stored examples.') : samples.map(renderSample),
+        samples.length === 0
+          ? h('p', {}, 'No stored examples.')
+          : samples.map((sample) => renderSample(sample, pairHref)),
         samples.length > 0
           ? h('p', { class: 'muted' }, `${format.count(samples.length)} shown (at most ${LIMIT}).`)
           : null,

@@ -24,6 +24,9 @@ export function serviceSource(id: string): ComparisonSource {
       const { items } = await getRecords<{ items: Sample[] }>(paths.samples(id, { ...query }));
       return items;
     },
+    sample: (sampleId) => getRecords<Sample>(paths.sample(id, sampleId)),
+    pageHash: () => `#/comparisons/${encodeURIComponent(id)}`,
+    pairHref: (sampleId) => `#/comparisons/${encodeURIComponent(id)}/samples/${encodeURIComponent(sampleId)}`,
   };
 }
 
@@ -35,6 +38,8 @@ export function embeddedReport(element: HTMLElement): ReportData {
 /** One batch diff, from the report's embedded data: the same page, no service behind it. */
 export function reportSource(report: ReportData): ComparisonSource {
   const { result } = report;
+  // Numbered in the report's order, so a fragment names the same example in every copy of the file.
+  const numbered = result.samples.map((sample, i) => ({ ...sample, id: `r${i}` }));
   return {
     live: false,
     async load() {
@@ -49,7 +54,7 @@ export function reportSource(report: ReportData): ComparisonSource {
       };
     },
     async samples(query) {
-      return result.samples
+      return numbered
         .filter(
           (s) =>
             (query.field === undefined || s.field === query.field) &&
@@ -58,5 +63,8 @@ export function reportSource(report: ReportData): ComparisonSource {
         )
         .slice(0, query.limit);
     },
+    sample: async (sampleId) => numbered.find((sample) => sample.id === sampleId),
+    pageHash: () => '#',
+    pairHref: (sampleId) => `#samples/${encodeURIComponent(sampleId)}`,
   };
 }

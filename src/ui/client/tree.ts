@@ -1,4 +1,4 @@
-import { differingPaths, nestAt, sideTree, type TreeNode } from '../view/json-tree.js';
+import { differingPaths, nestAt, pairHighlights, sideTree, type TreeNode } from '../view/json-tree.js';
 import { h } from './dom.js';
 
 /** One side's JSON tree; differing values carry `data-differs` and are marked for eye and screen reader. */
@@ -54,4 +54,15 @@ export function pairTrees(field: string | undefined, live: unknown, candidate: u
 /** A whole record of one side (missing or extra). */
 export function recordTree(title: string, record: unknown): HTMLElement {
   return treeOf(title, sideTree(record, record, new Set()));
+}
+
+/** Two whole records side by side, the paths in the engine's differing `fields` marked. */
+export function wholePairTrees(live: unknown, candidate: unknown, fields: readonly string[]): HTMLElement {
+  const marked = pairHighlights(live, candidate, fields);
+  return h(
+    'div',
+    { class: 'pair trees' },
+    treeOf('live', sideTree(live, candidate, marked)),
+    treeOf('candidate', sideTree(candidate, live, marked)),
+  );
 }

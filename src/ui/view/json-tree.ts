@@ -136,3 +136,37 @@ export function nestAt(fieldPath: string, value: unknown): unknown {
       return name === '' ? nested : { [name]: nested };
     }, value);
 }
+
+/** What the service's redaction puts in place of a hidden value (diff/redact.ts). */
+const MASK = '***';
+
+/** `items[2].price` → `items[].price`: the engine's field path of a concrete one. */
+export function canonicalPath(path: string): string {
+  return path.replace(/\[\d+\]/g, '[]');
+}
+
+/** The field path itself or a path below it. */
+const within = (path: string, field: string) =>
+  path === field || path.startsWith(`${field}.`) || path.startsWith(`${field}[`);
+
+/**
+ * The concrete paths to mark in a whole record pair, given the field paths the engine found
+ * different (`fields`, which the comparison's rules decide): a value that differs here counts
+ * only inside such a field, so a difference within a tolerance or in an ignored field stays
+ * unmarked. A value masked on both sides (`***`) is marked when a differing field lies at or
+ * below it: the mark tells it differs without telling the value.
+ */
+export function pairHighlights(live: unknown, candidate: unknown, fields: readonly string[]): Set<string> {
+  const inField = (path: string) => fields.some((field) => within(canonicalPath(path), field));
+  const marked = new Set([...differingPaths(live, candidate)].filter(inField));
+  const walk = (x: unknown, y: unknown, at: string) => {
+    if (x === MASK && y === MASK) {
+      if (fields.some((field) => within(field, canonicalPath(at)))) marked.add(at);
+      return;
+    }
+    if (!isContainer(kindOf(x)) || kindOf(x) !== kindOf(y)) return;
+    for (const [, childPath, cx, cy] of entries(x, y)) walk(cx, cy, childPath(at));
+  };
+  walk(live, candidate, '');
+  return marked;
+}

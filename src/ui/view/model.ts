@@ -52,6 +52,10 @@ export interface Sample {
   raw?: string;
   position?: Record<string, string>;
   noise?: boolean;
+  /** The service's id of a stored sample; a report numbers its samples itself. */
+  id?: string;
+  /** Of a difference: the whole records, when kept (`GET …/samples/:sampleId`, or in a report). */
+  pair?: { live?: unknown; candidate?: unknown; fields: string[]; omitted?: string };
 }
 
 export interface SideState {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { differingPaths, ExactNumber, nestAt, parseJson, sideTree } from '../../../src/ui/view/json-tree.js';
+import {
+  canonicalPath,
+  differingPaths,
+  ExactNumber,
+  nestAt,
+  pairHighlights,
+  parseJson,
+  sideTree,
+} from '../../../src/ui/view/json-tree.js';
 
 describe('parseJson', () => {
   it('keeps the text of numbers a double would change, and plain numbers as numbers', () => {
@@ -45,5 +53,31 @@ describe('sideTree', () => {
       { label: 'city', path: 'customer.city', kind: 'string', text: '"Lyon"', differs: true, contains: false },
       { label: 'zip', path: 'customer.zip', kind: 'absent', differs: true, contains: false },
     ]);
+  });
+});
+
+describe('pairHighlights', () => {
+  it('marks the concrete paths inside the fields the engine found different, and no others', () => {
+    const live = { a: 1, t: 1.0001, items: [{ sku: 'a' }, { sku: 'b' }], note: 'n', seen: 'x' };
+    const candidate = { a: 2, t: 1.0002, items: [{ sku: 'a' }, { sku: 'c' }], seen: 'y' };
+    // `t` within a tolerance and `seen` ignored: the engine does not list them.
+    expect([...pairHighlights(live, candidate, ['a', 'items[].sku', 'note'])].sort()).toEqual([
+      'a',
+      'items[1].sku',
+      'note',
+    ]);
+  });
+
+  it('marks a value masked on both sides when a differing field lies at or below it', () => {
+    const live = { card: '***', customer: { email: '***', name: '***' } };
+    const candidate = { card: '***', customer: { email: '***', name: '***' } };
+    expect([...pairHighlights(live, candidate, ['card.number', 'customer.email'])].sort()).toEqual([
+      'card',
+      'customer.email',
+    ]);
+  });
+
+  it('names concrete paths by their field path', () => {
+    expect(canonicalPath('items[12].tags[0]')).toBe('items[].tags[]');
   });
 });
