@@ -82,10 +82,13 @@ export interface IngestPlan {
    */
   classifySql(slots: number): string;
   /**
-   * The same query for packs keyed where the source ran (`PackedPartition.keyed`): their keys and
-   * event times are bound with them, so no text is parsed; only sampling and lateness are decided.
+   * The same query for packs keyed where the source ran (`PackedPartition.keyed`), with their keys
+   * and event times bound and every record sampled: no text is parsed, and only the records of
+   * open windows are read (`buffered`, or `rebuffered` for a replay); `isLate` counts the others.
    */
   keyedSql(slots: number): string;
+  /** Whether window `w` takes no more records, as the queries decide it. */
+  isLate(w: number, open: OpenFrom): boolean;
   /** A pack's parameters, `shift` being what its positions are shifted by to give each record's ordinal in the batch. */
   packValues(pack: PackedPartition, shift: number): PackValues;
   /** Parameters per slot, in the order of PackValues' members. */
@@ -166,9 +169,8 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
     return `w + ${windowMs + latenessMs} <= ${closedThrough} OR w < ${expiredBefore}`;
   };
   // A flat CASE over columns: one with parameters in its branches cost DuckDB ten times as much.
-  // `scoped`: true of a valid record in the scope (every keyed record is: keying is off with a field or key-range scope).
-  const statusOf = (scoped: string) => `CASE WHEN replay AND ${scoped} AND is_sampled AND NOT is_late THEN 'rebuffered'
-      WHEN replay THEN 'replayed' WHEN ${scoped === 'true' ? 'false' : 'reason IS NOT NULL'} THEN 'invalid' WHEN NOT (${scoped}) THEN 'out_of_scope'
+  const statusOf = `CASE WHEN replay AND reason IS NULL AND in_scope AND is_sampled AND NOT is_late THEN 'rebuffered'
+      WHEN replay THEN 'replayed' WHEN reason IS NOT NULL THEN 'invalid' WHEN NOT in_scope THEN 'out_of_scope'
       WHEN NOT is_sampled THEN 'sampled_out' WHEN is_late THEN 'late' ELSE 'buffered' END AS status`;
   return {
     windowMs,
@@ -197,14 +199,21 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
             coalesce(${isLate}, false) AS is_late, ${sampled} AS is_sampled
           FROM classified
         )
-        SELECT ordinal, part, position, doc, k, w, event_time, reason, ${statusOf('reason IS NULL AND in_scope')}
+        SELECT ordinal, part, position, doc, k, w, event_time, reason, ${statusOf}
         FROM scoped`;
     },
     keyedSql(slots) {
-      const isLate = lateness(slots);
-      return `SELECT ordinal, part, position, doc, k, w, event_time, CAST(NULL AS VARCHAR) AS reason, ${statusOf('true')}
-        FROM (SELECT *, ${isLate} AS is_late, ${sampled} AS is_sampled
-          FROM (SELECT *, raw AS doc, ${windowOf('event_time')} AS w FROM ${packsOf(slots, true)}))`;
+      return `SELECT ordinal, part, position, doc, k, w, event_time, CAST(NULL AS VARCHAR) AS reason,
+          CASE WHEN replay THEN 'rebuffered' ELSE 'buffered' END AS status
+        FROM (SELECT *, ${lateness(slots)} AS is_late
+          FROM (SELECT *, raw AS doc, ${windowOf('event_time')} AS w FROM ${packsOf(slots, true)}))
+        WHERE NOT is_late`;
+    },
+    isLate(w, open) {
+      return (
+        (open.closedThrough !== null && w + windowMs + latenessMs <= open.closedThrough) ||
+        (open.expiredBefore !== null && w < open.expiredBefore)
+      );
     },
     packValues(pack, shift) {
       return {

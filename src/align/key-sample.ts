@@ -43,10 +43,10 @@ export function keySampling(comparison: ComparisonConfig): KeySampling | undefin
 
 /**
  * `out`: the record's key is certainly valid and not sampled (SPEC §3), so the record is counted
- * `sampled_out` and dropped where the source runs. `keep`: sampled, or anything unsure; DuckDB then
- * classifies the record as it always does.
+ * `sampled_out` and dropped where the source runs. `in`: certainly sampled. `unsure`: DuckDB
+ * decides, as it always did.
  */
-export type SampleDecision = 'out' | 'keep';
+export type SampleDecision = 'out' | 'in' | 'unsure';
 
 /**
  * Decides sampling from one record before DuckDB, with the batch's hash: the first 8 bytes of the
@@ -76,7 +76,7 @@ export class KeySampler {
 
   /** From the Kafka record key (`reads: recordKey`) or the record's JSON text (otherwise). */
   decide(input: Buffer | string | null): SampleDecision {
-    if (input === null) return 'keep';
+    if (input === null) return 'unsure';
     return this.#reader ? this.#decideText(input) : this.#decideRecordKey(input);
   }
 
@@ -95,26 +95,26 @@ export class KeySampler {
   #decideText(text: Buffer | string): SampleDecision {
     const bytes = this.#bytes(text);
     const hashed = bytes && this.#reader?.hashed(bytes);
-    return hashed === undefined ? 'keep' : this.#isOut(hashed);
+    return hashed === undefined ? 'unsure' : this.#decideHash(hashed);
   }
 
   /** As `nullif(record_key, '')`: the key as UTF-8 text; one holding the record separator travels as none. */
   #decideRecordKey(key: Buffer | string): SampleDecision {
     const bytes = typeof key === 'string' ? Buffer.from(key) : key;
-    if (bytes.length === 0 || bytes.includes(RECORD_SEPARATOR_BYTE)) return 'keep';
-    if (isUtf8(bytes) && (this.#asText || !bytes.includes(TAG_BYTE))) return this.#isOut(bytes);
+    if (bytes.length === 0 || bytes.includes(RECORD_SEPARATOR_BYTE)) return 'unsure';
+    if (isUtf8(bytes) && (this.#asText || !bytes.includes(TAG_BYTE))) return this.#decideHash(bytes);
     // Not UTF-8: DuckDB gets the text with U+FFFD in place of bad bytes, as here.
     const text = bytes.toString('utf8');
-    return this.#isOut(this.#asText ? text : keyLabel(text));
+    return this.#decideHash(this.#asText ? text : keyLabel(text));
   }
 
-  #isOut(untagged: Buffer | string): SampleDecision {
+  #decideHash(untagged: Buffer | string): SampleDecision {
     md5.init();
     md5.update(untagged);
     const digest = md5.digest('binary');
     const high = uint32LE(digest, 4);
     const low = uint32LE(digest, 0);
-    return high > this.#high || (high === this.#high && low >= this.#low) ? 'out' : 'keep';
+    return high > this.#high || (high === this.#high && low >= this.#low) ? 'out' : 'in';
   }
 }
 

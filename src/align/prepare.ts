@@ -4,7 +4,7 @@ import type { MessageDecoder } from '../codec/decoder.js';
 import { partitionInScope } from '../diff/scope.js';
 import type { BatchControl, LogGap, RawRecord, StartPositions } from '../sources/source.js';
 import { holdsRecordSeparator, RECORD_SEPARATOR } from './ingest.js';
-import { type KeySampler, type KeySampling, keySampler } from './key-sample.js';
+import { type KeySampler, type KeySampling, keySampler, type SampleDecision } from './key-sample.js';
 import { type KeyedRecord, RecordKeyer, type RecordKeying } from './record-keyer.js';
 
 /**
@@ -29,14 +29,25 @@ export interface PackedPartition {
   /** Records counted before a restart, read again from the log to rebuild open windows: never counted twice. */
   replay?: boolean;
   /**
-   * Every record was keyed where the source ran (`align/record-keyer.ts`): `keys` holds their
-   * canonical keys and `timestamps` their event times, and DuckDB parses none of the texts.
+   * Every record was keyed where the source ran (`align/record-keyer.ts`) and is certainly sampled:
+   * `keys` holds their canonical keys, `timestamps` their event times, and `runs` sums them up per
+   * window, so DuckDB parses none of the texts and the batch is counted without a query.
    */
   keyed?: boolean;
+  runs?: KeyedRun[];
   /** Where the texts stand in shared memory, when they were packed there (`docs` is then a view of it). */
   ring?: RingSlot;
   /** Frees the shared memory of the texts once they are copied; absent for texts in a buffer of their own. */
   release?: () => void;
+}
+
+/** The records of a keyed pack in one window. */
+export interface KeyedRun {
+  w: number;
+  /** The first one's position. */
+  first: number;
+  n: number;
+  maxEventTime: number;
 }
 
 /** A pack's place in shared memory: `end` counts every byte reserved up to its end. */
@@ -116,7 +127,7 @@ export function packPartition(
   timestamps?: number[],
   memory?: PackMemory,
   replay = false,
-  keyed = false,
+  runs?: KeyedRun[],
 ): PackedPartition {
   let size = Math.max(0, docs.length - 1) * SEPARATOR.length;
   for (const doc of docs) size += typeof doc === 'string' ? Buffer.byteLength(doc) : doc.length;
@@ -138,7 +149,7 @@ export function packPartition(
     ...(timestamps ? { timestamps: timestamps.join(',') } : {}),
     ...(shared ? { ring: shared.slot } : {}),
     ...(replay ? { replay } : {}),
-    ...(keyed ? { keyed } : {}),
+    ...(runs ? { keyed: true, runs } : {}),
   };
 }
 
@@ -165,6 +176,8 @@ interface Decoded {
   reason?: string;
   /** The record's key is certainly valid and not sampled. */
   sampledOut?: true;
+  /** Sampling could not tell whether the record's key is sampled: DuckDB decides. */
+  sampleUnsure?: true;
 }
 
 const SAMPLED_OUT: Decoded = { sampledOut: true };
@@ -172,7 +185,8 @@ const SAMPLED_OUT: Decoded = { sampledOut: true };
 interface Gathered {
   source: string;
   replay: boolean;
-  keyed: boolean;
+  /** Per window, for a keyed pack. */
+  runs?: Map<number, KeyedRun>;
   positions: number[];
   docs: (Buffer | string)[];
   keys?: string[];
@@ -268,7 +282,7 @@ export class RecordPreparer {
       }
       let doc = result.doc;
       let keyed: KeyedRecord | undefined;
-      if (this.#keyer) {
+      if (this.#keyer && !result.sampleUnsure) {
         // Bytes once: the keyer reads them, and packing copies them as they are.
         if (typeof doc === 'string') doc = Buffer.from(doc);
         keyed = this.#keyer.keyOf(doc, record.key, record.timestamp);
@@ -279,7 +293,7 @@ export class RecordPreparer {
         partition = {
           source: record.partition,
           replay,
-          keyed: keyed !== undefined,
+          ...(keyed ? { runs: new Map() } : {}),
           positions: [],
           docs: [],
           ...(recordKeys || keyed ? { keys: [] } : {}),
@@ -292,6 +306,11 @@ export class RecordPreparer {
       if (keyed) {
         partition.keys?.push(keyed.key);
         partition.timestamps?.push(keyed.eventTime);
+        const run = partition.runs?.get(keyed.w);
+        if (run) {
+          run.n++;
+          run.maxEventTime = Math.max(run.maxEventTime, keyed.eventTime);
+        } else partition.runs?.set(keyed.w, { w: keyed.w, first: record.offset, n: 1, maxEventTime: keyed.eventTime });
       } else {
         partition.keys?.push(recordKeyText(record.key));
         partition.timestamps?.push(record.timestamp);
@@ -299,7 +318,16 @@ export class RecordPreparer {
     }
     return {
       partitions: [...gathered.values()].map((g) =>
-        packPartition(g.source, g.positions, g.docs, g.keys, g.timestamps, this.#options.memory, g.replay, g.keyed),
+        packPartition(
+          g.source,
+          g.positions,
+          g.docs,
+          g.keys,
+          g.timestamps,
+          this.#options.memory,
+          g.replay,
+          g.runs && [...g.runs.values()],
+        ),
       ),
       invalid: [...invalid],
       deadLetters,
@@ -328,12 +356,19 @@ export class RecordPreparer {
     if (record.error) return { reason: record.error };
     if (record.value === null) return { reason: 'empty' };
     const sampler = this.#sampler;
-    if (sampler?.reads === 'recordKey' && sampler.decide(record.key) === 'out') return SAMPLED_OUT;
+    // A document of a key sampling is unsure of is left to DuckDB whole: it decides the sampling.
+    const decided = (decision: SampleDecision, doc: Buffer | string): Decoded =>
+      decision === 'out' ? SAMPLED_OUT : decision === 'unsure' ? { doc, sampleUnsure: true } : { doc };
+    let decision: SampleDecision = 'in';
+    if (sampler?.reads === 'recordKey') decision = sampler.decide(record.key);
+    if (decision === 'out') return SAMPLED_OUT;
     if (decoded) {
       if (this.#oversized(record.value)) return { reason: 'oversized' };
-      if (sampler && sampler.reads !== 'recordKey' && sampler.decide(record.value) === 'out') return SAMPLED_OUT;
+      if (sampler && sampler.reads !== 'recordKey') decision = sampler.decide(record.value);
       // The separator of records on their way to DuckDB cannot stand in valid JSON.
-      return holdsRecordSeparator(record.value) ? { reason: 'malformed' } : { doc: record.value };
+      return decision !== 'out' && holdsRecordSeparator(record.value)
+        ? { reason: 'malformed' }
+        : decided(decision, record.value);
     }
     const { decoder } = this.#options;
     if (!decoder) throw new Error('a source of message bytes needs a decoder');
@@ -341,14 +376,15 @@ export class RecordPreparer {
     if (sampler?.reads === 'value') {
       // As the JSON decoder would, first: an oversized message is invalid whatever its key.
       if (this.#oversized(value)) return { reason: 'oversized' };
-      if (sampler.decide(value) === 'out') return SAMPLED_OUT;
+      decision = sampler.decide(value);
+      if (decision === 'out') return SAMPLED_OUT;
     }
     const failed = (error: unknown): Decoded => {
       if (isDecodeError(error)) return { reason: error.reason };
       throw error;
     };
     const took = (doc: Buffer | string): Decoded =>
-      sampler?.reads === 'decoded' && sampler.decide(doc) === 'out' ? SAMPLED_OUT : { doc };
+      decided(sampler?.reads === 'decoded' ? sampler.decide(doc) : decision, doc);
     try {
       const result = decoder(value);
       return result instanceof Promise ? result.then(took, failed) : took(result);

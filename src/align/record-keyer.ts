@@ -1,3 +1,4 @@
+import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig } from '../config/schema.js';
 import { pathSegments } from '../diff/paths.js';
 import { UNIT_TO_MS } from '../diff/sql.js';
@@ -12,6 +13,7 @@ export interface RecordKeying {
   keyAsText: boolean;
   /** The event-time member and its unit; none: the Kafka record timestamp. */
   time?: { field: string; unitMs: number };
+  windowMs: number;
 }
 
 /**
@@ -26,14 +28,17 @@ export function recordKeying(comparison: ComparisonConfig): RecordKeying | undef
   return {
     key: [...key],
     keyAsText,
+    windowMs: durationMs(comparison.window.size),
     ...(time && 'field' in time ? { time: { field: time.field, unitMs: UNIT_TO_MS[time.unit] } } : {}),
   };
 }
 
-/** A record's canonical key (DuckDB's `k`) and event time in ms. */
+/** A record's canonical key (DuckDB's `k`), event time in ms and window. */
 export interface KeyedRecord {
   key: string;
   eventTime: number;
+  /** The window's start, as DuckDB computes it: `floor(event_time / size) * size` in doubles. */
+  w: number;
 }
 
 /**
@@ -46,31 +51,36 @@ export class RecordKeyer {
   readonly #byRecordKey: boolean;
   readonly #reader: KeyReader;
   readonly #unitMs: number | undefined;
+  readonly #windowMs: number;
 
   constructor(keying: RecordKeying) {
     this.#byRecordKey = keying.key.length === 1 && keying.key[0] === KAFKA_KEY;
     const time = keying.time && pathSegments(keying.time.field);
     this.#reader = new KeyReader(this.#byRecordKey ? [] : keying.key.map(pathSegments), keying.keyAsText, time);
     this.#unitMs = keying.time?.unitMs;
+    this.#windowMs = keying.windowMs;
   }
 
   /** `recordKey` and `timestamp`: the Kafka record's, used when the comparison keys or times by them. */
   keyOf(text: Buffer, recordKey: Buffer | null, timestamp: number): KeyedRecord | undefined {
     if (text[0] === 0xef && text[1] === 0xbb && text[2] === 0xbf) return undefined;
-    let keyed: KeyedRecord | undefined;
+    let read: { key: string; eventTime: number } | undefined;
     if (this.#unitMs === undefined) {
       // Without key parts, a read only checks the text is one JSON object.
       const key = this.#reader.read(text);
-      keyed = key === undefined ? undefined : { key, eventTime: timestamp };
+      read = key === undefined ? undefined : { key, eventTime: timestamp };
     } else {
-      keyed = this.#reader.keyAndTime(text, this.#unitMs);
+      read = this.#reader.keyAndTime(text, this.#unitMs);
     }
-    if (keyed === undefined) return undefined;
+    if (read === undefined) return undefined;
+    let key = read.key;
     if (this.#byRecordKey) {
       if (recordKey === null || recordKey.length === 0) return undefined;
-      keyed.key = recordKey.toString('utf8');
+      key = recordKey.toString('utf8');
     }
     // Keys travel joined by the record separator: one holding it goes the long way.
-    return keyed.key.includes(RECORD_SEPARATOR) ? undefined : keyed;
+    if (key.includes(RECORD_SEPARATOR)) return undefined;
+    const w = Math.floor(read.eventTime / this.#windowMs) * this.#windowMs;
+    return { key, eventTime: read.eventTime, w };
   }
 }

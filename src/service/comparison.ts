@@ -102,6 +102,8 @@ export class ComparisonRunner implements ComparisonView {
     extra: 0,
   };
   #lastFields: Record<string, number> = {};
+  /** The epoch's records lost, less those the intake counted: stored before, or in another epoch. */
+  #lostBefore = 0;
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
   #complete = false;
 
@@ -319,12 +321,14 @@ export class ComparisonRunner implements ComparisonView {
   async #refresh(connection: DuckDBConnection): Promise<void> {
     const epoch = this.#epoch;
     const pending = this.#checkpoint.pendingCounts(epoch);
+    // Records counted lost while the results are read are in neither: they are added from the intake.
+    const lostCounted = this.#intake?.lostCounted ?? 0;
     const results = await epochResults(connection, this.id, epoch, this.#noise, pending);
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#lastCounts = results.counts;
     const { lostLive = 0, lostCandidate = 0, lostControl = 0 } = results.counts;
-    if (this.#intake) this.#intake.lost = lostLive + lostCandidate + lostControl;
+    this.#lostBefore = lostLive + lostCandidate + lostControl - lostCounted;
     this.#lastFields = Object.fromEntries(
       results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different]),
     );
@@ -346,7 +350,7 @@ export class ComparisonRunner implements ComparisonView {
       fieldDifferences: fields,
       ...(lag === undefined ? {} : { lagSeconds: lag }),
       complete: this.#complete,
-      lost: this.#intake?.lost ?? 0,
+      lost: this.#lostBefore + (this.#intake?.lostCounted ?? 0),
       misrouted: this.#lastCounts.misroutedLive ?? 0,
       ...scopeOfVerdict(this.config.scope, this.#lastCounts),
     });

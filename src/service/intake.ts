@@ -38,20 +38,16 @@ export interface IntakeContext {
  */
 export class Intake {
   readonly #ctx: IntakeContext;
-  /** Records lost in the current epoch so far, for the verdict's reason. */
-  #lost = 0;
+  /** Records this intake counted lost, in any epoch: only ever grows. */
+  #lostCounted = 0;
   #storedAt = 0;
 
   constructor(ctx: IntakeContext) {
     this.#ctx = ctx;
   }
 
-  get lost(): number {
-    return this.#lost;
-  }
-
-  set lost(n: number) {
-    this.#lost = n;
+  get lostCounted(): number {
+    return this.#lostCounted;
   }
 
   /** When the checkpoint was last stored (ms since the epoch), 0 before. */
@@ -164,7 +160,7 @@ export class Intake {
   #count(side: Side, source: string, n: number, what: string): void {
     const { comparison } = this.#ctx;
     this.#ctx.checkpoint.count(this.#ctx.epoch(), side, 'lost', n);
-    this.#lost += n;
+    this.#lostCounted += n;
     this.#ctx.metrics.addRecords(comparison, side, 'lost', n);
     this.#ctx.logger.warn(
       { comparison, side, source, lost: n },

@@ -125,28 +125,52 @@ export class BufferWriter {
     const base = this.#seq;
     this.#seq += span;
     const slices = new EventLoopSlices();
-    const statements: DuckDBPreparedStatement[] = [];
     const bind = (packs: PackedPartition[], keyed: boolean) =>
       this.#bind(connection, { batch, packs, keyed, shifts, base }, slices);
-    if (unkeyed.length > 0) statements.push(await bind(unkeyed, false));
-    if (keyed.length > 0) statements.push(await bind(keyed, true));
+    const classify = unkeyed.length > 0 ? await bind(unkeyed, false) : undefined;
+    const append = keyed.length > 0 ? await bind(keyed, true) : undefined;
+    if (!classify) {
+      // One statement, which lands only records of open windows: the batch is counted from its runs.
+      await append?.run();
+      return this.#countKeyed(keyed, batch.open, emptyResult());
+    }
     const mine = `comparison = ${literal(batch.comparison)} AND side = ${literal(batch.side)}
       AND seq > ${base} AND seq <= ${base + span}`;
-    // Only texts DuckDB parsed can nest too deep: a keyer leaves deep ones to it.
-    const tooDeep = unkeyed.length > 0 ? this.#plan.tooDeep(BUFFER, mine) : undefined;
+    const tooDeep = this.#plan.tooDeep(BUFFER, mine);
     // The batch lands whole and leaves only the records of open windows: no other connection ever
-    // sees the rest (a window's diff reads the buffer while batches land).
+    // sees the rest (a window's diff reads the buffer while batches land). The keyed packs land
+    // after the others are counted, and are counted from their runs.
     return inTransaction(connection, async () => {
-      for (const statement of statements) await statement.run();
-      let statuses = await this.#statuses(connection, mine, tooDeep?.candidate ?? 'false');
-      if (tooDeep && statuses.some((row) => Number(row.deep) > 0)) {
+      await classify.run();
+      let statuses = await this.#statuses(connection, mine, tooDeep.candidate);
+      if (statuses.some((row) => Number(row.deep) > 0)) {
         await connection.run(tooDeep.update);
         statuses = await this.#statuses(connection, mine, tooDeep.candidate);
       }
       const result = await this.#read(connection, mine, batch, statuses);
       await connection.run(`DELETE FROM ${BUFFER} WHERE ${mine} AND status NOT IN ('buffered', 'rebuffered')`);
-      return result;
+      await append?.run();
+      return this.#countKeyed(keyed, batch.open, result);
     });
+  }
+
+  /** Adds the counts, open-window runs and latest event times of keyed packs, from their runs. */
+  #countKeyed(packs: PackedPartition[], open: OpenFrom, result: BufferResult): BufferResult {
+    const add = (status: IngestStatus, n: number) => result.counts.set(status, (result.counts.get(status) ?? 0) + n);
+    for (const pack of packs) {
+      for (const run of pack.runs ?? []) {
+        const latest = result.maxEventTimes.get(pack.source);
+        result.maxEventTimes.set(pack.source, Math.max(latest ?? run.maxEventTime, run.maxEventTime));
+        const late = this.#plan.isLate(run.w, open);
+        // A replay was counted before a restart: it is only buffered again, while its window is open.
+        if (!pack.replay) add(late ? 'late' : 'buffered', run.n);
+        if (!late) {
+          const replays = pack.replay ? run.n : 0;
+          result.buffered.push({ source: pack.source, w: run.w, first: run.first, n: run.n, replays });
+        }
+      }
+    }
+    return result;
   }
 
   /** A batch's records by source, status and reason, with how many could nest too deep. */
