@@ -1,4 +1,5 @@
 import { MAX_DEPTH } from '../diff/sql.js';
+import { isoMillis } from './iso-time.js';
 import {
   CLOSE_ARRAY,
   CLOSE_OBJECT,
@@ -56,33 +57,6 @@ const MAX_NESTING = MAX_DEPTH - 1;
 const PART_SEPARATOR = '\u001f';
 /** Epoch integers up to this many characters are read here: well inside a BIGINT in any unit. */
 const EPOCH_DIGITS = 16;
-/** An ISO-8601 time with a UTC offset, as services write them; DuckDB reads many more forms, left to it. */
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:Z|([+-])(\d{2}):(\d{2}))$/;
-
-/**
- * Milliseconds since the epoch of an ISO-8601 time with an offset, as DuckDB's
- * `epoch_ms(TRY_CAST(text AS TIMESTAMPTZ))` gives them, or undefined when the text is not of that
- * form, names no real time, or lies before 1970 (where truncating and flooring differ).
- */
-export function isoMillis(text: string): number | undefined {
-  const m = ISO_TIME.exec(text);
-  if (!m) return undefined;
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) =>
-    Number(m[i] ?? 0),
-  ) as [number, number, number, number, number, number, number, number];
-  // Date.UTC reads years below 100 as 19xx.
-  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return undefined;
-  const offset = offsetHours * 60 + offsetMinutes;
-  if (offsetMinutes > 59 || offset > 15 * 60) return undefined;
-  const midnight = Date.UTC(year, month - 1, day);
-  // Date.UTC rolls 31 February over into March: such a day names no date.
-  if (day > 28 && new Date(midnight).getUTCDate() !== day) return undefined;
-  const fraction = m[7] === undefined ? 0 : Math.floor(Number(m[7].padEnd(6, '0')) / 1000);
-  const ms =
-    midnight + ((hour * 60 + minute) * 60 + second) * 1000 + fraction - (m[8] === '-' ? -1 : 1) * offset * 60_000;
-  return ms >= 0 ? ms : undefined;
-}
-
 /** A member on the way to key parts: its name, the parts its value is, and the members read inside it. */
 interface Member {
   name: Buffer;
@@ -199,7 +173,7 @@ export class KeyReader {
       // `+ 0`: -0 is 0.
       if (end - start <= EPOCH_DIGITS) eventTime = Math.floor(Number(text.toString('latin1', start, end)) * unitMs) + 0;
     } else if (this.#kinds[part] === STRING) {
-      eventTime = isoMillis(text.toString('latin1', start + 1, end - 1));
+      eventTime = isoMillis(text, start + 1, end - 1);
     }
     return eventTime === undefined ? undefined : { key, eventTime };
   }

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isoMillis } from '../../src/align/key-reader.js';
+import { isoMillis } from '../../src/align/iso-time.js';
 import { RecordKeyer, recordKeying } from '../../src/align/record-keyer.js';
 import { parseComparison } from '../../src/config/load.js';
 import { connect, openDatabase } from '../../src/store/duckdb.js';
@@ -164,9 +164,16 @@ describe('record keyer', () => {
     expect(recordKeying(comparison())).toBeDefined();
   });
 
-  it('reads ISO times with an offset to the millisecond, truncating microseconds', () => {
-    expect(isoMillis('2026-12-03T10:11:12.123999Z')).toBe(Date.UTC(2026, 11, 3, 10, 11, 12, 123));
-    expect(isoMillis('2026-12-03T10:11:12-01:30')).toBe(Date.UTC(2026, 11, 3, 11, 41, 12));
-    expect(isoMillis('2026-02-29T00:00:00Z')).toBeUndefined();
+  it('reads ISO times with an offset to the millisecond, truncating microseconds, on every day', () => {
+    const read = (text: string) => isoMillis(Buffer.from(text), 0, text.length);
+    expect(read('2026-12-03T10:11:12.123999Z')).toBe(Date.UTC(2026, 11, 3, 10, 11, 12, 123));
+    expect(read('2026-12-03T10:11:12-01:30')).toBe(Date.UTC(2026, 11, 3, 11, 41, 12));
+    expect(read('2026-02-29T00:00:00Z')).toBeUndefined();
+    expect(read('2026-12-03T10:11:12.Z')).toBeUndefined();
+    fc.assert(
+      fc.property(fc.date({ min: new Date(0), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (date) => {
+        expect(read(date.toISOString())).toBe(date.getTime());
+      }),
+    );
   });
 });
