@@ -5,7 +5,7 @@ import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
 import { parseExact } from './exact-json.js';
-import { type AlignedOutcome, alignInPartitions } from './key-partitions.js';
+import { type AlignedOutcome, alignInPartitions, partitionBits } from './key-partitions.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
 import { RECORD_STATUS } from './record-status.js';
@@ -43,6 +43,11 @@ export interface PairResult extends OutcomeStats {
 export interface DiffStages {
   onStage?: (stage: string) => void;
   onProgress?: ProgressListener;
+}
+
+export interface DiffTuning {
+  /** Compared records per key-hash partition of the aligning step (`ROWS_PER_PARTITION`); tests split small inputs with it. */
+  rowsPerPartition?: number;
 }
 
 const SHAPE_SAMPLE_ROWS = 5000;
@@ -126,6 +131,7 @@ export async function diffPair(
   live: SideInput,
   other: SideInput,
   stages: DiffStages = {},
+  tuning: DiffTuning = {},
 ): Promise<PairResult> {
   validateKeyPaths(spec);
   const id = ++tableCounter;
@@ -155,7 +161,7 @@ export async function diffPair(
         { records: otherRecords, input: other },
       ],
       spec,
-      liveRecordCounts.compared + otherRecordCounts.compared,
+      partitionBits(liveRecordCounts.compared + otherRecordCounts.compared, tuning.rowsPerPartition),
       stages.onProgress,
     );
     const liveCounts = sideCounts(liveRecordCounts, alignedKeys.records[0], alignedKeys.duplicates[0]);

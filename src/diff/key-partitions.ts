@@ -11,7 +11,7 @@ import { highHash, identifier, lowHash } from './sql.js';
  */
 export const ROWS_PER_PARTITION = 2_000_000;
 
-/** How many bits of the key hash split `rows` compared records into partitions of at most ROWS_PER_PARTITION. */
+/** How many bits of the key hash split `rows` compared records into partitions of about `perPartition` at most (256 at most). */
 export function partitionBits(rows: number, perPartition = ROWS_PER_PARTITION): number {
   let bits = 0;
   while (bits < PARTITION_HASH_BITS && rows > perPartition * 2 ** bits) bits++;
@@ -31,7 +31,7 @@ export interface AlignedKeys {
 }
 
 /**
- * Aligns the compared records of both sides by (window, key), one key-hash partition at a time,
+ * Aligns the compared records of both sides by (window, key), one of `2^bits` key-hash partitions at a time,
  * so each partition's aggregate fits in memory whatever the input's size: one over everything
  * spilled to disk past a few million records a side and grew faster than the data. Only the keys
  * that are not equal are kept, in `aligned` (with the hashes of both sides' records, split into
@@ -42,11 +42,10 @@ export async function alignInPartitions(
   aligned: string,
   sides: readonly [{ records: string; input: SideInput }, { records: string; input: SideInput }],
   spec: DiffSpec,
-  compared: number,
+  bits: number,
   onProgress?: ProgressListener,
 ): Promise<AlignedKeys> {
   const partition = identifier(`${aligned.slice(1, -1)}_partition`);
-  const bits = partitionBits(compared);
   const result: AlignedKeys = { windows: new Map(), records: [0, 0], duplicates: [0, 0] };
   await connection.run(
     `CREATE OR REPLACE TEMP TABLE ${aligned} (w BIGINT, k VARCHAR, lpos BIGINT, opos BIGINT, lrh UBIGINT, orh UBIGINT,
