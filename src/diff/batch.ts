@@ -226,7 +226,14 @@ export async function runBatchDiff(
       SideInput?,
     ];
     const spec = diffSpecOf(comparison, options.samples);
-    const main = await diffPair(connection, spec, live, candidate, progress.pair(0, 'live vs candidate'), options.tuning);
+    const main = await diffPair(
+      connection,
+      spec,
+      live,
+      candidate,
+      progress.pair(0, 'live vs candidate'),
+      options.tuning,
+    );
     const controlResult = control
       ? await diffPair(connection, spec, live, control, progress.pair(1, 'live vs control'), options.tuning)
       : undefined;

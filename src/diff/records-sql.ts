@@ -1,6 +1,6 @@
 import { samplingThreshold } from '../align/keys.js';
 import { ShadowdiffError } from '../errors.js';
-import { keyExpression, leafColumns, sampledExpression } from './key-sql.js';
+import { keyExpression, leadingKeyExpression, leafColumns, sampledExpression } from './key-sql.js';
 import { pathSegments } from './paths.js';
 import { RECORD_STATUS } from './record-status.js';
 import { positionOf } from './sample-queries.js';
@@ -77,13 +77,19 @@ export function recordsSql(target: string, input: SideInput, spec: DiffSpec): st
   // The scope, then the key, decide before the text is looked at again: a record outside the scope
   // or of an unsampled key is neither hashed nor checked nor kept, so a 1% sample costs little more
   // than reading the keys.
+  // A text that starts with its key is not parsed: its typed row is only built (and its key read
+  // from it) when the leading key is NULL.
+  const leading = leaves.time || leaves.scope ? undefined : leadingKeyExpression(spec.key);
+  const parsed = leading
+    ? `SELECT doc, reason${part}, lead, CASE WHEN lead IS NULL THEN ${typedRow(keyShape(spec), 'doc')} END AS r
+       FROM (SELECT doc, reason${part}, ${leading} AS lead FROM ${input.relation})`
+    : `SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
-    WITH parsed AS (
-      SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
-    ), leaves AS (
+    WITH parsed AS (${parsed}), leaves AS (
       SELECT *${leaves.select} FROM parsed
     ), keyed AS (
-      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w${leaves.scope ? `, ${leaves.scope} AS scope_value` : ''}
+      SELECT doc, reason${part}, ${leading ? 'lead IS NULL AND ' : ''}r IS NULL AS malformed,
+        ${leading ? `CASE WHEN lead IS NOT NULL THEN lead ELSE ${key} END` : key} AS k, ${window} AS w${leaves.scope ? `, ${leaves.scope} AS scope_value` : ''}
       FROM leaves
     ), scoping AS (
       SELECT *, CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${scoped} END AS scoped FROM keyed
