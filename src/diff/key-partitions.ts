@@ -1,8 +1,12 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
-import { alignSql, PARTITION_HASH_BITS } from './records-sql.js';
+import { alignSql, comparedRowsSql, PARTITION_HASH_BITS } from './records-sql.js';
 import type { DiffSpec, SideInput } from './spec.js';
-import { highHash, identifier, lowHash } from './sql.js';
+import { highHash, identifier, literal, lowHash } from './sql.js';
 
 /**
  * Compared records (both sides together) one partition of the aligning step takes at most. Its
@@ -31,11 +35,14 @@ export interface AlignedKeys {
 }
 
 /**
- * Aligns the compared records of both sides by (window, key), one of `2^bits` key-hash partitions at a time,
- * so each partition's aggregate fits in memory whatever the input's size: one over everything
- * spilled to disk past a few million records a side and grew faster than the data. Only the keys
- * that are not equal are kept, in `aligned` (with the hashes of both sides' records, split into
- * `rh`/`fh` for `textsSql`): equal ones, almost all of them, are only counted.
+ * Aligns the compared records of both sides by (window, key), one of `2^bits` key-hash partitions
+ * at a time, so each partition's aggregate fits in memory whatever the input's size: one over
+ * everything spilled to disk past a few million records a side and grew faster than the data.
+ * With more than one partition, the compared records are first written to a Parquet file per
+ * partition in one pass, and each partition reads only its own: reading the records tables once
+ * per partition would read them 2^bits times over, from disk once they no longer fit in memory.
+ * Only the keys that are not equal are kept, in `aligned` (with the hashes of both sides' records,
+ * split into `rh`/`fh` for `textsSql`): equal ones, almost all of them, are only counted.
  */
 export async function alignInPartitions(
   connection: DuckDBConnection,
@@ -51,11 +58,28 @@ export async function alignInPartitions(
     `CREATE OR REPLACE TEMP TABLE ${aligned} (w BIGINT, k VARCHAR, lpos BIGINT, opos BIGINT, lrh UBIGINT, orh UBIGINT,
        lfh UBIGINT, ofh UBIGINT, outcome VARCHAR)`,
   );
+  const rows = comparedRowsSql(sides, spec, bits);
+  const folder = bits > 0 ? await mkdtemp(join(tmpdir(), 'shadowdiff-partitions-')) : undefined;
   try {
-    for (let index = 0; index < 2 ** bits; index++) {
+    if (folder) {
+      // Parquet holds no 128-bit integers (DuckDB would write a double): the hashes go as their halves.
       await runWithProgress(
         connection,
-        alignSql(partition, sides, spec, { index, bits }),
+        `COPY (SELECT side, pos, w, k, ${highHash('h')} AS rh, ${lowHash('h')} AS fh, part FROM (${rows}))
+         TO ${literal(folder)} (FORMAT parquet, PARTITION_BY (part))`,
+        onProgress,
+      );
+    }
+    for (let index = 0; index < 2 ** bits; index++) {
+      const files = folder && join(folder, `part=${index}`);
+      if (files && !existsSync(files)) continue;
+      const partitionRows = files
+        ? `SELECT side, pos, w, k, (rh::UHUGEINT << 64) | fh::UHUGEINT AS h
+           FROM read_parquet(${literal(join(files, '*.parquet'))}, hive_partitioning = false)`
+        : rows;
+      await runWithProgress(
+        connection,
+        alignSql(partition, partitionRows, spec),
         onProgress && ((fraction) => onProgress((index + fraction) / 2 ** bits)),
       );
       const counts = await queryRows<{
@@ -101,6 +125,7 @@ export async function alignInPartitions(
     }
   } finally {
     await connection.run(`DROP TABLE IF EXISTS ${partition}`);
+    if (folder) await rm(folder, { recursive: true, force: true });
   }
   return result;
 }

@@ -137,29 +137,33 @@ export function typedRow(shape: Shape, doc: string): string {
 }
 
 /**
- * The keys of one partition of both sides (those whose `p` falls in `partition` of `2^bits`), one
- * row per (window, key): per side the record the duplicates rule keeps (its position and hashes)
- * and how many records the key has there, and the outcome. One aggregate over both sides' records:
- * it costs less than one per side and a join of the two, and the duplicates rule needs the
- * grouping anyway.
+ * Both sides' compared records as `(side, pos, w, k, h)` (side 0 live, 1 other), with `part`,
+ * their partition of `2^bits` (the top bits of `p`).
  */
-export function alignSql(
-  target: string,
+export function comparedRowsSql(
   sides: readonly [{ records: string; input: SideInput }, { records: string; input: SideInput }],
   spec: DiffSpec,
-  partition: { index: number; bits: number },
+  bits: number,
 ): string {
-  const pick = spec.duplicates === 'first' ? 'min' : 'max';
-  const argPick = spec.duplicates === 'first' ? 'arg_min' : 'arg_max';
-  const inPartition =
-    partition.bits === 0 ? '' : ` AND p >> ${PARTITION_HASH_BITS - partition.bits} = ${partition.index}`;
-  const rows = sides
+  return sides
     .map(
       ({ records, input }, side) =>
-        `SELECT ${side} AS side, ${positionOf(input)} AS pos, ${windowColumn(spec, input)} AS w, k, h FROM ${records}
-         WHERE status = ${RECORD_STATUS.compared}${inPartition}`,
+        `SELECT ${side} AS side, ${positionOf(input)} AS pos, ${windowColumn(spec, input)} AS w, k, h,
+           p >> ${PARTITION_HASH_BITS - bits} AS part
+         FROM ${records} WHERE status = ${RECORD_STATUS.compared}`,
     )
     .join(' UNION ALL ');
+}
+
+/**
+ * The keys of `rows` (`comparedRowsSql`, or one partition of it), one row per (window, key): per
+ * side the record the duplicates rule keeps (its position and hashes) and how many records the
+ * key has there, and the outcome. One aggregate over both sides' records: it costs less than one
+ * per side and a join of the two, and the duplicates rule needs the grouping anyway.
+ */
+export function alignSql(target: string, rows: string, spec: DiffSpec): string {
+  const pick = spec.duplicates === 'first' ? 'min' : 'max';
+  const argPick = spec.duplicates === 'first' ? 'arg_min' : 'arg_max';
   const ofSide = (side: number, prefix: string) =>
     `${pick}(pos) FILTER (side = ${side}) AS ${prefix}pos, ${argPick}(h, pos) FILTER (side = ${side}) AS ${prefix}h,
      count(*) FILTER (side = ${side}) AS ${prefix}count`;

@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseComparison } from '../../src/config/load.js';
 import { runBatchDiff } from '../../src/diff/batch.js';
@@ -56,8 +58,11 @@ function dataset() {
   return { live: `${live.join('\n')}\n`, candidate: `${candidate.join('\n')}\n` };
 }
 
+const partitionFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith('shadowdiff-partitions-'));
+
 describe('aligning in key-hash partitions', () => {
   const { live, candidate } = dataset();
+  const foldersBefore = partitionFolders();
   const inputs = { live: files.write('p-live.ndjson', live), candidate: files.write('p-candidate.ndjson', candidate) };
 
   for (const duplicates of ['last', 'first'] as const) {
@@ -77,6 +82,8 @@ describe('aligning in key-hash partitions', () => {
         windows: true,
         tuning: { rowsPerPartition: 50 },
       });
+      // The partitions' Parquet files are gone with the diff.
+      expect(partitionFolders()).toEqual(foldersBefore);
       // Per 100 ids: 1 missing, 1 extra, 98 on both sides, of which 5 differ (ids 5, 25, 45, 65, 85);
       // with duplicates: first, the first copy of id 7 (amount -1) differs as well. Valid records
       // count duplicates, and live's k-0 of the second window.
