@@ -34,6 +34,8 @@ const stages = [];
 let current = { name: 'start', cpu: cpu(), wall: performance.now() };
 const close = () => {
   stages.push({ name: current.name, cpu: cpu() - current.cpu, wall: (performance.now() - current.wall) / 1000 });
+  const { name, cpu: seconds } = stages.at(-1);
+  console.error(`${new Date().toISOString()} ${name}: ${seconds.toFixed(2)} s CPU`);
 };
 const result = await runBatchDiff(
   comparison,

@@ -15,6 +15,9 @@ import { highHash, identifier, literal, lowHash } from './sql.js';
  */
 export const ROWS_PER_PARTITION = 2_000_000;
 
+/** Rows a Parquet writer of the partitions buffers before it writes them out. */
+const PARTITION_WRITE_FLUSH_ROWS = 65_536;
+
 /** How many bits of the key hash split `rows` compared records into partitions of about `perPartition` at most (256 at most). */
 export function partitionBits(rows: number, perPartition = ROWS_PER_PARTITION): number {
   let bits = 0;
@@ -63,12 +66,18 @@ export async function alignInPartitions(
   try {
     if (folder) {
       // Parquet holds no 128-bit integers (DuckDB would write a double): the hashes go as their halves.
-      await runWithProgress(
-        connection,
-        `COPY (SELECT side, pos, w, k, ${highHash('h')} AS rh, ${lowHash('h')} AS fh, part FROM (${rows}))
-         TO ${literal(folder)} (FORMAT parquet, PARTITION_BY (part))`,
-        onProgress,
-      );
+      // Small row groups and early flushes: the writers' buffers live outside DuckDB's memory limit.
+      await connection.run(`SET partitioned_write_flush_threshold = ${PARTITION_WRITE_FLUSH_ROWS}`);
+      try {
+        await runWithProgress(
+          connection,
+          `COPY (SELECT side, pos, w, k, ${highHash('h')} AS rh, ${lowHash('h')} AS fh, part FROM (${rows}))
+           TO ${literal(folder)} (FORMAT parquet, PARTITION_BY (part), ROW_GROUP_SIZE ${PARTITION_WRITE_FLUSH_ROWS})`,
+          onProgress,
+        );
+      } finally {
+        await connection.run('RESET partitioned_write_flush_threshold');
+      }
     }
     for (let index = 0; index < 2 ** bits; index++) {
       const files = folder && join(folder, `part=${index}`);
