@@ -8,6 +8,7 @@ import { evaluateVerdict, type VerdictBody } from '../verdict/verdict.js';
 import {
   type DiffSpec,
   type DiffStages,
+  type DiffTuning,
   diffPair,
   type FieldStats,
   type PairResult,
@@ -191,6 +192,7 @@ export async function runBatchDiff(
     tempDirectory?: string;
     /** Also the per-window outcomes and band (the HTML report draws them). */
     windows?: boolean;
+    tuning?: DiffTuning;
   },
 ): Promise<BatchResult> {
   const instance = await openDatabase({
@@ -231,9 +233,16 @@ export async function runBatchDiff(
       SideInput?,
     ];
     const spec = diffSpecOf(comparison, options.samples);
-    const main = await diffPair(connection, spec, live, candidate, progress.pair(0, 'live vs candidate'));
+    const main = await diffPair(
+      connection,
+      spec,
+      live,
+      candidate,
+      progress.pair(0, 'live vs candidate'),
+      options.tuning,
+    );
     const controlResult = control
-      ? await diffPair(connection, spec, live, control, progress.pair(1, 'live vs control'))
+      ? await diffPair(connection, spec, live, control, progress.pair(1, 'live vs control'), options.tuning)
       : undefined;
 
     let noise: FieldRates[] | undefined;

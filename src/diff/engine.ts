@@ -5,9 +5,11 @@ import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
 import { parseExact } from './exact-json.js';
+import { type AlignedOutcome, alignInPartitions, partitionBits } from './key-partitions.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
-import { recordsSql, textsSql, typedRow, uniqueSql, validateKeyPaths } from './records-sql.js';
+import { RECORD_STATUS } from './record-status.js';
+import { recordsSql, textsSql, typedRow, validateKeyPaths } from './records-sql.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
 import { collectInvalid, collectOneSided, locateSamples, recordPair } from './sample-queries.js';
@@ -43,6 +45,11 @@ export interface DiffStages {
   onProgress?: ProgressListener;
 }
 
+export interface DiffTuning {
+  /** Compared records per key-hash partition of the aligning step (`ROWS_PER_PARTITION`); tests split small inputs with it. */
+  rowsPerPartition?: number;
+}
+
 const SHAPE_SAMPLE_ROWS = 5000;
 
 let tableCounter = 0;
@@ -65,42 +72,52 @@ async function inferShape(connection: DuckDBConnection, pairs: string, spec: Dif
   return shape;
 }
 
-/**
- * A keyed input holds valid, sampled records only, so its unique table alone tells its counts: no
- * second scan of the buffer.
- */
-async function sideCounts(
-  connection: DuckDBConnection,
-  input: SideInput,
-  records: string,
-  unique: string,
-): Promise<SideCounts> {
-  const duplicates = `(SELECT coalesce(sum(n - 1), 0) FROM ${unique})`;
-  const [row] = await queryRows<Record<string, bigint | number | null>>(
+/** A side's records by status, before aligning: a keyed input holds compared records only. */
+interface RecordCounts {
+  compared: number;
+  sampledOut: number;
+  outOfScope: number;
+  invalid: number;
+  invalidReasons: Record<string, number>;
+}
+
+async function recordCounts(connection: DuckDBConnection, input: SideInput, records: string): Promise<RecordCounts> {
+  const [row] = await queryRows<Record<string, bigint | null>>(
     connection,
     input.keyed
-      ? `SELECT coalesce(sum(n), 0) AS valid, 0 AS invalid, 0 AS sampled_out, 0 AS out_of_scope,
-           ${duplicates} AS duplicates FROM ${unique}`
-      : `SELECT count(*) FILTER (invalid IS NULL AND scoped) AS valid, count(*) FILTER (invalid IS NOT NULL) AS invalid,
-           count(*) FILTER (scoped AND NOT sampled) AS sampled_out,
-           count(*) FILTER (invalid IS NULL AND NOT scoped) AS out_of_scope, ${duplicates} AS duplicates
+      ? `SELECT count(*) AS compared FROM ${records}`
+      : `SELECT count(*) FILTER (status = ${RECORD_STATUS.compared}) AS compared,
+           count(*) FILTER (status = ${RECORD_STATUS.sampledOut}) AS sampled_out,
+           count(*) FILTER (status = ${RECORD_STATUS.outOfScope}) AS out_of_scope,
+           count(*) FILTER (status = ${RECORD_STATUS.invalid}) AS invalid
          FROM ${records}`,
   );
   const invalid = Number(row?.invalid ?? 0);
+  // An invalid record's key column holds its reason.
   const reasons =
     invalid > 0
       ? await queryRows<{ reason: string; n: bigint }>(
           connection,
-          `SELECT invalid AS reason, count(*) AS n FROM ${records} WHERE invalid IS NOT NULL GROUP BY 1`,
+          `SELECT k AS reason, count(*) AS n FROM ${records} WHERE status = ${RECORD_STATUS.invalid} GROUP BY 1`,
         )
       : [];
   return {
-    valid: Number(row?.valid ?? 0),
-    invalid,
+    compared: Number(row?.compared ?? 0),
     sampledOut: Number(row?.sampled_out ?? 0),
     outOfScope: Number(row?.out_of_scope ?? 0),
-    duplicates: Number(row?.duplicates ?? 0),
+    invalid,
     invalidReasons: Object.fromEntries(reasons.map((r) => [r.reason, Number(r.n)])),
+  };
+}
+
+function sideCounts(counts: RecordCounts, records: number, duplicates: number): SideCounts {
+  return {
+    valid: records + counts.sampledOut,
+    invalid: counts.invalid,
+    sampledOut: counts.sampledOut,
+    outOfScope: counts.outOfScope,
+    duplicates,
+    invalidReasons: counts.invalidReasons,
   };
 }
 
@@ -114,14 +131,13 @@ export async function diffPair(
   live: SideInput,
   other: SideInput,
   stages: DiffStages = {},
+  tuning: DiffTuning = {},
 ): Promise<PairResult> {
   validateKeyPaths(spec);
   const id = ++tableCounter;
   const t = (name: string) => identifier(`sd_${name}_${id}`);
   const liveRecords = t('live_records');
   const otherRecords = t('other_records');
-  const liveUnique = t('live_unique');
-  const otherUnique = t('other_unique');
   const aligned = t('aligned');
   const liveTexts = t('live_texts');
   const otherTexts = t('other_texts');
@@ -135,35 +151,30 @@ export async function diffPair(
     await runWithProgress(connection, recordsSql(otherRecords, other, spec), stages.onProgress);
 
     stages.onStage?.('aligning keys');
-    await connection.run(uniqueSql(liveUnique, liveRecords, live, spec));
-    await connection.run(uniqueSql(otherUnique, otherRecords, other, spec));
-    const liveCounts = await sideCounts(connection, live, liveRecords, liveUnique);
-    const otherCounts = await sideCounts(connection, other, otherRecords, otherUnique);
-    if (spec.duplicates === 'error' && liveCounts.duplicates + otherCounts.duplicates > 0) {
-      const [dup] = await queryRows<{ k: string; side: string }>(
-        connection,
-        `SELECT k, 'live' AS side FROM ${liveUnique} WHERE n > 1 UNION ALL SELECT k, '${other.side}' FROM ${otherUnique} WHERE n > 1 LIMIT 1`,
-      );
-      throw new ShadowdiffError(
-        'SD_DIFF_DUPLICATE_KEY',
-        `duplicate key ${JSON.stringify(dup ? keyLabel(dup.k) : undefined)} on ${dup?.side} (duplicates: error); ${liveCounts.duplicates} duplicate(s) on live, ${otherCounts.duplicates} on ${other.side}`,
-      );
-    }
-    await runWithProgress(
+    const liveRecordCounts = await recordCounts(connection, live, liveRecords);
+    const otherRecordCounts = await recordCounts(connection, other, otherRecords);
+    const alignedKeys = await alignInPartitions(
       connection,
-      `CREATE OR REPLACE TEMP TABLE ${aligned} AS
-        SELECT coalesce(l.w, o.w) AS w, coalesce(l.k, o.k) AS k, l.pos AS lpos, o.pos AS opos, l.rh AS lrh, o.rh AS orh,
-          l.fh AS lfh, o.fh AS ofh,
-          CASE WHEN l.k IS NULL THEN 'extra' WHEN o.k IS NULL THEN 'missing'
-               WHEN l.rh = o.rh THEN 'equal' ELSE 'pending' END AS outcome
-        FROM ${liveUnique} l FULL OUTER JOIN ${otherUnique} o ON l.w = o.w AND l.k = o.k`,
+      aligned,
+      [
+        { records: liveRecords, input: live },
+        { records: otherRecords, input: other },
+      ],
+      spec,
+      partitionBits(liveRecordCounts.compared + otherRecordCounts.compared, tuning.rowsPerPartition),
       stages.onProgress,
     );
-    const outcomes = await queryRows<{ outcome: string; n: bigint }>(
-      connection,
-      `SELECT outcome, count(*) AS n FROM ${aligned} GROUP BY outcome`,
-    );
-    const outcomeCount = (outcome: string) => Number(outcomes.find((row) => row.outcome === outcome)?.n ?? 0);
+    const liveCounts = sideCounts(liveRecordCounts, alignedKeys.records[0], alignedKeys.duplicates[0]);
+    const otherCounts = sideCounts(otherRecordCounts, alignedKeys.records[1], alignedKeys.duplicates[1]);
+    if (spec.duplicates === 'error' && liveCounts.duplicates + otherCounts.duplicates > 0) {
+      const dup = alignedKeys.duplicate;
+      throw new ShadowdiffError(
+        'SD_DIFF_DUPLICATE_KEY',
+        `duplicate key ${JSON.stringify(dup ? keyLabel(dup.k) : undefined)} on ${dup?.side === 0 ? 'live' : other.side} (duplicates: error); ${liveCounts.duplicates} duplicate(s) on live, ${otherCounts.duplicates} on ${other.side}`,
+      );
+    }
+    const outcomeCount = (outcome: AlignedOutcome) =>
+      [...alignedKeys.windows.values()].reduce((sum, counts) => sum + counts[outcome], 0);
     // The texts of pending pairs and of the first missing and extra records (samples), read once
     // per side: the shape, the typed rows, the comparison and the samples read these few texts
     // again. A side with none of them is not read a second time.
@@ -198,11 +209,6 @@ export async function diffPair(
            odoc VARCHAR, same BOOLEAN)`,
       );
     }
-    const outcomeRows = await queryRows<{ w: bigint; outcome: string; n: bigint }>(
-      connection,
-      `SELECT w, outcome, count(*) AS n FROM ${aligned} WHERE outcome <> 'pending' GROUP BY w, outcome
-       UNION ALL SELECT w, 'equal', count(*) FROM ${pairs} WHERE same GROUP BY w`,
-    );
     const total = new OutcomeTally();
     const perWindow = new Map<number, OutcomeTally>();
     const tallyOf = (w: bigint | number) => {
@@ -213,11 +219,19 @@ export async function diffPair(
       }
       return tally;
     };
-    for (const row of outcomeRows) {
-      const outcome = row.outcome as 'equal' | 'missing' | 'extra';
-      total[outcome] += Number(row.n);
-      tallyOf(row.w)[outcome] += Number(row.n);
+    const add = (w: number, outcome: 'equal' | 'missing' | 'extra', n: number) => {
+      if (n === 0) return;
+      total[outcome] += n;
+      tallyOf(w)[outcome] += n;
+    };
+    for (const [w, counts] of alignedKeys.windows) {
+      for (const outcome of ['equal', 'missing', 'extra'] as const) add(w, outcome, counts[outcome]);
     }
+    const settled = await queryRows<{ w: bigint; n: bigint }>(
+      connection,
+      `SELECT w, count(*) AS n FROM ${pairs} WHERE same GROUP BY w`,
+    );
+    for (const row of settled) add(Number(row.w), 'equal', Number(row.n));
 
     stages.onStage?.('comparing differing records');
     const checkResult = await connection.stream(
@@ -288,8 +302,7 @@ export async function diffPair(
     ] as const) {
       await connection.run(`DROP ${input.keyed ? 'VIEW' : 'TABLE'} IF EXISTS ${records}`);
     }
-    for (const table of [liveUnique, otherUnique, aligned, liveTexts, otherTexts, pairs])
-      await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of [aligned, liveTexts, otherTexts, pairs]) await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }
 

@@ -1,4 +1,5 @@
 import { KEY_TAG } from '../align/keys.js';
+import { pathSegments } from './paths.js';
 import { identifier, literal } from './sql.js';
 
 /**
@@ -39,6 +40,49 @@ function escapesOf(name: string): string[] {
 }
 
 /**
+ * SQL true when the raw text `doc` may hold a member named like one of `segments` more than once,
+ * or spell a character of one with an escape: its key is then read with the last member of each
+ * name winning. WHENs, not OR and AND: DuckDB evaluates a WHEN only for the rows still undecided,
+ * every operand always.
+ */
+function suspectExpression(segments: readonly string[], doc: string): string {
+  const repeated = segments.map((name) => {
+    const quoted = literal(JSON.stringify(name));
+    return `len(string_split(${doc}, ${quoted})) > 2`;
+  });
+  const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
+  // A slash has an escape of its own (`\/`), which JSON.stringify never writes: a name holding one is looked for too.
+  const noEscape = segments.some((name) => name.includes('/'))
+    ? `NOT contains(${doc}, '\\u') AND NOT contains(${doc}, '\\/')`
+    : `NOT contains(${doc}, '\\u')`;
+  return `CASE ${repeated.map((test) => `WHEN ${test} THEN true`).join(' ')}
+    WHEN ${noEscape} THEN false ELSE ${escaped.join(' OR ')} END`;
+}
+
+const REGEX_SPECIAL = /[.*+?^${}()|[\]\\]/g;
+
+/**
+ * The key of a record whose text starts with its key member, a string without escapes that the
+ * text holds once (`{"order_id":"o-17",…`), as `keyExpression` reads it from a typed row; NULL
+ * for any other record. A regular expression anchored at the start instead of a JSON parse:
+ * a quarter of the CPU (0.3 s against 1.1 s over a million 310-byte texts), and exports often
+ * write the key first. Sound only for texts that are valid JSON, as every source's are (`doc` of
+ * `SideInput`); undefined for a key this cannot read (several parts, nested, or a name JSON escapes).
+ */
+export function leadingKeyExpression(keyPaths: readonly string[], doc = 'doc'): string | undefined {
+  const [path, ...more] = keyPaths;
+  if (path === undefined || more.length > 0 || path.startsWith('$')) return undefined;
+  const segments = pathSegments(path);
+  const [name] = segments;
+  if (name === undefined || segments.length > 1 || JSON.stringify(name) !== `"${name}"`) return undefined;
+  const head = `{${JSON.stringify(name)}:`;
+  // The quotes are captured so that an empty key ("") is told from no match ('').
+  const pattern = `^${head.replace(REGEX_SPECIAL, '\\$&')}("[^"\\\\]*")`;
+  return `CASE WHEN starts_with(${doc}, ${literal(`${head}"`)}) AND NOT (${suspectExpression(segments, doc)})
+    THEN nullif(regexp_extract(${doc}, ${literal(pattern)}, 1), '')[2:-2] END`;
+}
+
+/**
  * SQL for the leaf at `segments` (JSON text) of a record: NULL without a typed row `row`, else
  * from that row (DuckDB reads the first member of a name there), unless the raw text `doc` may
  * repeat one of the names (or spells a character of one with an escape), where it is read again,
@@ -46,21 +90,9 @@ function escapesOf(name: string): string[] {
  */
 function memberExpression(segments: readonly string[], row = 'r', doc = 'doc'): string {
   const typed = segments.reduce((expression, name) => member(expression, name), row);
-  const repeated = segments.map((name) => {
-    const quoted = literal(JSON.stringify(name));
-    return `len(string_split(${doc}, ${quoted})) > 2`;
-  });
-  const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
   const last = segments.reduce((expression, name) => lastMember(expression, name), `${doc}::JSON`);
-  // A slash has an escape of its own (`\/`), which JSON.stringify never writes: a name holding one is looked for too.
-  const noEscape = segments.some((name) => name.includes('/'))
-    ? `NOT contains(${doc}, '\\u') AND NOT contains(${doc}, '\\/')`
-    : `NOT contains(${doc}, '\\u')`;
-  // WHENs, not OR and AND: DuckDB evaluates a WHEN only for the rows still undecided, every operand always.
-  const suspect = `CASE ${repeated.map((test) => `WHEN ${test} THEN true`).join(' ')}
-    WHEN ${noEscape} THEN false ELSE ${escaped.join(' OR ')} END`;
   // No typed row: the text is no JSON object, and the cast to JSON that reads last members would fail the whole batch.
-  return `CASE WHEN ${row} IS NULL THEN NULL WHEN ${suspect} THEN ${last} ELSE ${typed} END`;
+  return `CASE WHEN ${row} IS NULL THEN NULL WHEN ${suspectExpression(segments, doc)} THEN ${last} ELSE ${typed} END`;
 }
 
 /** Plain decimal text up to this many characters; past it `<digits>e<exponent>`. */

@@ -1,12 +1,13 @@
 import { samplingThreshold } from '../align/keys.js';
 import { ShadowdiffError } from '../errors.js';
-import { keyExpression, leafColumns, sampledExpression } from './key-sql.js';
+import { keyExpression, leadingKeyExpression, leafColumns, sampledExpression } from './key-sql.js';
 import { pathSegments } from './paths.js';
+import { RECORD_STATUS } from './record-status.js';
 import { positionOf } from './sample-queries.js';
 import { inScopeExpression, scopeFieldPath } from './scope.js';
 import { type Shape, transformStructure, withLeafAt } from './shape.js';
 import type { DiffSpec, SideInput } from './spec.js';
-import { eventTimeExpression, literal, textHash, tooDeepExpression } from './sql.js';
+import { eventTimeExpression, literal, textHash, textHashes, tooDeepExpression } from './sql.js';
 
 // The SQL of the engine's per-record tables (`diffPair`): keys, windows, hashes, scope and sampling.
 
@@ -29,22 +30,33 @@ export function keyShape(spec: Pick<DiffSpec, 'key' | 'time' | 'scope'>): Shape 
   return shape;
 }
 
+/** Bits of the key hash a records table keeps (`p`): the aligning step splits keys into at most 2^8 partitions. */
+export const PARTITION_HASH_BITS = 8;
+
+/** The key-hash partition column of a record: the top bits of DuckDB's hash of its key. */
+function partitionOf(k: string): string {
+  return `(hash(${k}) >> ${64 - PARTITION_HASH_BITS})::UTINYINT`;
+}
+
 /**
- * Builds the per-record table of one side in one pass over its input: why it is invalid, its key,
- * its window, whether its key is sampled, and for sampled valid records the hash of the raw text.
- * The source's reason for an undecodable record is its `invalid` reason: no column of its own.
- * Not the text itself: kept for every record it was most of the table (spilling to disk past a few
- * million records), while the diff needs the texts of the few records whose hashes differ, read
- * again from the input by `textsSql`. Typed rows are built later, and only for pairs whose
- * raw texts differ: identical text is equal under any rules. A keyed input already holds only
- * valid, sampled records with their key and window, so it gets a view instead: copying every text
- * into a table would cost more than the rest of the diff, while later steps read few of them.
+ * Builds the per-record table of one side in one pass over its input: its key (or, for an
+ * invalid record, the reason), its window (with an event time only), its status
+ * (`RECORD_STATUS`), for compared records the hashes of the raw text (`textHashes`), and its key's
+ * partition. The source's reason for an undecodable record is its `invalid` reason: no column of
+ * its own. Not the text itself: kept for every record it was most of the table (spilling to disk
+ * past a few million records), while the diff needs the texts of the few records whose hashes
+ * differ, read again from the input by `textsSql`. Narrow for the same reason: ~35 bytes a record,
+ * where separate flags, reason and hash columns took ~60. Typed rows are built later, and only for
+ * pairs whose raw texts differ: identical text is equal under any rules. A keyed input already
+ * holds only valid, sampled records with their key and window, so it gets a view instead: copying
+ * every text into a table would cost more than the rest of the diff, while later steps read few of
+ * them.
  */
 export function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
   if (input.keyed) {
     return `CREATE OR REPLACE TEMP VIEW ${target} AS
-      SELECT pos AS given_pos, doc, reason, k, w, rh, rh AS fh, CAST(NULL AS VARCHAR) AS invalid, true AS scoped,
-        true AS sampled
+      SELECT pos AS given_pos, doc, k, w, rh, (rh::UHUGEINT << 64) | rh::UHUGEINT AS h,
+        ${RECORD_STATUS.compared}::UTINYINT AS status, ${partitionOf('k')} AS p
       FROM ${input.relation}`;
   }
   const time = spec.time;
@@ -65,13 +77,19 @@ export function recordsSql(target: string, input: SideInput, spec: DiffSpec): st
   // The scope, then the key, decide before the text is looked at again: a record outside the scope
   // or of an unsampled key is neither hashed nor checked nor kept, so a 1% sample costs little more
   // than reading the keys.
+  // A text that starts with its key is not parsed: its typed row is only built (and its key read
+  // from it) when the leading key is NULL.
+  const leading = leaves.time || leaves.scope ? undefined : leadingKeyExpression(spec.key);
+  const parsed = leading
+    ? `SELECT doc, reason${part}, lead, CASE WHEN lead IS NULL THEN ${typedRow(keyShape(spec), 'doc')} END AS r
+       FROM (SELECT doc, reason${part}, ${leading} AS lead FROM ${input.relation})`
+    : `SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
-    WITH parsed AS (
-      SELECT doc, reason${part}, ${typedRow(keyShape(spec), 'doc')} AS r FROM ${input.relation}
-    ), leaves AS (
+    WITH parsed AS (${parsed}), leaves AS (
       SELECT *${leaves.select} FROM parsed
     ), keyed AS (
-      SELECT doc, reason${part}, r IS NULL AS malformed, ${key} AS k, ${window} AS w${leaves.scope ? `, ${leaves.scope} AS scope_value` : ''}
+      SELECT doc, reason${part}, ${leading ? 'lead IS NULL AND ' : ''}r IS NULL AS malformed,
+        ${leading ? `CASE WHEN lead IS NOT NULL THEN lead ELSE ${key} END` : key} AS k, ${window} AS w${leaves.scope ? `, ${leaves.scope} AS scope_value` : ''}
       FROM leaves
     ), scoping AS (
       SELECT *, CASE WHEN malformed OR k IS NULL OR w IS NULL THEN false ELSE ${scoped} END AS scoped FROM keyed
@@ -79,20 +97,30 @@ export function recordsSql(target: string, input: SideInput, spec: DiffSpec): st
       SELECT *, CASE WHEN scoped THEN ${sampled} ELSE false END AS picked FROM scoping
     ), checked AS (
       SELECT *, CASE WHEN picked AND ${tooDeepExpression('doc')} THEN 'too_deep' END AS rejected FROM picked
+    ), classified AS (
+      SELECT doc, k, w${part}, CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
+          WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
+        picked AND rejected IS NULL AS compared, scoped
+      FROM checked
     )
-    SELECT k, w, CASE WHEN picked AND rejected IS NULL THEN ${textHash('doc')} END AS rh,
-      CASE WHEN picked AND rejected IS NULL THEN hash(doc) END AS fh,
-      CASE WHEN malformed THEN coalesce(reason, 'malformed') WHEN rejected IS NOT NULL THEN rejected
-        WHEN k IS NULL THEN 'missing_key' WHEN w IS NULL THEN 'missing_time' END AS invalid,
-      scoped AND rejected IS NULL AS scoped, picked AND rejected IS NULL AS sampled${part}
-    FROM checked`;
+    SELECT coalesce(invalid, k) AS k${time ? ', w' : ''},
+      CASE WHEN compared THEN ${textHashes('doc')} END AS h,
+      (CASE WHEN invalid IS NOT NULL THEN ${RECORD_STATUS.invalid} WHEN NOT scoped THEN ${RECORD_STATUS.outOfScope}
+        WHEN NOT compared THEN ${RECORD_STATUS.sampledOut} ELSE ${RECORD_STATUS.compared} END)::UTINYINT AS status,
+      ${partitionOf('k')} AS p${part}
+    FROM classified`;
+}
+
+/** A records table's window column: a table without an event time keeps none (every record is in window 0). */
+export function windowColumn(spec: DiffSpec, input: SideInput): string {
+  return spec.time || input.keyed ? 'w' : '0::BIGINT';
 }
 
 /**
- * The raw texts whose hashes `wanted` (`rh`, `fh`) selects, one per hash: from a keyed input's
- * buffer, or by reading the input again (no position needed: any text of a hash is that text).
- * There DuckDB's cheap `hash()` (`fh`) finds the few candidate rows, and only those get the text
- * hash that decides.
+ * The raw texts whose hashes `wanted` (`rh`, `fh`: the halves of `textHashes`) selects, one per
+ * hash: from a keyed input's buffer, or by reading the input again (no position needed: any text
+ * of a hash is that text). There DuckDB's cheap `hash()` (`fh`) finds the few candidate rows, and
+ * only those get the text hash that decides.
  */
 export function textsSql(target: string, input: SideInput, records: string, wanted: string): string {
   const source = input.keyed
@@ -108,10 +136,39 @@ export function typedRow(shape: Shape, doc: string): string {
   return `CASE WHEN starts_with(ltrim(${doc}), '{') THEN try(json_transform(${doc}, ${structure})) END`;
 }
 
-/** One record per (window, key) and side after the duplicates rule, with the duplicate count. */
-export function uniqueSql(target: string, records: string, input: SideInput, spec: DiffSpec): string {
-  const pick = spec.duplicates === 'first' ? 'min_by' : 'max_by';
+/**
+ * Both sides' compared records as `(side, pos, w, k, h)` (side 0 live, 1 other), with `part`,
+ * their partition of `2^bits` (the top bits of `p`).
+ */
+export function comparedRowsSql(
+  sides: readonly [{ records: string; input: SideInput }, { records: string; input: SideInput }],
+  spec: DiffSpec,
+  bits: number,
+): string {
+  return sides
+    .map(
+      ({ records, input }, side) =>
+        `SELECT ${side} AS side, ${positionOf(input)} AS pos, ${windowColumn(spec, input)} AS w, k, h,
+           p >> ${PARTITION_HASH_BITS - bits} AS part
+         FROM ${records} WHERE status = ${RECORD_STATUS.compared}`,
+    )
+    .join(' UNION ALL ');
+}
+
+/**
+ * The keys of `rows` (`comparedRowsSql`, or one partition of it), one row per (window, key): per
+ * side the record the duplicates rule keeps (its position and hashes) and how many records the
+ * key has there, and the outcome. One aggregate over both sides' records: it costs less than one
+ * per side and a join of the two, and the duplicates rule needs the grouping anyway.
+ */
+export function alignSql(target: string, rows: string, spec: DiffSpec): string {
+  const pick = spec.duplicates === 'first' ? 'min' : 'max';
+  const argPick = spec.duplicates === 'first' ? 'arg_min' : 'arg_max';
+  const ofSide = (side: number, prefix: string) =>
+    `${pick}(pos) FILTER (side = ${side}) AS ${prefix}pos, ${argPick}(h, pos) FILTER (side = ${side}) AS ${prefix}h,
+     count(*) FILTER (side = ${side}) AS ${prefix}count`;
   return `CREATE OR REPLACE TEMP TABLE ${target} AS
-    SELECT w, k, ${pick}(pos, pos) AS pos, ${pick}(rh, pos) AS rh, ${pick}(fh, pos) AS fh, count(*) AS n
-    FROM (SELECT ${positionOf(input)} AS pos, w, k, rh, fh, sampled FROM ${records}) WHERE sampled GROUP BY w, k`;
+    SELECT *, CASE WHEN lcount = 0 THEN 'extra' WHEN ocount = 0 THEN 'missing' WHEN lh = oh THEN 'equal' ELSE 'pending' END
+      AS outcome
+    FROM (SELECT w, k, ${ofSide(0, 'l')}, ${ofSide(1, 'o')} FROM (${rows}) GROUP BY w, k)`;
 }

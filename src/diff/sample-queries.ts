@@ -4,6 +4,7 @@ import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
 import type { FieldDifference } from './compare.js';
 import { parseExact } from './exact-json.js';
+import { RECORD_STATUS } from './record-status.js';
 import { type Redactor, redactSample } from './redact.js';
 import {
   type DiffSample,
@@ -93,9 +94,10 @@ export async function collectInvalid(
   collector: SampleCollector,
 ): Promise<void> {
   if (!collector.wants('invalid', input.side)) return;
+  // An invalid record's key column holds its reason.
   const rows = await queryRows<{ pos: bigint; invalid: string }>(
     connection,
-    `SELECT ${positionOf(input)} AS pos, invalid FROM ${records} WHERE invalid IS NOT NULL ORDER BY pos LIMIT ${limit}`,
+    `SELECT ${positionOf(input)} AS pos, k AS invalid FROM ${records} WHERE status = ${RECORD_STATUS.invalid} ORDER BY pos LIMIT ${limit}`,
   );
   for (const row of rows) {
     collector.add(

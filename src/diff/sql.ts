@@ -14,10 +14,33 @@ export function literal(text: string): string {
  * The hash that stands for a record's raw text: equal hashes count as equal texts, unread. MD5's
  * lower 64 bits, not DuckDB's `hash()`: that one is built for hash tables, not for identity, and
  * maps `{"id":1,"v":1003,"w":100}` and `{"id":1,"v":1008,"w":107}` to one value (about one in ten
- * of such texts collides with another).
+ * of such texts collides with another). Taken from `md5_number`, whose upper half is the value
+ * `md5_number_lower` gives: DuckDB computes that one at twice the cost (0.8 s against 1.6 s of CPU
+ * over a million 310-byte texts).
  */
 export function textHash(doc: string): string {
-  return `md5_number_lower(${doc})`;
+  return `(md5_number(${doc}) >> 64)::UBIGINT`;
+}
+
+const LOW_64_BITS = '18446744073709551615::UHUGEINT';
+
+/**
+ * `textHash` (upper 64 bits) and DuckDB's cheap `hash()` (lower 64 bits) of a text in one value:
+ * the aligning step carries one column instead of two, and finds the texts it reads again by the
+ * cheap half (`lowHash`) before the text hash decides (`highHash`).
+ */
+export function textHashes(doc: string): string {
+  return `((md5_number(${doc}) >> 64 << 64) | hash(${doc})::UHUGEINT)`;
+}
+
+/** The `textHash` half of a `textHashes` value. */
+export function highHash(hashes: string): string {
+  return `(${hashes} >> 64)::UBIGINT`;
+}
+
+/** The `hash()` half of a `textHashes` value. */
+export function lowHash(hashes: string): string {
+  return `(${hashes} & ${LOW_64_BITS})::UBIGINT`;
 }
 
 /** SQL quoted identifier. */
