@@ -9,12 +9,12 @@ import { diffSpecOf } from '../diff/batch.js';
 import type { DiffSpec } from '../diff/engine.js';
 import { redactor } from '../diff/redact.js';
 import type { SampleOutcome } from '../diff/samples.js';
-import { describeScope, partitionInScope, scopeInWords, scopeOfVerdict, scopePartitions } from '../diff/scope.js';
+import { describeScope, partitionInScope, scopeInWords, scopePartitions } from '../diff/scope.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { PreparedSource } from '../sources/source.js';
 import { BufferWriter } from '../store/buffer-writer.js';
 import { connect } from '../store/duckdb.js';
-import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
+import type { VerdictBody } from '../verdict/verdict.js';
 import { Checkpoint } from './checkpoint.js';
 import { restoreComparison, type ScopeChange, startNextEpoch } from './comparison-store.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, NoiseFilter, Summary } from './contracts.js';
@@ -23,6 +23,7 @@ import { MAX_PENDING_RECORDS, PendingBatches } from './pending-batches.js';
 import { epochResults, type NoiseOptions, storedSample, storedSamples, windowPage } from './results.js';
 import { SideProgress } from './side-progress.js';
 import { sourceOptions } from './source-options.js';
+import { VerdictState } from './verdict-state.js';
 import { WindowCloser } from './window-closer.js';
 import { WriteQueue } from './write-queue.js';
 
@@ -86,8 +87,7 @@ export class ComparisonRunner implements ComparisonView {
   #epochStartedAt = new Date();
   /** Closes windows as the watermarks pass them; there once started. */
   #windows: WindowCloser | undefined;
-  #closedWindows = 0;
-  #verdict: VerdictBody;
+  readonly #verdict: VerdictState;
   #timer: NodeJS.Timeout | undefined;
   /** The tick at work, if any: ticks never overlap, and stop() waits for this one. */
   #ticking: Promise<void> | undefined;
@@ -95,15 +95,6 @@ export class ComparisonRunner implements ComparisonView {
   #tickAgain = false;
   /** Resets asked for: the next tick starts a new epoch, between its window work. */
   #resets: { resolve: () => void; reject: (error: unknown) => void }[] = [];
-  #lastCounts: OutcomeCounts & { unexpectedCandidate?: number; misroutedLive?: number } = {
-    equal: 0,
-    different: 0,
-    missing: 0,
-    extra: 0,
-  };
-  #lastFields: Record<string, number> = {};
-  /** The epoch's records lost, less those the intake counted: stored before, or in another epoch. */
-  #lostBefore = 0;
   /** Every side was drained when a tick began, and that tick then found no open window (`#tick`). */
   #complete = false;
 
@@ -132,7 +123,11 @@ export class ComparisonRunner implements ComparisonView {
       failed: (error) => this.#fail(error),
       isFailed: () => this.#state === 'failed',
     });
-    this.#verdict = this.#judge({ equal: 0, different: 0, missing: 0, extra: 0 }, {});
+    this.#verdict = new VerdictState(config, deps.metrics, this.#noise, {
+      lagSeconds: () => this.#progress.lagSeconds('candidate'),
+      complete: () => this.#complete,
+      lostCounted: () => this.#intake?.lostCounted ?? 0,
+    });
   }
 
   /** Restores the stored checkpoint, then starts consuming every side from it. */
@@ -308,8 +303,7 @@ export class ComparisonRunner implements ComparisonView {
       this.#complete = drained && windows.openWindows === 0;
       this.#progress.applyBackpressure();
       // The lag can change without a window closing: the verdict must follow it.
-      this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
-      this.#deps.metrics.setVerdict(this.id, this.#verdict);
+      this.#verdict.judge();
       this.#progress.publish(this.#deps.metrics, this.id);
       this.#deps.metrics.setOpenWindows(this.id, windows.openWindows);
     } catch (error) {
@@ -318,42 +312,8 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   /** Recomputes the verdict and the gauges from what is stored. */
-  async #refresh(connection: DuckDBConnection): Promise<void> {
-    const epoch = this.#epoch;
-    const pending = this.#checkpoint.pendingCounts(epoch);
-    // Records counted lost while the results are read are in neither: they are added from the intake.
-    const lostCounted = this.#intake?.lostCounted ?? 0;
-    const results = await epochResults(connection, this.id, epoch, this.#noise, pending);
-    this.#closedWindows = results.closedWindows;
-    const noise = new Set(results.noise?.map((f) => f.path));
-    this.#lastCounts = results.counts;
-    const { lostLive = 0, lostCandidate = 0, lostControl = 0 } = results.counts;
-    this.#lostBefore = lostLive + lostCandidate + lostControl - lostCounted;
-    this.#lastFields = Object.fromEntries(
-      results.fields.filter((f) => !noise.has(f.path)).map((f) => [f.path, f.different]),
-    );
-    this.#verdict = this.#judge(this.#lastCounts, this.#lastFields);
-    const { metrics } = this.#deps;
-    metrics.setVerdict(this.id, this.#verdict);
-    // The counters follow the stored totals, so they say what the summary says (noise included).
-    metrics.setOutcomes(this.id, results.counts);
-    metrics.setFieldDifferences(this.id, results.fields);
-    if (results.noise) metrics.setNoiseFields(this.id, [...noise]);
-  }
-
-  #judge(counts: OutcomeCounts, fields: Record<string, number>): VerdictBody {
-    const lag = this.#progress.lagSeconds('candidate');
-    return evaluateVerdict({
-      comparison: this.id,
-      policy: this.config.verdict,
-      counts,
-      fieldDifferences: fields,
-      ...(lag === undefined ? {} : { lagSeconds: lag }),
-      complete: this.#complete,
-      lost: this.#lostBefore + (this.#intake?.lostCounted ?? 0),
-      misrouted: this.#lastCounts.misroutedLive ?? 0,
-      ...scopeOfVerdict(this.config.scope, this.#lastCounts),
-    });
+  #refresh(connection: DuckDBConnection): Promise<void> {
+    return this.#verdict.refresh(connection, this.#epoch, this.#checkpoint.pendingCounts(this.#epoch));
   }
 
   runtime(): ComparisonRuntime {
@@ -364,7 +324,7 @@ export class ComparisonRunner implements ComparisonView {
       epoch: this.#epoch,
       epochStartedAt: this.#epochStartedAt.toISOString(),
       openWindows: this.#windows?.openWindows ?? 0,
-      closedWindows: this.#closedWindows,
+      closedWindows: this.#verdict.closedWindows,
       sampleRate: this.config.sampling.rate,
       sides,
       ...(error ? { error } : {}),
@@ -372,7 +332,7 @@ export class ComparisonRunner implements ComparisonView {
   }
 
   verdict(): VerdictBody {
-    return this.#verdict;
+    return this.#verdict.verdict;
   }
 
   async summary(): Promise<Summary> {
