@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decimalOf, NonFinite, parseExact, sameNumber, withinTolerance } from '../../src/diff/exact-json.js';
 
@@ -9,6 +10,33 @@ describe('exact JSON numbers', () => {
     expect(JSON.stringify(value)).toBe('{"a":9007199254740993,"b":1e400,"c":2.50,"d":12,"e":0.1}');
     expect(typeof value.d).toBe('number');
     expect(typeof value.e).toBe('number');
+  });
+
+  it('keeps every number as written, whichever parse it takes', () => {
+    const digits = (min: number, max: number) =>
+      fc.array(fc.constantFrom(...'0123456789'), { minLength: min, maxLength: max }).map((d) => d.join(''));
+    const whole = fc.oneof(
+      fc.constant('0'),
+      fc.tuple(fc.constantFrom(...'123456789'), digits(0, 24)).map(([a, b]) => a + b),
+    );
+    const number = fc
+      .tuple(
+        fc.constantFrom('', '-'),
+        whole,
+        fc.option(digits(1, 20), { nil: undefined }),
+        fc.option(fc.tuple(fc.constantFrom('e', 'E'), fc.constantFrom('', '+', '-'), digits(1, 3)), { nil: undefined }),
+      )
+      .map(
+        ([sign, w, fraction, exponent]) =>
+          `${sign}${w}${fraction ? `.${fraction}` : ''}${exponent ? exponent.join('') : ''}`,
+      );
+    fc.assert(
+      fc.property(fc.array(number, { minLength: 1, maxLength: 8 }), (numbers) => {
+        const text = `{"v":[${numbers.join(',')}],"s":"x"}`;
+        expect(JSON.stringify(parseExact(text))).toBe(text);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('compares by decimal value', () => {
