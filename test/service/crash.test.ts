@@ -12,10 +12,11 @@ afterAll(() => files.remove());
 
 /** Issue 12 items 7 and 9 through file sources and `dist/` (run `npm run build` first). */
 describe('shadowdiff serve over files, killed with SIGKILL', () => {
-  const truth = streamTruth(6000, 50);
+  const truth = streamTruth(9000, 50);
   const live = files.write('live.ndjson', `${truth.live.join('\n')}\n`);
   const candidate = files.write('candidate.ndjson', `${truth.candidate.join('\n')}\n`);
-  // Paced (6 s a side uninterrupted), so that every kill lands mid-stream.
+  // Paced (9 s a side uninterrupted), so that every kill lands mid-stream: counts move in batches of
+  // up to 2,000 records, and the fifth kill waits for 4,500 live records counted.
   const config = files.write(
     'shadowdiff.yaml',
     `server: {host: 127.0.0.1, port: "\${PORT}"}
