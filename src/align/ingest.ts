@@ -82,7 +82,7 @@ export interface IngestPlan {
    */
   classifySql(slots: number): string;
   /**
-   * The same query for packs keyed where the source ran (`PackedPartition.keyed`), with their keys
+   * The same query for packs keyed where the source ran (with `PackedPartition.runs`), with their keys
    * and event times bound and every record sampled: no text is parsed, and only the records of
    * open windows are read (`buffered`, or `rebuffered` for a replay); `isLate` counts the others.
    */

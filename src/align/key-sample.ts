@@ -3,7 +3,7 @@ import { createMD5 } from 'hash-wasm';
 import type { ComparisonConfig } from '../config/schema.js';
 import { pathSegments } from '../diff/paths.js';
 import { KeyReader } from './key-reader.js';
-import { KAFKA_KEY, KEY_TAG, keyLabel, samplingThreshold } from './keys.js';
+import { KAFKA_KEY, KEY_TAG, keyLabel, keyReadAtSource, samplingThreshold } from './keys.js';
 
 const RECORD_SEPARATOR_BYTE = 0x1e;
 const TAG_BYTE = KEY_TAG.charCodeAt(0);
@@ -31,13 +31,8 @@ export interface KeySampling {
 /** The sampling of a comparison, or undefined when every key is sampled (rate 1: no cost per record) or left to DuckDB. */
 export function keySampling(comparison: ComparisonConfig): KeySampling | undefined {
   if (samplingThreshold(comparison.sampling.rate) === undefined) return undefined;
-  // A field or key-range scope is decided in DuckDB, before sampling: a record outside it is out of
-  // scope, whatever its key's hash. So sampling stays there too.
-  const { scope } = comparison;
-  if (scope?.field !== undefined || scope?.keyRange !== undefined) return undefined;
+  if (!keyReadAtSource(comparison)) return undefined;
   const { key, keyAsText, format } = comparison;
-  // A `$` name beside others is no member path (only `["$kafkaKey"]` alone is the Kafka key): left to DuckDB.
-  if (key.length > 1 && key.some((path) => path.startsWith('$'))) return undefined;
   return { key: [...key], keyAsText, format, rate: comparison.sampling.rate };
 }
 

@@ -1,7 +1,20 @@
+import type { ComparisonConfig } from '../config/schema.js';
+
 const TWO_POW_64 = 2n ** 64n;
 
 /** `key: ["$kafkaKey"]` keys records by their Kafka record key. */
 export const KAFKA_KEY = '$kafkaKey';
+
+/**
+ * Whether a record's key can be read where the source runs (to sample or key it there): not when
+ * a scope on a field or a key range decides first, in DuckDB (a record outside it is out of scope
+ * whatever its key), nor when a `$` name stands beside others (only `["$kafkaKey"]` alone is the
+ * Kafka key; such a name is no member path).
+ */
+export function keyReadAtSource({ key, scope }: Pick<ComparisonConfig, 'key' | 'scope'>): boolean {
+  if (scope?.field !== undefined || scope?.keyRange !== undefined) return false;
+  return !(key.length > 1 && key.some((path) => path.startsWith('$')));
+}
 
 /**
  * Keys whose stable 64-bit hash is below this are sampled (SPEC §3); undefined means every key is

@@ -29,11 +29,11 @@ export interface PackedPartition {
   /** Records counted before a restart, read again from the log to rebuild open windows: never counted twice. */
   replay?: boolean;
   /**
-   * Every record was keyed where the source ran (`align/record-keyer.ts`) and is certainly sampled:
-   * `keys` holds their canonical keys, `timestamps` their event times, and `runs` sums them up per
-   * window, so DuckDB parses none of the texts and the batch is counted without a query.
+   * Present when every record was keyed where the source ran (`align/record-keyer.ts`) and is
+   * certainly sampled: the records summed up per window, while `keys` holds their canonical keys
+   * and `timestamps` their event times, so DuckDB parses none of the texts and the batch is counted
+   * without a query.
    */
-  keyed?: boolean;
   runs?: KeyedRun[];
   /** Where the texts stand in shared memory, when they were packed there (`docs` is then a view of it). */
   ring?: RingSlot;
@@ -149,7 +149,7 @@ export function packPartition(
     ...(timestamps ? { timestamps: timestamps.join(',') } : {}),
     ...(shared ? { ring: shared.slot } : {}),
     ...(replay ? { replay } : {}),
-    ...(runs ? { keyed: true, runs } : {}),
+    ...(runs ? { runs } : {}),
   };
 }
 

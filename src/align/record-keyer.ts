@@ -4,7 +4,7 @@ import { pathSegments } from '../diff/paths.js';
 import { UNIT_TO_MS } from '../diff/sql.js';
 import { RECORD_SEPARATOR } from './ingest.js';
 import { KeyReader } from './key-reader.js';
-import { KAFKA_KEY } from './keys.js';
+import { KAFKA_KEY, keyReadAtSource } from './keys.js';
 
 /** What a keyer is made from: plain data, so it crosses to a source thread with the other prepare options. */
 export interface RecordKeying {
@@ -21,10 +21,8 @@ export interface RecordKeying {
  * record: a scope on a field or a key range is decided there, before sampling and windows.
  */
 export function recordKeying(comparison: ComparisonConfig): RecordKeying | undefined {
-  const { key, keyAsText, time, scope } = comparison;
-  if (scope?.field !== undefined || scope?.keyRange !== undefined) return undefined;
-  // A `$` name beside others is no member path (only `["$kafkaKey"]` alone is the Kafka key): left to DuckDB.
-  if (key.length > 1 && key.some((path) => path.startsWith('$'))) return undefined;
+  if (!keyReadAtSource(comparison)) return undefined;
+  const { key, keyAsText, time } = comparison;
   return {
     key: [...key],
     keyAsText,

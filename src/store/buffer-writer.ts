@@ -117,8 +117,8 @@ export class BufferWriter {
   async write(connection: DuckDBConnection, batch: BufferBatch): Promise<BufferResult> {
     const partitions = batch.partitions.filter((partition) => partition.count > 0);
     if (partitions.length === 0) return emptyResult();
-    const keyed = partitions.filter((partition) => partition.keyed);
-    const unkeyed = partitions.filter((partition) => !partition.keyed);
+    const keyed = partitions.filter((partition) => partition.runs);
+    const unkeyed = partitions.filter((partition) => !partition.runs);
     const { shifts, span } = ordinalShifts(partitions);
     // seq orders the buffer for the duplicates rule: by position within a source partition. The
     // range is taken before any await: the other side's batches take theirs meanwhile.

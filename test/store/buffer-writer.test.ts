@@ -70,7 +70,7 @@ describe('buffer writer', () => {
           { skipThrough: new Map(), countedThrough: new Map([['t/0', countedThrough]]) },
         );
         const prepared = await preparer.prepare(records, { heartbeat: async () => {} }, true);
-        expect(prepared.partitions.map((pack) => pack.keyed === true)).toEqual(keying ? [true, false] : [false]);
+        expect(prepared.partitions.map((pack) => pack.runs !== undefined)).toEqual(keying ? [true, false] : [false]);
         const instance = await openDatabase({ path: ':memory:' });
         const connection = await connect(instance);
         await createSchema(connection);
