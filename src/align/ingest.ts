@@ -13,7 +13,7 @@ import type { PackedPartition } from './prepare.js';
  * stands unescaped in JSON text, so a record holding it is malformed and never reaches the text.
  */
 export const RECORD_SEPARATOR = '\u001e';
-const RECORD_SEPARATOR_BYTE = RECORD_SEPARATOR.charCodeAt(0);
+export const RECORD_SEPARATOR_BYTE = RECORD_SEPARATOR.charCodeAt(0);
 
 /** True when a text, or its UTF-8 bytes, holds RECORD_SEPARATOR and so cannot travel in a batch. */
 export function holdsRecordSeparator(text: Buffer | string): boolean {
@@ -53,9 +53,9 @@ export interface PackValues {
   docs: Uint8Array;
   /** Positions joined by commas (VARCHAR). */
   positions: string;
-  /** Kafka record keys, or canonical keys when keyed, joined by RECORD_SEPARATOR; empty when neither (VARCHAR). */
+  /** Kafka record keys joined by RECORD_SEPARATOR; empty without (VARCHAR). */
   keys: string;
-  /** Kafka timestamps, or event times when keyed, joined by commas; empty when neither (VARCHAR). */
+  /** Kafka timestamps joined by commas; empty without (VARCHAR). */
   times: string;
   /** BIGINT. */
   shift: bigint;
@@ -81,13 +81,9 @@ export interface IngestPlan {
    * thousands of records.
    */
   classifySql(slots: number): string;
-  /**
-   * The same query for packs keyed where the source ran (with `PackedPartition.runs`), with their keys
-   * and event times bound and every record sampled: no text is parsed, and only the records of
-   * open windows are read (`buffered`, or `rebuffered` for a replay); `isLate` counts the others.
-   */
-  keyedSql(slots: number): string;
-  /** Whether window `w` takes no more records, as the queries decide it. */
+  /** The window an event time falls in, as the query computes it. */
+  windowOf(eventTime: number): number;
+  /** Whether window `w` takes no more records, as the query decides it. */
   isLate(w: number, open: OpenFrom): boolean;
   /** A pack's parameters, `shift` being what its positions are shifted by to give each record's ordinal in the batch. */
   packValues(pack: PackedPartition, shift: number): PackValues;
@@ -142,26 +138,20 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
   // Each pack is a SELECT of its own parameters, unnested there: unnesting from a table of packs
   // cost ten times as much. A slot's part is a literal.
   const valuesPerPack = 6;
-  const packSelect = (slot: number, keyed: boolean) => {
+  const packSelect = (slot: number) => {
     const parameter = (i: number) => `$${slot * valuesPerPack + i + 1}`;
     const split = (i: number, separator: string) => `unnest(string_split(${parameter(i)}::VARCHAR, ${separator}))`;
-    const keys = keyed
-      ? `${split(2, 'chr(30)')} AS k`
-      : recordKeys
-        ? `${split(2, 'chr(30)')} AS record_key`
-        : `${parameter(2)}::VARCHAR AS no_keys`;
-    const times = keyed
-      ? `${split(3, "','")}::BIGINT AS event_time`
-      : recordTimestamps
-        ? `${split(3, "','")}::BIGINT AS record_time`
-        : `${parameter(3)}::VARCHAR AS no_times`;
+    const keys = recordKeys ? `${split(2, 'chr(30)')} AS record_key` : `${parameter(2)}::VARCHAR AS no_keys`;
+    const times = recordTimestamps
+      ? `${split(3, "','")}::BIGINT AS record_time`
+      : `${parameter(3)}::VARCHAR AS no_times`;
     return `SELECT ${slot} AS part, ${parameter(5)}::BOOLEAN AS replay, ${parameter(4)}::BIGINT AS shift,
       unnest(string_split(decode(${parameter(0)}::BLOB), chr(30))) AS raw, ${split(1, "','")}::BIGINT AS position, ${keys}, ${times}`;
   };
   // A record's place in its batch follows its position (not rowid: rows of a table made inside a
   // transaction have row ids from 2^55 on), so the packs of one partition interleave as it delivered them.
-  const packsOf = (slots: number, keyed: boolean) =>
-    `(SELECT *, position + shift AS ordinal FROM (${Array.from({ length: slots }, (_, slot) => packSelect(slot, keyed)).join(' UNION ALL ')}))`;
+  const packsOf = (slots: number) =>
+    `(SELECT *, position + shift AS ordinal FROM (${Array.from({ length: slots }, (_, slot) => packSelect(slot)).join(' UNION ALL ')}))`;
   const windowOf = (time: string) => `(floor(${time} / ${windowMs}) * ${windowMs})::BIGINT`;
   const lateness = (slots: number) => {
     const closedThrough = `$${slots * valuesPerPack + 1}::BIGINT`;
@@ -182,7 +172,7 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
       const isLate = lateness(slots);
       return `WITH parsed AS (
           SELECT *, ${parsed} AS r
-          FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM ${packsOf(slots, false)})
+          FROM (SELECT *, CASE WHEN starts_with(raw, chr(65279)) THEN raw[2:] ELSE raw END AS doc FROM ${packsOf(slots)})
         ), leaves AS (
           SELECT *${leaves.select} FROM parsed
         ), keyed AS (
@@ -202,12 +192,8 @@ export function ingestPlan(comparison: ComparisonConfig): IngestPlan {
         SELECT ordinal, part, position, doc, k, w, event_time, reason, ${statusOf}
         FROM scoped`;
     },
-    keyedSql(slots) {
-      return `SELECT ordinal, part, position, doc, k, w, event_time, CAST(NULL AS VARCHAR) AS reason,
-          CASE WHEN replay THEN 'rebuffered' ELSE 'buffered' END AS status
-        FROM (SELECT *, ${lateness(slots)} AS is_late
-          FROM (SELECT *, raw AS doc, ${windowOf('event_time')} AS w FROM ${packsOf(slots, true)}))
-        WHERE NOT is_late`;
+    windowOf(eventTime) {
+      return Math.floor(eventTime / windowMs) * windowMs;
     },
     isLate(w, open) {
       return (

@@ -14,6 +14,7 @@ import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { PreparedSource } from '../sources/source.js';
 import { BufferWriter } from '../store/buffer-writer.js';
 import { connect } from '../store/duckdb.js';
+import { OpenPairs } from '../store/open-pairs.js';
 import type { VerdictBody } from '../verdict/verdict.js';
 import { Checkpoint } from './checkpoint.js';
 import { restoreComparison, type ScopeChange, startNextEpoch } from './comparison-store.js';
@@ -48,6 +49,11 @@ const TICK_MS = 250;
 /** A checkpoint is stored at least this often while anything changes, besides every window close. */
 const CHECKPOINT_MS = 2000;
 const SAMPLES_PER_WINDOW = 5;
+/**
+ * Texts of keyed records held in memory per comparison; past it the oldest open windows go to the
+ * buffer table, which spills to disk under `storage.memoryLimit` (a side far ahead of another).
+ */
+const HELD_BYTES = 256 * 1024 * 1024;
 
 /**
  * One comparison at work (SPEC §1): consumes its sides, counts records and buffers those of open
@@ -143,8 +149,14 @@ export class ComparisonRunner implements ComparisonView {
     this.#epochStartedAt = restored.epochStartedAt;
     const { logger, retentionMs } = this.#deps;
     if (restored.scopeChange) this.#scopeChanged(restored.scopeChange);
+    const pairs = new OpenPairs({
+      sides: this.#sides,
+      samePartition: this.#deps.cluster ?? false,
+      maxBytes: HELD_BYTES,
+    });
     const windows = new WindowCloser(
       {
+        pairs,
         ...{ comparison: this.id, plan: this.#plan, spec: this.#spec, hasControl: this.#sides.includes('control') },
         countMisrouted: this.#deps.cluster ?? false,
         ...{ watermarks: this.#watermarks, metrics, logger, retentionMs, checkpoint: this.#checkpoint },
@@ -163,7 +175,7 @@ export class ComparisonRunner implements ComparisonView {
       comparison: this.id,
       scope: this.config.scope,
       checkpoint: this.#checkpoint,
-      writer: new BufferWriter(this.#plan),
+      writer: new BufferWriter(this.#plan, pairs),
       watermarks: this.#watermarks,
       metrics,
       logger,

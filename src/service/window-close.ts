@@ -1,8 +1,17 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Side } from '../config/schema.js';
-import { type DiffSpec, diffPair, type OutcomeStats, type PairResult, type SideInput } from '../diff/engine.js';
+import {
+  type DiffSpec,
+  diffPair,
+  type OutcomeStats,
+  type PairResult,
+  type SideCounts,
+  type SideInput,
+} from '../diff/engine.js';
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
+import { writeHeldRecords } from '../store/held-records.js';
+import { contestKey, type OpenPairs } from '../store/open-pairs.js';
 import { BUFFER } from '../store/schema.js';
 
 /** Windows closed together: one pass of the engine over all of them. */
@@ -69,6 +78,8 @@ export async function misroutedCounts(
 
 /**
  * Diffs closed windows together: candidate vs live, and control vs live when there is a control.
+ * Keys whose held records (`pairs`) are the same text on every side are settled equal first; the
+ * rest of them joins the buffer table, and the diff engine runs over that, if anything is left.
  * Keys align within their window; one engine pass over many windows costs far less than one each.
  * `countMisrouted`: cluster mode, where keys must come on the same partition on every side.
  */
@@ -78,21 +89,26 @@ export async function diffWindows(
   windows: number[],
   spec: DiffSpec,
   hasControl: boolean,
+  pairs: OpenPairs,
   countMisrouted = false,
 ): Promise<ClosedWindows> {
   const started = performance.now();
-  const live = bufferInput(connection, comparison, 'live', windows);
-  const candidate = await diffPair(connection, spec, live, bufferInput(connection, comparison, 'candidate', windows));
-  const control = hasControl
-    ? await diffPair(
-        connection,
-        { ...spec, samplesPerGroup: 0 },
-        live,
-        bufferInput(connection, comparison, 'control', windows),
-      )
-    : undefined;
+  const holding = windows.some((w) => pairs.holds(w));
+  const contested = holding ? await bufferedKeys(connection, comparison, windows) : new Set<string>();
+  const held = await pairs.take(windows, contested);
+  await writeHeldRecords(connection, comparison, held.rest);
+  const settledOnly = holding && held.rest.length === 0 && contested.size === 0;
+  const diff = async (side: 'candidate' | 'control', samplesPerGroup: number): Promise<PairResult> => {
+    if (settledOnly) return emptyPair();
+    const live = bufferInput(connection, comparison, 'live', windows);
+    return diffPair(connection, { ...spec, samplesPerGroup }, live, bufferInput(connection, comparison, side, windows));
+  };
+  const candidate = withSettled(await diff('candidate', spec.samplesPerGroup), held.settled);
+  const control = hasControl ? withSettled(await diff('control', 0), held.settled) : undefined;
   const misrouted = countMisrouted
-    ? await misroutedCounts(connection, comparison, windows, spec.duplicates)
+    ? settledOnly
+      ? {}
+      : await misroutedCounts(connection, comparison, windows, spec.duplicates)
     : undefined;
   return {
     windows,
@@ -101,6 +117,40 @@ export async function diffWindows(
     ...(misrouted ? { misrouted } : {}),
     diffSeconds: (performance.now() - started) / 1000,
   };
+}
+
+/** The keys of the windows that have records in the buffer table. */
+async function bufferedKeys(connection: DuckDBConnection, comparison: string, windows: number[]): Promise<Set<string>> {
+  const rows = await queryRows<{ w: bigint; k: string }>(
+    connection,
+    `SELECT DISTINCT w, k FROM ${BUFFER} WHERE comparison = ${literal(comparison)} AND w IN (${windows.join(', ')})`,
+  );
+  return new Set(rows.map((row) => contestKey(row.w, row.k)));
+}
+
+/** Adds the keys settled equal (one record a side, counted valid) to a pair's outcomes. */
+function withSettled(pair: PairResult, settled: Map<number, number>): PairResult {
+  for (const [w, n] of settled) {
+    pair.equal += n;
+    pair.live.valid += n;
+    pair.other.valid += n;
+    const stats = pair.windows.get(w);
+    if (stats) stats.equal += n;
+    else pair.windows.set(w, { ...EMPTY, fields: [], differingRows: [], equal: n });
+  }
+  return pair;
+}
+
+function emptyPair(): PairResult {
+  const side = (): SideCounts => ({
+    valid: 0,
+    invalid: 0,
+    sampledOut: 0,
+    outOfScope: 0,
+    duplicates: 0,
+    invalidReasons: {},
+  });
+  return { ...EMPTY, fields: [], differingRows: [], live: side(), other: side(), samples: [], windows: new Map() };
 }
 
 function fieldRows(id: string, epoch: number, window: number, pair: string, stats: OutcomeStats): string[] {

@@ -5,6 +5,7 @@ import type { WatermarkTracker } from '../align/watermarks.js';
 import type { Side } from '../config/schema.js';
 import type { DiffSpec } from '../diff/engine.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
+import type { OpenPairs } from '../store/open-pairs.js';
 import type { Checkpoint } from './checkpoint.js';
 import { EarlyDiffs } from './early-diffs.js';
 import { type ClosedWindows, closedWindowRows, diffWindows, dropBuffers } from './window-close.js';
@@ -23,6 +24,8 @@ export interface CloserContext {
   /** Cluster mode: keys must come on the same partition on every side, and those that do not count `misrouted`. */
   countMisrouted: boolean;
   watermarks: WatermarkTracker;
+  /** Keyed records of open windows, held in memory (`BufferWriter`). */
+  pairs: OpenPairs;
   metrics: ShadowdiffMetrics;
   logger: Logger;
   /** Buffered windows that ended this long before the latest event time expire. */
@@ -57,7 +60,9 @@ export class WindowCloser {
     this.#closer = closer;
     this.#open = { ...open };
     const { windowMs, latenessMs } = ctx.plan;
-    this.#early = new EarlyDiffs(ctx.comparison, windowMs, latenessMs, ctx.logger, (w) => ctx.checkpoint.bufferedIn(w));
+    // A window whose records are held closes without the engine for most keys: no early diff.
+    const buffered = (w: number) => (ctx.pairs.holds(w) ? '' : ctx.checkpoint.bufferedIn(w));
+    this.#early = new EarlyDiffs(ctx.comparison, windowMs, latenessMs, ctx.logger, buffered);
   }
 
   /** Which windows take no more records: a batch classified from now on counts their records late. */
@@ -141,6 +146,7 @@ export class WindowCloser {
       ctx.checkpoint.count(ctx.epoch(), side, 'late', n);
       ctx.metrics.addRecords(ctx.comparison, side, 'late', n);
     }
+    ctx.pairs.dropBefore(before);
     await dropBuffers(this.#closer, ctx.comparison, `w < ${before}`);
     this.buffersChanged();
   }
@@ -159,8 +165,8 @@ export class WindowCloser {
   }
 
   #diff(windows: number[]): Promise<ClosedWindows> {
-    const { comparison, spec, hasControl, countMisrouted } = this.#ctx;
-    return diffWindows(this.#closer, comparison, windows, spec, hasControl, countMisrouted);
+    const { comparison, spec, hasControl, pairs, countMisrouted } = this.#ctx;
+    return diffWindows(this.#closer, comparison, windows, spec, hasControl, pairs, countMisrouted);
   }
 
   /** Stores a diff of closed windows with a checkpoint, drops their buffers, then counts them in the metrics. */

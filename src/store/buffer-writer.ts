@@ -1,10 +1,18 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from '@duckdb/node-api';
-import { type IngestPlan, type IngestStatus, type OpenFrom, RECORD_SEPARATOR } from '../align/ingest.js';
+import {
+  type IngestPlan,
+  type IngestStatus,
+  type OpenFrom,
+  RECORD_SEPARATOR,
+  RECORD_SEPARATOR_BYTE,
+} from '../align/ingest.js';
 import type { DeadLetter, PackedPartition } from '../align/prepare.js';
 import type { Side } from '../config/schema.js';
 import { literal, textHash } from '../diff/sql.js';
 import { EventLoopSlices } from '../slices.js';
 import { inTransaction, queryRows } from './duckdb.js';
+import { writeHeldRecords } from './held-records.js';
+import type { HeldRecord, OpenPairs } from './open-pairs.js';
 import { BUFFER } from './schema.js';
 
 export interface BufferBatch {
@@ -40,59 +48,61 @@ export interface BufferResult {
 const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid', 'out_of_scope'];
 
 /**
- * Classifies one batch of a side in DuckDB (`align/ingest.ts`) straight into the in-memory buffer,
- * counts it there and keeps the records of open windows, in one transaction. Nothing here is durable: the counts, positions and dead letters
- * it returns go into the comparison's next checkpoint, and the buffer is rebuilt from the log after
- * a restart.
+ * Buffers one batch of a side. Packs keyed where the source ran are held in memory by window and
+ * key (`OpenPairs`) and counted from their runs, without a query; the others are classified in
+ * DuckDB (`align/ingest.ts`) straight into the in-memory buffer table, counted there, and only the
+ * records of open windows kept, in one transaction. Nothing here is durable: the counts, positions
+ * and dead letters it returns go into the comparison's next checkpoint, and both buffers are
+ * rebuilt from the log after a restart.
  */
 export class BufferWriter {
   readonly #plan: IngestPlan;
+  readonly #pairs: OpenPairs;
   /** Arrival order in the buffer, shared by every side's connection. */
   #seq = 0;
   /** Per connection, the classify statement prepared for each number of pack slots. */
-  readonly #statements = new WeakMap<DuckDBConnection, Map<string, DuckDBPreparedStatement>>();
+  readonly #statements = new WeakMap<DuckDBConnection, Map<number, DuckDBPreparedStatement>>();
 
-  constructor(plan: IngestPlan) {
+  constructor(plan: IngestPlan, pairs: OpenPairs) {
     this.#plan = plan;
+    this.#pairs = pairs;
   }
 
-  /** The statement buffering `slots` packs, keyed where the source ran (`keyed`) or not. */
-  async #statement(connection: DuckDBConnection, slots: number, keyed: boolean): Promise<DuckDBPreparedStatement> {
+  /** The statement classifying `slots` packs into the buffer table. */
+  async #statement(connection: DuckDBConnection, slots: number): Promise<DuckDBPreparedStatement> {
     let prepared = this.#statements.get(connection);
     if (!prepared) {
       prepared = new Map();
       this.#statements.set(connection, prepared);
     }
-    const name = `${keyed ? 'keyed' : 'classify'}:${slots}`;
-    let statement = prepared.get(name);
+    let statement = prepared.get(slots);
     if (!statement) {
       // After the query's own parameters: comparison, side, the seq the batch follows, and the
       // packs' sources joined by RECORD_SEPARATOR.
       const at = this.#plan.parameterCount(slots);
-      const query = keyed ? this.#plan.keyedSql(slots) : this.#plan.classifySql(slots);
       statement = await connection.prepare(
         `INSERT INTO ${BUFFER} SELECT $${at + 1}::VARCHAR, $${at + 2}::VARCHAR, w, k, $${at + 3}::BIGINT + ordinal,
            string_split($${at + 4}::VARCHAR, chr(30))[part + 1], position, doc, ${textHash('doc')}, status, reason,
            event_time, part
-         FROM (${query})`,
+         FROM (${this.#plan.classifySql(slots)})`,
       );
-      prepared.set(name, statement);
+      prepared.set(slots, statement);
     }
     return statement;
   }
 
   /**
-   * Binds packs to the statement for their kind. Each bind copies a pack into DuckDB on this
-   * thread: a pack at a time, with the event loop free in between, so gate polls are not held up
-   * by a batch of many megabytes.
+   * Binds packs to the classify statement. Each bind copies a pack into DuckDB on this thread: a
+   * pack at a time, with the event loop free in between, so gate polls are not held up by a batch
+   * of many megabytes.
    */
   async #bind(
     connection: DuckDBConnection,
-    { batch, packs, keyed, shifts, base }: PackBinding,
+    { batch, packs, shifts, base }: PackBinding,
     slices: EventLoopSlices,
   ): Promise<DuckDBPreparedStatement> {
     // As many slots as packs: an unused slot would bind NULLs, which makes DuckDB plan the statement again.
-    const statement = await this.#statement(connection, packs.length, keyed);
+    const statement = await this.#statement(connection, packs.length);
     let parameter = 1;
     for (const pack of packs) {
       await slices.pause();
@@ -124,24 +134,73 @@ export class BufferWriter {
     // range is taken before any await: the other side's batches take theirs meanwhile.
     const base = this.#seq;
     this.#seq += span;
-    const slices = new EventLoopSlices();
-    const bind = (packs: PackedPartition[], keyed: boolean) =>
-      this.#bind(connection, { batch, packs, keyed, shifts, base }, slices);
-    const classify = unkeyed.length > 0 ? await bind(unkeyed, false) : undefined;
-    const append = keyed.length > 0 ? await bind(keyed, true) : undefined;
-    if (!classify) {
-      // One statement, which lands only records of open windows: the batch is counted from its runs.
-      await append?.run();
-      return this.#countKeyed(keyed, batch.open, emptyResult());
+    const unheld = this.#hold({ batch, packs: keyed, shifts, base });
+    const result =
+      unkeyed.length > 0
+        ? await this.#classify(connection, { batch, packs: unkeyed, shifts, base }, span)
+        : emptyResult();
+    // Records of windows too large to hold: the buffer table can spill them to disk.
+    await writeHeldRecords(connection, batch.comparison, unheld);
+    return this.#countKeyed(keyed, batch.open, result);
+  }
+
+  /**
+   * Holds the records of open windows of keyed packs; returns those to write to the buffer table
+   * instead (`OpenPairs.hold`, `OpenPairs.spillOverflow`).
+   */
+  #hold({ batch, packs, shifts, base }: PackBinding): HeldRecord[] {
+    const unheld: HeldRecord[] = [];
+    for (const pack of packs) {
+      // A copy: the texts may sit in shared memory that is reused once released.
+      const docs = Buffer.from(pack.docs);
+      pack.release?.();
+      const positions = pack.positions.split(',');
+      const keys = (pack.keys ?? '').split(RECORD_SEPARATOR);
+      const times = (pack.timestamps ?? '').split(',');
+      const shift = shifts.get(pack.source) ?? 0;
+      let start = 0;
+      for (let i = 0; i < pack.count; i++) {
+        const separator = docs.indexOf(RECORD_SEPARATOR_BYTE, start);
+        const end = separator < 0 ? docs.length : separator;
+        const eventTime = Number(times[i]);
+        const w = this.#plan.windowOf(eventTime);
+        if (!this.#plan.isLate(w, batch.open)) {
+          const position = Number(positions[i]);
+          const record: HeldRecord = {
+            side: batch.side,
+            w,
+            k: keys[i] as string,
+            texts: docs,
+            start,
+            end,
+            seq: base + position + shift,
+            source: pack.source,
+            position,
+            eventTime,
+            replay: pack.replay === true,
+          };
+          if (!this.#pairs.hold(record)) unheld.push(record);
+        }
+        start = end + 1;
+      }
     }
+    unheld.push(...this.#pairs.spillOverflow());
+    return unheld;
+  }
+
+  /**
+   * Classifies unkeyed packs into the buffer table. The batch lands whole and leaves only the
+   * records of open windows: no other connection ever sees the rest (a window's diff reads the
+   * buffer while batches land).
+   */
+  async #classify(connection: DuckDBConnection, binding: PackBinding, span: number): Promise<BufferResult> {
+    const { batch, base } = binding;
+    const statement = await this.#bind(connection, binding, new EventLoopSlices());
     const mine = `comparison = ${literal(batch.comparison)} AND side = ${literal(batch.side)}
       AND seq > ${base} AND seq <= ${base + span}`;
     const tooDeep = this.#plan.tooDeep(BUFFER, mine);
-    // The batch lands whole and leaves only the records of open windows: no other connection ever
-    // sees the rest (a window's diff reads the buffer while batches land). The keyed packs land
-    // after the others are counted, and are counted from their runs.
     return inTransaction(connection, async () => {
-      await classify.run();
+      await statement.run();
       let statuses = await this.#statuses(connection, mine, tooDeep.candidate);
       if (statuses.some((row) => Number(row.deep) > 0)) {
         await connection.run(tooDeep.update);
@@ -149,8 +208,7 @@ export class BufferWriter {
       }
       const result = await this.#read(connection, mine, batch, statuses);
       await connection.run(`DELETE FROM ${BUFFER} WHERE ${mine} AND status NOT IN ('buffered', 'rebuffered')`);
-      await append?.run();
-      return this.#countKeyed(keyed, batch.open, result);
+      return result;
     });
   }
 
@@ -241,11 +299,10 @@ export class BufferWriter {
   }
 }
 
-/** Packs of one kind to bind, with what their records' ordinals and seqs follow. */
+/** Packs of one kind, with what their records' ordinals and seqs follow. */
 interface PackBinding {
   batch: BufferBatch;
   packs: PackedPartition[];
-  keyed: boolean;
   /** Per source: what its positions are shifted by to give ordinals (`ordinalShifts`). */
   shifts: Map<string, number>;
   /** The seq the batch's ordinals follow. */

@@ -1,3 +1,4 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ingestPlan } from '../../src/align/ingest.js';
 import { type PackedPartition, packPartition, RecordPreparer } from '../../src/align/prepare.js';
@@ -6,6 +7,8 @@ import { parseComparison } from '../../src/config/load.js';
 import { MAX_DEPTH } from '../../src/diff/sql.js';
 import { type BufferBatch, BufferWriter } from '../../src/store/buffer-writer.js';
 import { connect, openDatabase } from '../../src/store/duckdb.js';
+import { writeHeldRecords } from '../../src/store/held-records.js';
+import { OpenPairs } from '../../src/store/open-pairs.js';
 import { BUFFER, createSchema } from '../../src/store/schema.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -31,6 +34,13 @@ function partition(source: string, from: number, docs: string[]): PackedPartitio
     docs.map((_, i) => from + i),
     docs,
   );
+}
+
+const heldPairs = () => new OpenPairs({ sides: ['live', 'candidate'], samePartition: false, maxBytes: 2 ** 30 });
+
+/** Writes every held record of these windows to the buffer table (one side alone never settles). */
+async function writeHeld(connection: DuckDBConnection, pairs: OpenPairs, windows: number[]): Promise<void> {
+  await writeHeldRecords(connection, 'x', (await pairs.take(windows, new Set())).rest);
 }
 
 function batch(partitions: PackedPartition[], closedThrough: number | null = null): BufferBatch {
@@ -74,7 +84,13 @@ describe('buffer writer', () => {
         const instance = await openDatabase({ path: ':memory:' });
         const connection = await connect(instance);
         await createSchema(connection);
-        const result = await new BufferWriter(plan).write(connection, batch(prepared.partitions, closedThrough));
+        const pairs = heldPairs();
+        const result = await new BufferWriter(plan, pairs).write(connection, batch(prepared.partitions, closedThrough));
+        await writeHeld(
+          connection,
+          pairs,
+          result.buffered.map((run) => run.w),
+        );
         const rows = await connection.runAndReadAll(
           `SELECT position::INTEGER, k, w::VARCHAR, event_time::VARCHAR, status, rh::VARCHAR, doc
            FROM ${BUFFER} ORDER BY seq`,
@@ -110,7 +126,7 @@ describe('buffer writer', () => {
     const instance = await openDatabase({ path: `${files.dir}/writer.duckdb` });
     const connection = await connect(instance);
     await createSchema(connection);
-    const writer = new BufferWriter(plan);
+    const writer = new BufferWriter(plan, heldPairs());
     const result = await writer.write(
       connection,
       batch([
@@ -161,7 +177,7 @@ describe('buffer writer', () => {
     const instance = await openDatabase({ path: `${files.dir}/deep.duckdb` });
     const connection = await connect(instance);
     await createSchema(connection);
-    const writer = new BufferWriter(plan);
+    const writer = new BufferWriter(plan, heldPairs());
     const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
     const deep = JSON.stringify({ id: 'deep', at: T0 }).replace('}', `,"v":${nested(MAX_DEPTH)}}`);
     const shallow = JSON.stringify({ id: 'shallow', at: T0 }).replace('}', `,"v":${nested(MAX_DEPTH - 1)}}`);
@@ -182,7 +198,8 @@ describe('buffer writer', () => {
     const instance = await openDatabase({ path: ':memory:' });
     const connections = [await connect(instance), await connect(instance)];
     await createSchema(connections[0]!);
-    const writer = new BufferWriter(plan);
+    const pairs = heldPairs();
+    const writer = new BufferWriter(plan, pairs);
     const preparer = new RecordPreparer(
       { recordKeys: false, recordTimestamps: false, deadLetterLimit: 5, keying: recordKeying(config)! },
       { skipThrough: new Map(), countedThrough: new Map() },
@@ -204,6 +221,7 @@ describe('buffer writer', () => {
       );
       for (const result of results) expect(Object.fromEntries(result.counts)).toEqual({ buffered: 3, invalid: 1 });
     }
+    await writeHeld(connections[0]!, pairs, [T0]);
     const rows = (
       await connections[0]!.runAndReadAll(
         `SELECT side, status, count(*)::INTEGER FROM ${BUFFER} GROUP BY ALL ORDER BY ALL`,
@@ -221,7 +239,7 @@ describe('buffer writer', () => {
     const instance = await openDatabase({ path: `${files.dir}/replay.duckdb` });
     const connection = await connect(instance);
     await createSchema(connection);
-    const writer = new BufferWriter(plan);
+    const writer = new BufferWriter(plan, heldPairs());
     const replay = {
       ...partition('t/0', 3, [doc('old', T0 - 60_000), doc('a', T0), '{"id":', doc('b', T0 + 1)]),
       replay: true,
