@@ -137,22 +137,13 @@ export function typedRow(shape: Shape, doc: string): string {
 }
 
 /**
- * Both sides' compared records as `(side, pos, w, k, h)` (side 0 live, 1 other), with `part`,
+ * One side's compared records as `(side, pos, w, k, h)` (`side`: 0 live, 1 other), with `part`,
  * their partition of `2^bits` (the top bits of `p`).
  */
-export function comparedRowsSql(
-  sides: readonly [{ records: string; input: SideInput }, { records: string; input: SideInput }],
-  spec: DiffSpec,
-  bits: number,
-): string {
-  return sides
-    .map(
-      ({ records, input }, side) =>
-        `SELECT ${side} AS side, ${positionOf(input)} AS pos, ${windowColumn(spec, input)} AS w, k, h,
-           p >> ${PARTITION_HASH_BITS - bits} AS part
-         FROM ${records} WHERE status = ${RECORD_STATUS.compared}`,
-    )
-    .join(' UNION ALL ');
+export function comparedRowsSql(records: string, input: SideInput, side: 0 | 1, spec: DiffSpec, bits: number): string {
+  return `SELECT ${side} AS side, ${positionOf(input)} AS pos, ${windowColumn(spec, input)} AS w, k, h,
+      p >> ${PARTITION_HASH_BITS - bits} AS part
+    FROM ${records} WHERE status = ${RECORD_STATUS.compared}`;
 }
 
 /**
