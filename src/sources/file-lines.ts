@@ -1,48 +1,58 @@
-import { openText } from './file-set.js';
+import { readChunks } from './file-set.js';
 
 const OPEN_BRACE = 0x7b;
 const CHUNK = 1024 * 1024;
 const JSON_SPACE_AROUND = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
+/** What a walk over an NDJSON file's records looks for: `take` gets each wanted record and says whether to go on. */
+interface RecordVisitor {
+  wants(ordinal: number): boolean;
+  take(ordinal: number, line: number, text: string): boolean;
+}
+
 /**
  * Walks the lines of an NDJSON file, counting records as DuckDB's NDJSON reader does (the n-th
- * non-blank line), and hands `visit` each record's ordinal and line number, with a way to decode
- * its text; `visit` returns false to stop. Only lines that do not start with `{` are decoded to
- * tell whether they are blank: a record's text is decoded only when asked for.
+ * non-blank line), and hands the visitor the text and line number of each record it wants. A line
+ * that starts with `{` is a record without being decoded; a record's text is decoded only when
+ * wanted: no allocation per line, so the walk costs little more than reading the file.
  */
-async function walkRecords(
-  path: string,
-  visit: (ordinal: number, line: number, text: () => string) => boolean,
-): Promise<void> {
+async function walkRecords(path: string, visitor: RecordVisitor): Promise<void> {
   let line = 0;
   let ordinal = 0;
   let pending: Buffer[] = [];
-  const decode = (bytes: Buffer) => () => bytes.toString('utf8').replace(/\r$/, '');
+  // The general case: a line across chunks, the first line (a BOM), or one not starting with `{`.
   const finishLine = (tail: Buffer): boolean => {
-    line++;
-    if (pending.length === 0 && line > 1 && tail[0] === OPEN_BRACE) {
-      ordinal++;
-      return visit(ordinal, line, decode(tail));
-    }
     const bytes = pending.length === 0 ? tail : Buffer.concat([...pending, tail]);
     pending = [];
     // A UTF-8 BOM starts the file, not its first record.
     const text = line === 1 ? bytes.toString('utf8').replace(/^\uFEFF/, '') : bytes.toString('utf8');
     if (text.trim() === '') return true;
     ordinal++;
-    return visit(ordinal, line, () => text.replace(/\r$/, ''));
+    return !visitor.wants(ordinal) || visitor.take(ordinal, line, text.replace(/\r$/, ''));
   };
-  for await (const chunk of openText(path, CHUNK) as AsyncIterable<Buffer>) {
+  for await (const chunk of readChunks(path, CHUNK)) {
     let start = 0;
-    for (let index = chunk.indexOf(10); index !== -1; index = chunk.indexOf(10, start)) {
-      const more = finishLine(chunk.subarray(start, index));
-      start = index + 1;
+    for (let end = chunk.indexOf(10); end !== -1; end = chunk.indexOf(10, start)) {
+      line++;
+      let more = true;
+      if (pending.length === 0 && line > 1 && chunk[start] === OPEN_BRACE) {
+        ordinal++;
+        if (visitor.wants(ordinal)) {
+          more = visitor.take(ordinal, line, chunk.toString('utf8', start, end).replace(/\r$/, ''));
+        }
+      } else {
+        more = finishLine(chunk.subarray(start, end));
+      }
+      start = end + 1;
       if (!more) return;
     }
-    // A copy: the stream may reuse the chunk's memory.
+    // A copy: the next chunk reuses this one's memory.
     if (start < chunk.length) pending.push(Buffer.from(chunk.subarray(start)));
   }
-  if (pending.some((part) => part.length > 0)) finishLine(Buffer.alloc(0));
+  if (pending.some((part) => part.length > 0)) {
+    line++;
+    finishLine(Buffer.alloc(0));
+  }
 }
 
 /**
@@ -57,9 +67,12 @@ export async function findRecordLines(
   const found = new Map<number, { line: number; text: string }>();
   if (wanted.size === 0) return found;
   const last = Math.max(...wanted);
-  await walkRecords(path, (ordinal, line, text) => {
-    if (wanted.has(ordinal)) found.set(ordinal, { line, text: text() });
-    return ordinal < last;
+  await walkRecords(path, {
+    wants: (ordinal) => wanted.has(ordinal),
+    take: (ordinal, line, text) => {
+      if (wanted.has(ordinal)) found.set(ordinal, { line, text });
+      return ordinal < last;
+    },
   });
   return found;
 }
@@ -75,11 +88,13 @@ export async function readRecordTexts(
 ): Promise<void> {
   let at = 0;
   if (ordinals.length === 0) return;
-  await walkRecords(path, (ordinal, _line, text) => {
-    if (ordinal < (ordinals[at] as number)) return true;
-    // Without the whitespace around the object, as DuckDB's reader gives a record's text.
-    onText(ordinal, text().replace(JSON_SPACE_AROUND, ''));
-    while (at < ordinals.length && (ordinals[at] as number) <= ordinal) at++;
-    return at < ordinals.length;
+  await walkRecords(path, {
+    wants: (ordinal) => ordinal >= (ordinals[at] as number),
+    take: (ordinal, _line, text) => {
+      // Without the whitespace around the object, as DuckDB's reader gives a record's text.
+      onText(ordinal, text.replace(JSON_SPACE_AROUND, ''));
+      while (at < ordinals.length && (ordinals[at] as number) <= ordinal) at++;
+      return at < ordinals.length;
+    },
   });
 }

@@ -9,7 +9,7 @@ import { appendDocs } from '../store/append.js';
 import { queryRows } from '../store/duckdb.js';
 import { type CsvQuoting, findCsvRecordLines } from './csv-lines.js';
 import { findRecordLines, readRecordTexts } from './file-lines.js';
-import { expandInput, type FileFormat, type InputFile, openText } from './file-set.js';
+import { expandInput, type FileFormat, type InputFile, openText, readChunks } from './file-set.js';
 import { type Column, csvRowJson, parquetRowJson } from './row-json.js';
 
 export { type FileFormat, formatFromPath } from './file-set.js';
@@ -179,7 +179,7 @@ async function lineAfterBom(path: string): Promise<string | null | undefined> {
 async function longestLongLine(path: string): Promise<number> {
   let longest = 0;
   let open = 0;
-  for await (const chunk of openText(path, SCAN_CHUNK) as AsyncIterable<Buffer>) {
+  for await (const chunk of readChunks(path, SCAN_CHUNK)) {
     const first = chunk.indexOf(10);
     if (first === -1) {
       open += chunk.length;
