@@ -17,7 +17,14 @@ import { collectOneSided, invalidSamples, locateSamples, recordPair } from './sa
 import { type DiffSample, type PendingSample, type RecordPair, SampleCollector } from './samples.js';
 import { LEAF, type Shape, shapeFromStructure, withLeafAt } from './shape.js';
 import type { DiffSpec, SideInput } from './spec.js';
-import { fitsExpression, identifier, normalizedExpression, roundedNumbersExpression } from './sql.js';
+import {
+  fitsExpression,
+  fullTextHash,
+  identifier,
+  normalizedExpression,
+  roundedNumbersExpression,
+  textHashes,
+} from './sql.js';
 
 export interface SideCounts {
   /** Valid records read, duplicates included. */
@@ -158,9 +165,11 @@ export async function diffPair(
   try {
     // Per side: its records table, its counts and invalid samples, its compared records into the
     // key-hash partitions; then, when those are files, the table is dropped before the next side is read.
+    // Both sides' hashes must be of one kind: they are compared.
+    const hashes = live.readTexts && other.readTexts ? fullTextHash : textHashes;
     const readSide = async (side: SideRecords, index: 0 | 1): Promise<SideRead> => {
       stages.onStage?.(`reading ${side.input.side}`);
-      await runWithProgress(connection, recordsSql(side.records, side.input, spec), stages.onProgress);
+      await runWithProgress(connection, recordsSql(side.records, side.input, spec, hashes), stages.onProgress);
       const counts = await recordCounts(connection, side.input, side.records);
       await partitions.add(connection, index, side, counts.compared, spec, stages.onProgress);
       const read: SideRead = {

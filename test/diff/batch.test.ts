@@ -322,5 +322,12 @@ describe('texts of differing records read again by position', () => {
       samples: r.samples.map(({ position: _, ...sample }) => sample),
     });
     expect(withoutPositions(byHash)).toEqual(withoutPositions(result));
+    // One side by position, the other by hash: the text hashes of both sides are still of one kind.
+    const mixed = await runBatchDiff(
+      config,
+      { live: single.live, candidate: `${files.dir}/by-hash/candidate` },
+      { samples: 100 },
+    );
+    expect(withoutPositions(mixed)).toEqual(withoutPositions(result));
   });
 });
