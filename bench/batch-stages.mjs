@@ -15,6 +15,8 @@ const { values } = parseArgs({
     candidate: { type: 'string' },
     key: { type: 'string', default: 'order_id' },
     out: { type: 'string' },
+    // Compared records per key-hash partition (the engine's ROWS_PER_PARTITION when absent).
+    'rows-per-partition': { type: 'string' },
   },
 });
 const { parseComparison } = await import('../dist/config/load.js');
@@ -42,6 +44,7 @@ const result = await runBatchDiff(
   { live: values.live, candidate: values.candidate },
   {
     samples: 5,
+    ...(values['rows-per-partition'] ? { tuning: { rowsPerPartition: Number(values['rows-per-partition']) } } : {}),
     stages: {
       onStage: (name) => {
         close();

@@ -4,19 +4,27 @@ import { ShadowdiffError } from '../errors.js';
 import { EventLoopSlices } from '../slices.js';
 import { type ProgressListener, queryRows, runWithProgress } from '../store/duckdb.js';
 import { compareRecords } from './compare.js';
+import { readDifferingTexts, textKey, wantedColumns } from './differing-texts.js';
 import { parseExact } from './exact-json.js';
-import { type AlignedOutcome, alignInPartitions, partitionBits } from './key-partitions.js';
+import { type AlignedOutcome, alignInPartitions, KeyPartitions, type SideRecords } from './key-partitions.js';
 import { type FieldStats, type OutcomeStats, OutcomeTally } from './outcomes.js';
 import { pathSegments } from './paths.js';
 import { RECORD_STATUS } from './record-status.js';
-import { recordsSql, textsSql, typedRow, validateKeyPaths } from './records-sql.js';
+import { recordsSql, typedRow, validateKeyPaths } from './records-sql.js';
 import { redactor } from './redact.js';
 import type { CompareRules } from './rules.js';
-import { collectInvalid, collectOneSided, locateSamples, recordPair } from './sample-queries.js';
+import { collectOneSided, invalidSamples, locateSamples, recordPair } from './sample-queries.js';
 import { type DiffSample, type PendingSample, type RecordPair, SampleCollector } from './samples.js';
 import { LEAF, type Shape, shapeFromStructure, withLeafAt } from './shape.js';
 import type { DiffSpec, SideInput } from './spec.js';
-import { fitsExpression, identifier, normalizedExpression, roundedNumbersExpression } from './sql.js';
+import {
+  fitsExpression,
+  fullTextHash,
+  identifier,
+  normalizedExpression,
+  roundedNumbersExpression,
+  textHashes,
+} from './sql.js';
 
 export interface SideCounts {
   /** Valid records read, duplicates included. */
@@ -110,6 +118,15 @@ async function recordCounts(connection: DuckDBConnection, input: SideInput, reco
   };
 }
 
+/** What reading a side leaves for the later steps once its records table may be gone. */
+interface SideRead {
+  counts: RecordCounts;
+  /** Its first invalid records, as samples. */
+  invalid: PendingSample[];
+  /** Of a side read from several files: each file's first position. */
+  partStarts?: Map<number, number>;
+}
+
 function sideCounts(counts: RecordCounts, records: number, duplicates: number): SideCounts {
   return {
     valid: records + counts.sampledOut,
@@ -139,33 +156,38 @@ export async function diffPair(
   const liveRecords = t('live_records');
   const otherRecords = t('other_records');
   const aligned = t('aligned');
-  const liveTexts = t('live_texts');
-  const otherTexts = t('other_texts');
+  const liveTexts = { name: `sd_live_texts_${id}`, sql: t('live_texts') };
+  const otherTexts = { name: `sd_other_texts_${id}`, sql: t('other_texts') };
   const pairs = t('pairs');
   const redact = redactor(spec.redact, spec.key);
   const collector = new SampleCollector(spec.samplesPerGroup);
+  const partitions = new KeyPartitions(tuning.rowsPerPartition);
   try {
-    stages.onStage?.(`reading ${live.side}`);
-    await runWithProgress(connection, recordsSql(liveRecords, live, spec), stages.onProgress);
-    stages.onStage?.(`reading ${other.side}`);
-    await runWithProgress(connection, recordsSql(otherRecords, other, spec), stages.onProgress);
+    // Per side: its records table, its counts and invalid samples, its compared records into the
+    // key-hash partitions; then, when those are files, the table is dropped before the next side is read.
+    // Both sides' hashes must be of one kind: they are compared.
+    const hashes = live.readTexts && other.readTexts ? fullTextHash : textHashes;
+    const readSide = async (side: SideRecords, index: 0 | 1): Promise<SideRead> => {
+      stages.onStage?.(`reading ${side.input.side}`);
+      await runWithProgress(connection, recordsSql(side.records, side.input, spec, hashes), stages.onProgress);
+      const counts = await recordCounts(connection, side.input, side.records);
+      await partitions.add(connection, index, side, counts.compared, spec, stages.onProgress);
+      const read: SideRead = {
+        counts,
+        invalid:
+          counts.invalid > 0 ? await invalidSamples(connection, side.records, side.input, spec.samplesPerGroup) : [],
+        ...(side.input.parts ? { partStarts: await partStarts(connection, side.records) } : {}),
+      };
+      if (partitions.copies && !side.input.keyed) await connection.run(`DROP TABLE ${side.records}`);
+      return read;
+    };
+    const liveRead = await readSide({ records: liveRecords, input: live }, 0);
+    const otherRead = await readSide({ records: otherRecords, input: other }, 1);
 
     stages.onStage?.('aligning keys');
-    const liveRecordCounts = await recordCounts(connection, live, liveRecords);
-    const otherRecordCounts = await recordCounts(connection, other, otherRecords);
-    const alignedKeys = await alignInPartitions(
-      connection,
-      aligned,
-      [
-        { records: liveRecords, input: live },
-        { records: otherRecords, input: other },
-      ],
-      spec,
-      partitionBits(liveRecordCounts.compared + otherRecordCounts.compared, tuning.rowsPerPartition),
-      stages.onProgress,
-    );
-    const liveCounts = sideCounts(liveRecordCounts, alignedKeys.records[0], alignedKeys.duplicates[0]);
-    const otherCounts = sideCounts(otherRecordCounts, alignedKeys.records[1], alignedKeys.duplicates[1]);
+    const alignedKeys = await alignInPartitions(connection, aligned, partitions, spec, stages.onProgress);
+    const liveCounts = sideCounts(liveRead.counts, alignedKeys.records[0], alignedKeys.duplicates[0]);
+    const otherCounts = sideCounts(otherRead.counts, alignedKeys.records[1], alignedKeys.duplicates[1]);
     if (spec.duplicates === 'error' && liveCounts.duplicates + otherCounts.duplicates > 0) {
       const dup = alignedKeys.duplicate;
       throw new ShadowdiffError(
@@ -178,26 +200,27 @@ export async function diffPair(
     // The texts of pending pairs and of the first missing and extra records (samples), read once
     // per side: the shape, the typed rows, the comparison and the samples read these few texts
     // again. A side with none of them is not read a second time.
-    const firstOf = (outcome: 'missing' | 'extra', side: 'l' | 'o') =>
-      collector.wants(outcome) && outcomeCount(outcome) > 0
-        ? ` UNION ALL (SELECT ${side}rh, ${side}fh FROM ${aligned} WHERE outcome = '${outcome}' ORDER BY ${side}pos LIMIT ${spec.samplesPerGroup})`
-        : '';
     const pending = outcomeCount('pending');
     stages.onStage?.('reading differing texts');
-    for (const [input, records, texts, side, more] of [
-      [live, liveRecords, liveTexts, 'l', firstOf('missing', 'l')],
-      [other, otherRecords, otherTexts, 'o', firstOf('extra', 'o')],
+    for (const [input, records, texts, side, oneSided] of [
+      [live, liveRecords, liveTexts, 'l', 'missing'],
+      [other, otherRecords, otherTexts, 'o', 'extra'],
     ] as const) {
-      const wanted = `SELECT ${side}rh AS rh, ${side}fh AS fh FROM ${aligned} WHERE outcome = 'pending'${more}`;
-      if (pending > 0 || more)
-        await runWithProgress(connection, textsSql(texts, input, records, wanted), stages.onProgress);
-      else await connection.run(`CREATE OR REPLACE TEMP TABLE ${texts} (rh UBIGINT, doc VARCHAR)`);
+      const columns = wantedColumns(input, side);
+      const first =
+        collector.wants(oneSided) && outcomeCount(oneSided) > 0
+          ? ` UNION ALL (SELECT ${columns} FROM ${aligned} WHERE outcome = '${oneSided}' ORDER BY ${side}pos LIMIT ${spec.samplesPerGroup})`
+          : '';
+      const wanted =
+        pending > 0 || first ? `SELECT ${columns} FROM ${aligned} WHERE outcome = 'pending'${first}` : undefined;
+      await readDifferingTexts(connection, texts, input, records, wanted, stages.onProgress);
     }
     if (pending > 0) {
       await connection.run(
         `CREATE OR REPLACE TEMP TABLE ${pairs} AS
           SELECT a.w, a.k, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc, NULL::BOOLEAN AS same
-          FROM ${aligned} a JOIN ${liveTexts} l ON l.rh = a.lrh JOIN ${otherTexts} o ON o.rh = a.orh
+          FROM ${aligned} a JOIN ${liveTexts.sql} l ON l.${textKey(live)} = a.l${textKey(live)}
+            JOIN ${otherTexts.sql} o ON o.${textKey(other)} = a.o${textKey(other)}
           WHERE a.outcome = 'pending'`,
       );
       stages.onStage?.('inferring record shape');
@@ -273,13 +296,12 @@ export async function diffPair(
     stages.onStage?.('collecting samples');
     // Each query reads a side's texts: skipped when there is nothing of its kind to sample.
     if (total.missing > 0) {
-      await collectOneSided(connection, aligned, 'missing', live, liveTexts, 'lpos', spec, collector, redact);
+      await collectOneSided(connection, aligned, 'missing', live, liveTexts.sql, 'lpos', spec, collector, redact);
     }
     if (total.extra > 0) {
-      await collectOneSided(connection, aligned, 'extra', other, otherTexts, 'opos', spec, collector, redact);
+      await collectOneSided(connection, aligned, 'extra', other, otherTexts.sql, 'opos', spec, collector, redact);
     }
-    if (liveCounts.invalid > 0) await collectInvalid(connection, liveRecords, live, spec.samplesPerGroup, collector);
-    if (otherCounts.invalid > 0) await collectInvalid(connection, otherRecords, other, spec.samplesPerGroup, collector);
+    for (const sample of [...liveRead.invalid, ...otherRead.invalid]) collector.add(sample, sample.side);
 
     return {
       live: liveCounts,
@@ -288,32 +310,28 @@ export async function diffPair(
       samples: await locateSamples(
         collector.all(),
         [
-          { input: live, partStarts: await partStarts(connection, live, liveRecords, collector.all()) },
-          { input: other, partStarts: await partStarts(connection, other, otherRecords, collector.all()) },
+          { input: live, partStarts: liveRead.partStarts },
+          { input: other, partStarts: otherRead.partStarts },
         ],
         redact,
       ),
       windows: new Map([...perWindow].map(([w, tally]) => [w, tally.stats()])),
     };
   } finally {
+    await partitions.remove();
     for (const [records, input] of [
       [liveRecords, live],
       [otherRecords, other],
     ] as const) {
       await connection.run(`DROP ${input.keyed ? 'VIEW' : 'TABLE'} IF EXISTS ${records}`);
     }
-    for (const table of [aligned, liveTexts, otherTexts, pairs]) await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    for (const table of [aligned, liveTexts.sql, otherTexts.sql, pairs])
+      await connection.run(`DROP TABLE IF EXISTS ${table}`);
   }
 }
 
-/** The first position of each file of a side read from several, when a sample needs locating there. */
-async function partStarts(
-  connection: DuckDBConnection,
-  input: SideInput,
-  records: string,
-  samples: readonly PendingSample[],
-): Promise<Map<number, number> | undefined> {
-  if (!input.parts || !samples.some((sample) => sample.positions[input.side] !== undefined)) return undefined;
+/** The first position of each file of a side read from several, to locate its samples. */
+async function partStarts(connection: DuckDBConnection, records: string): Promise<Map<number, number>> {
   const rows = await queryRows<{ part: number; first: bigint }>(
     connection,
     `SELECT part, min(rowid) + 1 AS first FROM ${records} GROUP BY part`,

@@ -59,10 +59,12 @@ function keepLaxValue(key: string, value: unknown, context?: { source?: string }
 
 /**
  * Text where some number may not print back as written: an exponent, 16 or more digits (with a
- * point among them), a fraction ending in 0, `-0`, or six zeros after a point (below 1e-6 a double
- * prints with an exponent). It matches inside strings too, which only costs the slower parse.
+ * point among them), a fraction ending in 0 (where a number ends: before white space, `,`, `]`, `}`
+ * or the end; an exponent is caught anyway), `-0`, or six zeros after a point (below 1e-6 a double
+ * prints with an exponent). It matches inside strings too, which only costs the slower parse; but
+ * not the `.000Z` of an ISO timestamp, which sent every record that holds one to it.
  */
-const INEXACT_NUMBER = /\d[eE]|\d(?:\.?\d){15}|\.\d*0(?!\d)|-0(?![.\d])|\.0{6}/;
+const INEXACT_NUMBER = /\d[eE]|\d(?:\.?\d){15}|\.\d*0(?=[\s,\]}]|$)|-0(?![.\d])|\.0{6}/;
 
 /**
  * Parses JSON text as DuckDB read it, keeping every number exact. Never throws: text that is not

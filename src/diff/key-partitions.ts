@@ -10,8 +10,8 @@ import { highHash, identifier, literal, lowHash } from './sql.js';
 
 /**
  * Compared records (both sides together) one partition of the aligning step takes at most. Its
- * aggregate holds ~100 bytes a key, so a partition stays well inside the batch diff's 1 GB beside
- * the records tables: at 10M records a side the step takes 16 partitions, and nothing spills.
+ * aggregate holds ~100 bytes a key, so a partition stays well inside the batch diff's 1 GB: at 10M
+ * records a side the step takes 16 partitions, and nothing spills.
  */
 export const ROWS_PER_PARTITION = 2_000_000;
 
@@ -37,22 +37,107 @@ export interface AlignedKeys {
   duplicate?: { k: string; side: 0 | 1 };
 }
 
+/** A side's records table (`recordsSql`) and the input it was read from. */
+export interface SideRecords {
+  records: string;
+  input: SideInput;
+}
+
 /**
- * Aligns the compared records of both sides by (window, key), one of `2^bits` key-hash partitions
- * at a time, so each partition's aggregate fits in memory whatever the input's size: one over
- * everything spilled to disk past a few million records a side and grew faster than the data.
- * With more than one partition, the compared records are first written to a Parquet file per
- * partition in one pass, and each partition reads only its own: reading the records tables once
- * per partition would read them 2^bits times over, from disk once they no longer fit in memory.
- * Only the keys that are not equal are kept, in `aligned` (with the hashes of both sides' records,
- * split into `rh`/`fh` for `textsSql`): equal ones, almost all of them, are only counted.
+ * Both sides' compared records, split by key hash into `2^bits` partitions for the aligning step.
+ * With more than one partition, each side's compared records go to a Parquet file per partition
+ * as soon as its records table is built, so the table can be dropped before the next side is read:
+ * at 10M records a side the two tables did not fit DuckDB's memory beside each other, spilled, and
+ * every later step (the aligning, the second read of the inputs) grew faster than the data. With
+ * one partition the records tables themselves are read, in memory.
+ */
+export class KeyPartitions {
+  readonly #perPartition: number;
+  #bits = 0;
+  #folder: string | undefined;
+  readonly #inMemory: string[] = [];
+
+  constructor(perPartition = ROWS_PER_PARTITION) {
+    this.#perPartition = perPartition;
+  }
+
+  get bits(): number {
+    return this.#bits;
+  }
+
+  /** True when `add` copied the side's compared records out of its records table, which may then be dropped. */
+  get copies(): boolean {
+    return this.#folder !== undefined;
+  }
+
+  /**
+   * Adds the `compared` records of a side (0 live, then 1 other). Live's count decides the number
+   * of partitions before the other side is read, taking that one to be about as large: a larger
+   * one makes larger partitions, not wrong ones.
+   */
+  async add(
+    connection: DuckDBConnection,
+    side: 0 | 1,
+    { records, input }: SideRecords,
+    compared: number,
+    spec: DiffSpec,
+    onProgress?: ProgressListener,
+  ): Promise<void> {
+    if (side === 0) {
+      this.#bits = partitionBits(2 * compared, this.#perPartition);
+      if (this.#bits > 0) this.#folder = await mkdtemp(join(tmpdir(), 'shadowdiff-partitions-'));
+    }
+    const rows = comparedRowsSql(records, input, side, spec, this.#bits);
+    if (!this.#folder) {
+      this.#inMemory.push(rows);
+      return;
+    }
+    // Parquet holds no 128-bit integers (DuckDB would write a double): the hashes go as their halves.
+    // Small row groups and early flushes: the writers' buffers live outside DuckDB's memory limit.
+    await connection.run(`SET partitioned_write_flush_threshold = ${PARTITION_WRITE_FLUSH_ROWS}`);
+    try {
+      await runWithProgress(
+        connection,
+        `COPY (SELECT side, pos, w, k, ${highHash('h')} AS rh, ${lowHash('h')} AS fh, part FROM (${rows}))
+         TO ${literal(join(this.#folder, String(side)))}
+         (FORMAT parquet, PARTITION_BY (part), ROW_GROUP_SIZE ${PARTITION_WRITE_FLUSH_ROWS})`,
+        onProgress,
+      );
+    } finally {
+      await connection.run('RESET partitioned_write_flush_threshold');
+    }
+  }
+
+  /** The rows (`side, pos, w, k, h`) of partition `index`; undefined when no record falls in it. */
+  rows(index: number): string | undefined {
+    if (!this.#folder) return this.#inMemory.join(' UNION ALL ');
+    const folder = this.#folder;
+    const files = [0, 1]
+      .map((side) => join(folder, String(side), `part=${index}`))
+      .filter((path) => existsSync(path))
+      .map((path) => literal(join(path, '*.parquet')));
+    if (files.length === 0) return undefined;
+    return `SELECT side, pos, w, k, (rh::UHUGEINT << 64) | fh::UHUGEINT AS h
+      FROM read_parquet([${files.join(', ')}], hive_partitioning = false)`;
+  }
+
+  async remove(): Promise<void> {
+    if (this.#folder) await rm(this.#folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Aligns the compared records of both sides by (window, key), one key-hash partition at a time,
+ * so each partition's aggregate fits in memory whatever the input's size: one over everything
+ * spilled to disk past a few million records a side and grew faster than the data. Only the keys
+ * that are not equal are kept, in `aligned` (with the hashes of both sides' records, split into
+ * `rh`/`fh` for `textsSql`): equal ones, almost all of them, are only counted.
  */
 export async function alignInPartitions(
   connection: DuckDBConnection,
   aligned: string,
-  sides: readonly [{ records: string; input: SideInput }, { records: string; input: SideInput }],
+  partitions: KeyPartitions,
   spec: DiffSpec,
-  bits: number,
   onProgress?: ProgressListener,
 ): Promise<AlignedKeys> {
   const partition = identifier(`${aligned.slice(1, -1)}_partition`);
@@ -61,35 +146,15 @@ export async function alignInPartitions(
     `CREATE OR REPLACE TEMP TABLE ${aligned} (w BIGINT, k VARCHAR, lpos BIGINT, opos BIGINT, lrh UBIGINT, orh UBIGINT,
        lfh UBIGINT, ofh UBIGINT, outcome VARCHAR)`,
   );
-  const rows = comparedRowsSql(sides, spec, bits);
-  const folder = bits > 0 ? await mkdtemp(join(tmpdir(), 'shadowdiff-partitions-')) : undefined;
+  const count = 2 ** partitions.bits;
   try {
-    if (folder) {
-      // Parquet holds no 128-bit integers (DuckDB would write a double): the hashes go as their halves.
-      // Small row groups and early flushes: the writers' buffers live outside DuckDB's memory limit.
-      await connection.run(`SET partitioned_write_flush_threshold = ${PARTITION_WRITE_FLUSH_ROWS}`);
-      try {
-        await runWithProgress(
-          connection,
-          `COPY (SELECT side, pos, w, k, ${highHash('h')} AS rh, ${lowHash('h')} AS fh, part FROM (${rows}))
-           TO ${literal(folder)} (FORMAT parquet, PARTITION_BY (part), ROW_GROUP_SIZE ${PARTITION_WRITE_FLUSH_ROWS})`,
-          onProgress,
-        );
-      } finally {
-        await connection.run('RESET partitioned_write_flush_threshold');
-      }
-    }
-    for (let index = 0; index < 2 ** bits; index++) {
-      const files = folder && join(folder, `part=${index}`);
-      if (files && !existsSync(files)) continue;
-      const partitionRows = files
-        ? `SELECT side, pos, w, k, (rh::UHUGEINT << 64) | fh::UHUGEINT AS h
-           FROM read_parquet(${literal(join(files, '*.parquet'))}, hive_partitioning = false)`
-        : rows;
+    for (let index = 0; index < count; index++) {
+      const partitionRows = partitions.rows(index);
+      if (partitionRows === undefined) continue;
       await runWithProgress(
         connection,
         alignSql(partition, partitionRows, spec),
-        onProgress && ((fraction) => onProgress((index + fraction) / 2 ** bits)),
+        onProgress && ((fraction) => onProgress((index + fraction) / count)),
       );
       const counts = await queryRows<{
         w: bigint;
@@ -134,7 +199,6 @@ export async function alignInPartitions(
     }
   } finally {
     await connection.run(`DROP TABLE IF EXISTS ${partition}`);
-    if (folder) await rm(folder, { recursive: true, force: true });
   }
   return result;
 }

@@ -47,8 +47,12 @@ function escapesOf(name: string): string[] {
  */
 function suspectExpression(segments: readonly string[], doc: string): string {
   const repeated = segments.map((name) => {
-    const quoted = literal(JSON.stringify(name));
-    return `len(string_split(${doc}, ${quoted})) > 2`;
+    // The name and its closing quote, not the opening one: `"` is in every few bytes of JSON and
+    // each is a candidate match, which made this split cost three times as much (0.6 s against
+    // 0.2 s of CPU over a million 310-byte texts). A longer name ending the same way only costs
+    // the slower read of that record.
+    const named = literal(JSON.stringify(name).slice(1));
+    return `len(string_split(${doc}, ${named})) > 2`;
   });
   const escaped = [...new Set(segments.flatMap(escapesOf))].map((spelling) => `contains(${doc}, ${literal(spelling)})`);
   // A slash has an escape of its own (`\/`), which JSON.stringify never writes: a name holding one is looked for too.

@@ -41,18 +41,24 @@ function partitionOf(k: string): string {
 /**
  * Builds the per-record table of one side in one pass over its input: its key (or, for an
  * invalid record, the reason), its window (with an event time only), its status
- * (`RECORD_STATUS`), for compared records the hashes of the raw text (`textHashes`), and its key's
+ * (`RECORD_STATUS`), for compared records the hashes of the raw text (`hashes`: `textHashes`, or
+ * `fullTextHash` where both sides' texts are found again by position), and its key's
  * partition. The source's reason for an undecodable record is its `invalid` reason: no column of
  * its own. Not the text itself: kept for every record it was most of the table (spilling to disk
  * past a few million records), while the diff needs the texts of the few records whose hashes
- * differ, read again from the input by `textsSql`. Narrow for the same reason: ~35 bytes a record,
+ * differ, read again from the input (by position, or by `textsSql`). Narrow for the same reason: ~35 bytes a record,
  * where separate flags, reason and hash columns took ~60. Typed rows are built later, and only for
  * pairs whose raw texts differ: identical text is equal under any rules. A keyed input already
  * holds only valid, sampled records with their key and window, so it gets a view instead: copying
  * every text into a table would cost more than the rest of the diff, while later steps read few of
  * them.
  */
-export function recordsSql(target: string, input: SideInput, spec: DiffSpec): string {
+export function recordsSql(
+  target: string,
+  input: SideInput,
+  spec: DiffSpec,
+  hashes: (doc: string) => string = textHashes,
+): string {
   if (input.keyed) {
     return `CREATE OR REPLACE TEMP VIEW ${target} AS
       SELECT pos AS given_pos, doc, k, w, rh, (rh::UHUGEINT << 64) | rh::UHUGEINT AS h,
@@ -104,7 +110,7 @@ export function recordsSql(target: string, input: SideInput, spec: DiffSpec): st
       FROM checked
     )
     SELECT coalesce(invalid, k) AS k${time ? ', w' : ''},
-      CASE WHEN compared THEN ${textHashes('doc')} END AS h,
+      CASE WHEN compared THEN ${hashes('doc')} END AS h,
       (CASE WHEN invalid IS NOT NULL THEN ${RECORD_STATUS.invalid} WHEN NOT scoped THEN ${RECORD_STATUS.outOfScope}
         WHEN NOT compared THEN ${RECORD_STATUS.sampledOut} ELSE ${RECORD_STATUS.compared} END)::UTINYINT AS status,
       ${partitionOf('k')} AS p${part}
@@ -137,22 +143,13 @@ export function typedRow(shape: Shape, doc: string): string {
 }
 
 /**
- * Both sides' compared records as `(side, pos, w, k, h)` (side 0 live, 1 other), with `part`,
+ * One side's compared records as `(side, pos, w, k, h)` (`side`: 0 live, 1 other), with `part`,
  * their partition of `2^bits` (the top bits of `p`).
  */
-export function comparedRowsSql(
-  sides: readonly [{ records: string; input: SideInput }, { records: string; input: SideInput }],
-  spec: DiffSpec,
-  bits: number,
-): string {
-  return sides
-    .map(
-      ({ records, input }, side) =>
-        `SELECT ${side} AS side, ${positionOf(input)} AS pos, ${windowColumn(spec, input)} AS w, k, h,
-           p >> ${PARTITION_HASH_BITS - bits} AS part
-         FROM ${records} WHERE status = ${RECORD_STATUS.compared}`,
-    )
-    .join(' UNION ALL ');
+export function comparedRowsSql(records: string, input: SideInput, side: 0 | 1, spec: DiffSpec, bits: number): string {
+  return `SELECT ${side} AS side, ${positionOf(input)} AS pos, ${windowColumn(spec, input)} AS w, k, h,
+      p >> ${PARTITION_HASH_BITS - bits} AS part
+    FROM ${records} WHERE status = ${RECORD_STATUS.compared}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { keyLabel } from '../align/keys.js';
 import type { Side } from '../config/schema.js';
 import { queryRows } from '../store/duckdb.js';
 import type { FieldDifference } from './compare.js';
+import { textKey } from './differing-texts.js';
 import { parseExact } from './exact-json.js';
 import { RECORD_STATUS } from './record-status.js';
 import { type Redactor, redactSample } from './redact.js';
@@ -68,10 +69,10 @@ export async function collectOneSided(
   redact: Redactor,
 ): Promise<void> {
   if (!collector.wants(outcome)) return;
-  const hash = posColumn === 'lpos' ? 'lrh' : 'orh';
+  const key = textKey(input);
   const rows = await queryRows<{ k: string; w: bigint; pos: bigint; doc: string }>(
     connection,
-    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${texts} s ON s.rh = a.${hash}
+    `SELECT a.k, a.w, a.${posColumn} AS pos, s.doc FROM ${aligned} a JOIN ${texts} s ON s.${key} = a.${posColumn[0]}${key}
      WHERE a.outcome = '${outcome}' ORDER BY a.${posColumn} LIMIT ${spec.samplesPerGroup}`,
   );
   for (const row of rows) {
@@ -86,30 +87,28 @@ export async function collectOneSided(
   }
 }
 
-export async function collectInvalid(
+/**
+ * The first `limit` invalid records of a side, as samples: read from its records table, which a
+ * large diff drops before aligning, so the engine adds them to its collector later, in their place.
+ */
+export async function invalidSamples(
   connection: DuckDBConnection,
   records: string,
   input: SideInput,
   limit: number,
-  collector: SampleCollector,
-): Promise<void> {
-  if (!collector.wants('invalid', input.side)) return;
+): Promise<PendingSample[]> {
+  if (limit <= 0) return [];
   // An invalid record's key column holds its reason.
   const rows = await queryRows<{ pos: bigint; invalid: string }>(
     connection,
     `SELECT ${positionOf(input)} AS pos, k AS invalid FROM ${records} WHERE status = ${RECORD_STATUS.invalid} ORDER BY pos LIMIT ${limit}`,
   );
-  for (const row of rows) {
-    collector.add(
-      {
-        outcome: 'invalid',
-        side: input.side,
-        reason: row.invalid,
-        positions: { [input.side]: Number(row.pos) },
-      },
-      input.side,
-    );
-  }
+  return rows.map((row) => ({
+    outcome: 'invalid',
+    side: input.side,
+    reason: row.invalid,
+    positions: { [input.side]: Number(row.pos) },
+  }));
 }
 
 /**

@@ -39,6 +39,12 @@ export interface SideInput {
    * comes from. `locate` then gets the first position of each part that holds records.
    */
   parts?: boolean;
+  /**
+   * The raw texts of the records at `positions` (ascending), read straight from the
+   * input: for a plain NDJSON file a scan for line ends costs a fraction of DuckDB parsing the
+   * file again. Absent where the engine reads texts again through DuckDB (`textsSql`).
+   */
+  readTexts?(positions: readonly number[], onText: (position: number, text: string) => void): Promise<void>;
   /** Labels of source positions for samples (`live.ndjson:12`), and raw text of undecodable records. */
   locate(
     positions: number[],

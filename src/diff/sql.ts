@@ -33,7 +33,16 @@ export function textHashes(doc: string): string {
   return `((md5_number(${doc}) >> 64 << 64) | hash(${doc})::UHUGEINT)`;
 }
 
-/** The `textHash` half of a `textHashes` value. */
+/**
+ * MD5 of a text, all 128 bits: its upper half is `textHash`. Stands for `textHashes` where no text
+ * is found again by hash (both sides read their differing texts by position): DuckDB's `hash()`
+ * of every text would be computed for nothing (0.16 s of CPU per million 310-byte texts).
+ */
+export function fullTextHash(doc: string): string {
+  return `md5_number(${doc})`;
+}
+
+/** The `textHash` half of a `textHashes` (or `fullTextHash`) value. */
 export function highHash(hashes: string): string {
   return `(${hashes} >> 64)::UBIGINT`;
 }

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { glob, readdir, stat } from 'node:fs/promises';
+import { glob, open, readdir, stat } from 'node:fs/promises';
 import { extname, join, relative, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
@@ -51,6 +51,30 @@ export function openText(path: string, highWaterMark?: number): Readable {
   raw.on('error', (error) => decompressed.destroy(error));
   decompressed.on('close', () => raw.destroy());
   return decompressed;
+}
+
+/**
+ * The bytes of a file in chunks of at most `size`, decompressed as `openText` does. An uncompressed
+ * file is read into one buffer reused for every chunk, so a chunk holds only until the next one is
+ * asked for: a stream allocates every chunk, which made a scan for line ends cost five times the
+ * CPU (0.24 s against 0.05 s over a 300 MB file).
+ */
+export async function* readChunks(path: string, size: number): AsyncGenerator<Buffer> {
+  if (compressionOf(path)) {
+    for await (const chunk of openText(path, size) as AsyncIterable<Buffer>) yield chunk;
+    return;
+  }
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(size);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, size, null);
+      if (bytesRead === 0) return;
+      yield buffer.subarray(0, bytesRead);
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** One file of a side's input, with the `name=value` folders between the input's root and it. */

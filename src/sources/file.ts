@@ -8,8 +8,8 @@ import { ShadowdiffError } from '../errors.js';
 import { appendDocs } from '../store/append.js';
 import { queryRows } from '../store/duckdb.js';
 import { type CsvQuoting, findCsvRecordLines } from './csv-lines.js';
-import { findRecordLines } from './file-lines.js';
-import { expandInput, type FileFormat, type InputFile, openText } from './file-set.js';
+import { findRecordLines, readRecordTexts } from './file-lines.js';
+import { expandInput, type FileFormat, type InputFile, openText, readChunks } from './file-set.js';
 import { type Column, csvRowJson, parquetRowJson } from './row-json.js';
 
 export { type FileFormat, formatFromPath } from './file-set.js';
@@ -80,8 +80,16 @@ export async function loadFiles(
       parts.push({ relation, locate: locator(file, quoting) });
     }
     const [only] = parts;
-    if (parts.length === 1 && only) {
-      inputs.push({ side: side.side, relation: only.relation, locate: (positions) => only.locate(positions) });
+    const [file] = files;
+    if (parts.length === 1 && only && file) {
+      // A single NDJSON file's records are its non-blank lines, as they are written (no partition members added).
+      const plain = file.format === 'json' && file.partitions.length === 0;
+      inputs.push({
+        side: side.side,
+        relation: only.relation,
+        locate: (positions) => only.locate(positions),
+        ...(plain ? { readTexts: (positions, onText) => readRecordTexts(file.path, positions, onText) } : {}),
+      });
       continue;
     }
     // UNION ALL keeps its inputs' order in DuckDB's insertion-ordered reads: positions follow the files.
@@ -171,7 +179,7 @@ async function lineAfterBom(path: string): Promise<string | null | undefined> {
 async function longestLongLine(path: string): Promise<number> {
   let longest = 0;
   let open = 0;
-  for await (const chunk of openText(path, SCAN_CHUNK) as AsyncIterable<Buffer>) {
+  for await (const chunk of readChunks(path, SCAN_CHUNK)) {
     const first = chunk.indexOf(10);
     if (first === -1) {
       open += chunk.length;

@@ -1,3 +1,5 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { samplingThreshold } from '../../src/align/keys.js';
@@ -239,5 +241,93 @@ describe('sampled batch diff (--sample)', () => {
     expect(result.invalidReasons.live).toEqual({ too_deep: 1 });
     expect(result.verdict.reason).toContain(`(on a key sample at rate ${rate})`);
     expect(result.verdict.stats).toMatchObject({ samplingRate: rate });
+  });
+});
+
+describe('texts of differing records read again by position', () => {
+  // Lines as writers leave them: CRLF, spaces around the object, blank lines, a BOM, duplicates.
+  const row = (id: number, amount: number) => JSON.stringify({ order_id: `o-${id}`, amount, note: `n${id}` });
+  const liveLines = [`\uFEFF${row(0, 0)}`];
+  const candidateLines: string[] = [];
+  for (let id = 1; id < 300; id++) {
+    if (id % 50 === 3) liveLines.push('', '  ');
+    const spaced = id % 7 === 0 ? `  ${row(id, id)}\t\r` : `${row(id, id)}\r`;
+    liveLines.push(spaced);
+    if (id % 100 === 9) continue; // o-9, o-109, o-209 missing
+    if (id % 10 === 4) candidateLines.push(row(id, -1)); // a duplicate: the last copy is compared
+    candidateLines.push(id % 10 === 4 || id % 10 === 7 ? row(id, id + 0.5) : row(id, id));
+  }
+  candidateLines.push(row(0, 0), row(1000, 1)); // o-1000 extra
+  const liveText = `${liveLines.join('\n')}\n`;
+  const candidateText = candidateLines.join('\n');
+  const single = {
+    live: files.write('by-position-live.ndjson', liveText),
+    candidate: files.write('by-position-candidate.ndjson', candidateText),
+  };
+  // The same records in a folder of two files per side: texts are read again by DuckDB and their hash.
+  const half = (text: string) => {
+    const lines = text.split('\n');
+    return [lines.slice(0, 150).join('\n'), lines.slice(150).join('\n')];
+  };
+  const [live0, live1] = half(liveText.replace(/^\uFEFF/, ''));
+  const [candidate0, candidate1] = half(candidateText);
+
+  it('finds exactly the differing records, with their values and lines, as the hash path does', async () => {
+    const config = comparison({ compare: {}, verdict: { tolerance: 0.5, minSamples: 1 } });
+    const result = await runBatchDiff(config, single, { samples: 100 });
+    // 300 keys on live less 3 missing are on both sides: o-4, o-14, … (30) and o-7, o-17, … (30) differ.
+    expect(result.counts).toMatchObject({
+      live: 300,
+      candidate: 297 + 30 + 1,
+      equal: 297 - 60,
+      different: 60,
+      missing: 3,
+      extra: 1,
+      duplicateCandidate: 30,
+    });
+    const different = result.samples.filter((s) => s.outcome === 'different');
+    expect(different).toHaveLength(60);
+    const o14 = different.find((s) => s.key === 'o-14');
+    expect(o14).toMatchObject({ field: 'amount', live: 14, candidate: 14.5 });
+    // Line 17 of live: o-14 after the BOM line (o-0), o-1, o-2 and two blank lines after o-2.
+    expect(o14?.position?.live).toBe(`${single.live}:17`);
+    expect(o14?.pair).toMatchObject({ live: { order_id: 'o-14', amount: 14, note: 'n14' } });
+    const o7 = different.find((s) => s.key === 'o-7');
+    expect(o7?.pair).toMatchObject({ live: { order_id: 'o-7', amount: 7 } });
+    const missing = result.samples.filter((s) => s.outcome === 'missing').map((s) => s.live);
+    expect(missing).toEqual([
+      { order_id: 'o-9', amount: 9, note: 'n9' },
+      { order_id: 'o-109', amount: 109, note: 'n109' },
+      { order_id: 'o-209', amount: 209, note: 'n209' },
+    ]);
+    expect(result.samples.find((s) => s.outcome === 'extra')?.candidate).toEqual({
+      order_id: 'o-1000',
+      amount: 1,
+      note: 'n1000',
+    });
+
+    for (const side of ['live', 'candidate']) mkdirSync(join(files.dir, 'by-hash', side), { recursive: true });
+    files.write('by-hash/live/part-0.ndjson', live0 as string);
+    files.write('by-hash/live/part-1.ndjson', live1 as string);
+    files.write('by-hash/candidate/part-0.ndjson', candidate0 as string);
+    files.write('by-hash/candidate/part-1.ndjson', candidate1 as string);
+    const byHash = await runBatchDiff(
+      config,
+      { live: `${files.dir}/by-hash/live`, candidate: `${files.dir}/by-hash/candidate` },
+      { samples: 100 },
+    );
+    const withoutPositions = (r: typeof result) => ({
+      counts: r.counts,
+      fields: r.fields,
+      samples: r.samples.map(({ position: _, ...sample }) => sample),
+    });
+    expect(withoutPositions(byHash)).toEqual(withoutPositions(result));
+    // One side by position, the other by hash: the text hashes of both sides are still of one kind.
+    const mixed = await runBatchDiff(
+      config,
+      { live: single.live, candidate: `${files.dir}/by-hash/candidate` },
+      { samples: 100 },
+    );
+    expect(withoutPositions(mixed)).toEqual(withoutPositions(result));
   });
 });

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { decimalOf, NonFinite, parseExact, sameNumber, withinTolerance } from '../../src/diff/exact-json.js';
 
 const d = (text: string) => decimalOf(parseExact(text))!;
@@ -37,6 +37,34 @@ describe('exact JSON numbers', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('keeps a fraction ending in 0 as written wherever the number ends', () => {
+    for (const text of [
+      '2.50',
+      ' 2.50 ',
+      '[2.50]',
+      '[2.50 ,1]',
+      '{"a":2.50}',
+      '{"a":2.50\n}',
+      '{"a":\t2.50\t,"b":1}',
+    ]) {
+      expect(JSON.stringify(parseExact(text))).toBe(
+        JSON.stringify(JSON.parse(text.replace('2.50', '"X"'))).replace('"X"', '2.50'),
+      );
+    }
+  });
+
+  it('parses a record whose only trailing zeros are in a timestamp without the reviver', () => {
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const value = parseExact('{"amount":865.47,"created_at":"2026-01-01T00:00:00.000Z","score":0.472}');
+      expect(value).toEqual({ amount: 865.47, created_at: '2026-01-01T00:00:00.000Z', score: 0.472 });
+      // The reviver costs three times the parse: a call and a source text per value.
+      expect(parse.mock.calls.map((call) => call.length)).toEqual([1]);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('compares by decimal value', () => {

@@ -20,6 +20,8 @@ const live = [
   '{"id":"12","v":9}',
   '{"id":12,"v":10}',
   '{"id":"trailing","v":11,}',
+  '{"id":"suffix","uid":"u","id":"suffix-repeated"}',
+  '{"id":"name-ends-alike","uid":"u"}',
   '{"id":"no-object"',
 ];
 const candidate = [
@@ -34,6 +36,8 @@ const candidate = [
   '{"v":9,"id":"12"}',
   '{"v":10,"id":12}',
   '{"v":11,"id":"trailing"}',
+  '{"uid":"u","id":"suffix-repeated"}',
+  '{"uid":"u","id":"name-ends-alike"}',
 ];
 
 describe('a key read from the start of the text', () => {
@@ -53,9 +57,9 @@ describe('a key read from the start of the text', () => {
       { samples: 5 },
     );
     expect(result.counts).toMatchObject({
-      live: 11,
-      candidate: 11,
-      equal: 11,
+      live: 13,
+      candidate: 13,
+      equal: 13,
       different: 0,
       missing: 0,
       extra: 0,
