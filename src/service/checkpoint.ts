@@ -68,6 +68,10 @@ export class Checkpoint {
   readonly #deltas = new Map<string, CountDelta>();
   readonly #deadLetters = new Map<Side, DeadLetter[]>();
   #dirty = false;
+  /** Moves when a commit starts and when it ends: a read of counts spanning a move mixed two states. */
+  #generation = 0;
+  #commitsInFlight = 0;
+  #whenIdle: (() => void)[] = [];
 
   constructor(comparison: string, sides: readonly Side[]) {
     this.#comparison = comparison;
@@ -126,6 +130,21 @@ export class Checkpoint {
   /** The count deltas of an epoch not stored yet: what a summary adds to the stored counts. */
   pendingCounts(epoch: number): CountDelta[] {
     return [...this.#deltas.values()].filter((delta) => delta.epoch === epoch);
+  }
+
+  /**
+   * Reads stored counts (`read`, given the counts not stored yet) as of one state: a commit moves
+   * counts from memory to storage, so a read across it finds them in both or in neither (a verdict
+   * once said 250 records lost of 350). Waits out commits in flight, and reads again when one
+   * started meanwhile.
+   */
+  async readCounts<T>(epoch: number, read: (pending: CountDelta[]) => Promise<T>): Promise<T> {
+    for (;;) {
+      while (this.#commitsInFlight > 0) await new Promise<void>((resolve) => this.#whenIdle.push(resolve));
+      const generation = this.#generation;
+      const result = await read(this.pendingCounts(epoch));
+      if (generation === this.#generation) return result;
+    }
   }
 
   /** Keeps dead letters of a side, up to the bound per checkpoint. */
@@ -303,9 +322,16 @@ export class Checkpoint {
        WHERE id = ${id}`,
     );
     this.#dirty = false;
-    await inTransaction(connection, async () => {
-      for (const statement of all) await connection.run(statement);
-    });
+    this.#generation++;
+    this.#commitsInFlight++;
+    try {
+      await inTransaction(connection, async () => {
+        for (const statement of all) await connection.run(statement);
+      });
+    } finally {
+      this.#generation++;
+      if (--this.#commitsInFlight === 0) for (const resolve of this.#whenIdle.splice(0)) resolve();
+    }
     return committed;
   }
 

@@ -325,7 +325,7 @@ export class ComparisonRunner implements ComparisonView {
 
   /** Recomputes the verdict and the gauges from what is stored. */
   #refresh(connection: DuckDBConnection): Promise<void> {
-    return this.#verdict.refresh(connection, this.#epoch, this.#checkpoint.pendingCounts(this.#epoch));
+    return this.#verdict.refresh(connection, this.#epoch, this.#checkpoint);
   }
 
   runtime(): ComparisonRuntime {
@@ -349,8 +349,9 @@ export class ComparisonRunner implements ComparisonView {
 
   async summary(): Promise<Summary> {
     const epoch = this.#epoch;
-    const pending = this.#checkpoint.pendingCounts(epoch);
-    const results = await epochResults(this.#read as DuckDBConnection, this.id, epoch, this.#noise, pending);
+    const results = await this.#checkpoint.readCounts(epoch, (pending) =>
+      epochResults(this.#read as DuckDBConnection, this.id, epoch, this.#noise, pending),
+    );
     const scope = describeScope(this.config.scope);
     return {
       comparison: this.id,

@@ -3,6 +3,7 @@ import type { ComparisonConfig } from '../config/schema.js';
 import { scopeOfVerdict } from '../diff/scope.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import { evaluateVerdict, type OutcomeCounts, type VerdictBody } from '../verdict/verdict.js';
+import type { Checkpoint } from './checkpoint.js';
 import { epochResults, type NoiseOptions } from './results.js';
 
 /** What moves a verdict without a window closing. */
@@ -51,16 +52,14 @@ export class VerdictState {
     return this.#closedWindows;
   }
 
-  /** Reads the epoch's stored results, with the counts `pending` adds to them, then judges and publishes. */
-  async refresh(
-    connection: DuckDBConnection,
-    epoch: number,
-    pending: readonly { side: string; status: string; n: number }[],
-  ): Promise<void> {
+  /** Reads the epoch's stored results, with the counts the checkpoint holds for them, then judges and publishes. */
+  async refresh(connection: DuckDBConnection, epoch: number, checkpoint: Checkpoint): Promise<void> {
     const id = this.#config.id;
-    // Records counted lost while the results are read are in neither: they are added from the intake.
-    const lostCounted = this.#inputs.lostCounted();
-    const results = await epochResults(connection, id, epoch, this.#noise, pending);
+    const { results, lostCounted } = await checkpoint.readCounts(epoch, async (pending) => {
+      // Records counted lost while the results are read are in neither: they are added from the intake.
+      const lostCounted = this.#inputs.lostCounted();
+      return { results: await epochResults(connection, id, epoch, this.#noise, pending), lostCounted };
+    });
     this.#closedWindows = results.closedWindows;
     const noise = new Set(results.noise?.map((f) => f.path));
     this.#counts = results.counts;

@@ -128,4 +128,38 @@ describe('checkpoint', () => {
     connection.closeSync();
     instance.closeSync();
   });
+
+  it('reads stored and pending counts as of one state, however a commit interleaves (a verdict said 250 lost of 350)', async () => {
+    const instance = await openDatabase({ path: ':memory:' });
+    const writer = await connect(instance);
+    const reader = await connect(instance);
+    await createSchema(writer);
+    const checkpoint = new Checkpoint('c', ['live']);
+    const storedLost = async () =>
+      Number(
+        (await reader.runAndReadAll('SELECT coalesce(sum(n), 0)::INTEGER FROM record_counts')).getRowsJS()[0]?.[0],
+      );
+    const pendingLost = (pending: { n: number }[]) => pending.reduce((sum, delta) => sum + delta.n, 0);
+    const open = { closedThrough: null, expiredBefore: null };
+
+    // A commit in flight when the read starts: its counts have left memory, not yet reached storage.
+    checkpoint.count(1, 'live', 'lost', 5);
+    const commit = checkpoint.commit(writer, open);
+    const inFlight = checkpoint.readCounts(1, async (pending) => pendingLost(pending) + (await storedLost()));
+    await commit;
+    expect(await inFlight).toBe(5);
+
+    // A commit that starts while the read runs: its counts would be read in memory and in storage.
+    checkpoint.count(1, 'live', 'lost', 3);
+    let reads = 0;
+    const during = await checkpoint.readCounts(1, async (pending) => {
+      const inMemory = pendingLost(pending);
+      if (reads++ === 0) await checkpoint.commit(writer, open);
+      return inMemory + (await storedLost());
+    });
+    expect({ during, reads }).toEqual({ during: 8, reads: 2 });
+    writer.closeSync();
+    reader.closeSync();
+    instance.closeSync();
+  });
 });
