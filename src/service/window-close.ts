@@ -4,6 +4,7 @@ import { type DiffSpec, diffPair, type OutcomeStats, type PairResult, type SideI
 import { literal } from '../diff/sql.js';
 import { queryRows } from '../store/duckdb.js';
 import { BUFFER } from '../store/schema.js';
+import type { SettleChoice } from './settle-choice.js';
 
 /** Windows closed together: one pass of the engine over all of them. */
 export interface ClosedWindows {
@@ -67,10 +68,17 @@ export async function misroutedCounts(
   return Object.fromEntries(rows.filter((row) => row.n > 0n).map((row) => [row.side, Number(row.n)]));
 }
 
+/** Per pair of sides, whether its diffs settle pairs as typed rows first (`SettleChoice`). */
+export interface SettleChoices {
+  candidate: SettleChoice;
+  control: SettleChoice;
+}
+
 /**
  * Diffs closed windows together: candidate vs live, and control vs live when there is a control.
  * Keys align within their window; one engine pass over many windows costs far less than one each.
  * `countMisrouted`: cluster mode, where keys must come on the same partition on every side.
+ * `settle`: the comparison's choices, which each diff informs.
  */
 export async function diffWindows(
   connection: DuckDBConnection,
@@ -79,18 +87,19 @@ export async function diffWindows(
   spec: DiffSpec,
   hasControl: boolean,
   countMisrouted = false,
+  settle?: SettleChoices,
 ): Promise<ClosedWindows> {
   const started = performance.now();
   const live = bufferInput(connection, comparison, 'live', windows);
-  const candidate = await diffPair(connection, spec, live, bufferInput(connection, comparison, 'candidate', windows));
-  const control = hasControl
-    ? await diffPair(
-        connection,
-        { ...spec, samplesPerGroup: 0 },
-        live,
-        bufferInput(connection, comparison, 'control', windows),
-      )
-    : undefined;
+  const pair = async (side: 'candidate' | 'control', pairSpec: DiffSpec) => {
+    const choice = settle?.[side];
+    const input = bufferInput(connection, comparison, side, windows);
+    const result = await diffPair(connection, pairSpec, live, input, {}, { settle: choice?.next() ?? true });
+    choice?.observe(result.settle);
+    return result;
+  };
+  const candidate = await pair('candidate', spec);
+  const control = hasControl ? await pair('control', { ...spec, samplesPerGroup: 0 }) : undefined;
   const misrouted = countMisrouted
     ? await misroutedCounts(connection, comparison, windows, spec.duplicates)
     : undefined;
