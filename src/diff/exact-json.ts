@@ -58,15 +58,15 @@ function keepLaxValue(key: string, value: unknown, context?: { source?: string }
 }
 
 /**
- * A number token where its double may not print back as written: an exponent, 16 or more digits
- * (with a point among them), a fraction ending in 0, `-0`, or six zeros after a point (below 1e-6 a
- * double prints with an exponent). Only where JSON has numbers (after `[`, `:` or `,`, or the start,
- * and before `,`, `]`, `}` or the end): a string such as `"o-0-0"` or `"…:58.820Z"` sent every record
- * of a stream to the slower parse. Inside a string that holds a whole such token it still matches,
- * which only costs the slower parse.
+ * Where a number's double may not print back as written: an exponent, 16 or more digits (with a
+ * point among them), a fraction ending in 0, `-0`, or six zeros after a point (below 1e-6 a double
+ * prints with an exponent). Each but the last must end where a JSON number ends (before `,`, `]`,
+ * `}` or the end of the text): a string such as `"o-0-0"` or `"…:58.820Z"` sent every record of a
+ * stream to the slower parse. A string ending like such a number still matches, which only costs
+ * the slower parse.
  */
 const INEXACT_NUMBER =
-  /(?:^|[[:,])\s*(?:-?\d+(?:\.\d+)?[eE][-+]?\d+|(?=-?(?:\d\.?){15}\d)-?\d+(?:\.\d+)?|-?\d+\.\d*0|-0|-?\d+\.0{6}\d*)(?=\s*(?:[,\]}]|$))/;
+  /\d[eE][-+]?\d+\s*(?:[,\]}]|$)|\d(?:\.?\d){15}[\d.]*\s*(?:[,\]}]|$)|\.\d*0\s*(?:[,\]}]|$)|-0\s*(?:[,\]}]|$)|\.0{6}/;
 
 /** Whether `text` may hold a number that `JSON.parse` does not keep as written (`INEXACT_NUMBER`). */
 export function mayHoldInexactNumber(text: string): boolean {
