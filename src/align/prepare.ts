@@ -153,6 +153,51 @@ export function packPartition(
   };
 }
 
+/**
+ * The packs of a batch with those of one source partition, kind (keyed at the source or not) and
+ * replay joined into one, in delivery order: DuckDB takes a batch in one statement slot per pack,
+ * and a statement of more slots costs more to plan and to run, so a batch gathered from many small
+ * deliveries would cost more than their records. The joined texts are copied out: the originals
+ * are released at once.
+ */
+export function joinPacks(packs: readonly PackedPartition[]): PackedPartition[] {
+  const groups = new Map<string, PackedPartition[]>();
+  for (const pack of packs) {
+    const kind = `${pack.source}\u0000${pack.runs ? 'keyed' : 'classify'}\u0000${pack.replay === true}`;
+    const group = groups.get(kind);
+    if (group) group.push(pack);
+    else groups.set(kind, [pack]);
+  }
+  return [...groups.values()].map((group) => (group.length === 1 ? (group[0] as PackedPartition) : joinGroup(group)));
+}
+
+function joinGroup(group: PackedPartition[]): PackedPartition {
+  const filled = group.filter((pack) => pack.count > 0);
+  const first = group[0] as PackedPartition;
+  let size = Math.max(0, filled.length - 1) * SEPARATOR.length;
+  for (const pack of filled) size += pack.docs.length;
+  const joined = Buffer.allocUnsafeSlow(size);
+  let at = 0;
+  for (const [i, pack] of filled.entries()) {
+    if (i > 0) at += SEPARATOR.copy(joined, at);
+    joined.set(pack.docs, at);
+    at += pack.docs.length;
+  }
+  for (const pack of group) pack.release?.();
+  const keys = filled.every((pack) => pack.keys !== undefined);
+  const timestamps = filled.every((pack) => pack.timestamps !== undefined);
+  return {
+    source: first.source,
+    count: filled.reduce((sum, pack) => sum + pack.count, 0),
+    docs: joined,
+    positions: filled.map((pack) => pack.positions).join(','),
+    ...(keys ? { keys: filled.map((pack) => pack.keys).join(RECORD_SEPARATOR) } : {}),
+    ...(timestamps ? { timestamps: filled.map((pack) => pack.timestamps).join(',') } : {}),
+    ...(first.replay ? { replay: true } : {}),
+    ...(first.runs ? { runs: filled.flatMap((pack) => pack.runs ?? []) } : {}),
+  };
+}
+
 /** The stored form of an undecodable record: its text, or `base64:` and its bytes when it is not text. */
 function deadLetterText(value: Buffer | string | null): string | null {
   if (value === null) return null;

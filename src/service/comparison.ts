@@ -117,12 +117,15 @@ export class ComparisonRunner implements ComparisonView {
     this.#checkpoint = new Checkpoint(this.id, this.#sides);
     const { windowMs, latenessMs } = this.#plan;
     this.#progress = new SideProgress(this.#watermarks, this.#sources, this.#sides, 2 * windowMs + latenessMs);
-    this.#batches = new PendingBatches({
-      write: (side, batch) => this.#writes.shared(() => (this.#intake as Intake).buffer(side, batch)),
-      written: () => this.#closeSoon(),
-      failed: (error) => this.#fail(error),
-      isFailed: () => this.#state === 'failed',
-    });
+    this.#batches = new PendingBatches(
+      {
+        write: (side, batch) => this.#writes.shared(() => (this.#intake as Intake).buffer(side, batch)),
+        written: () => this.#closeSoon(),
+        failed: (error) => this.#fail(error),
+        isFailed: () => this.#state === 'failed',
+      },
+      { windowMs, latenessMs, idleTimeoutMs: durationMs(config.window.idleTimeout) },
+    );
     this.#verdict = new VerdictState(config, deps.metrics, this.#noise, {
       lagSeconds: () => this.#progress.lagSeconds('candidate'),
       complete: () => this.#complete,
@@ -282,6 +285,8 @@ export class ComparisonRunner implements ComparisonView {
       this.#registerPartitions();
       let drained = true;
       for (const [side, source] of this.#sources) {
+        // What an ended input delivered last need not wait for more.
+        if (source.hasEnded()) this.#batches.flushNow(side);
         // Its input has ended and all of it is buffered: its watermark may move to +∞.
         const ended = source.hasEnded() && this.#batches.isIdle(side);
         drained &&= ended;

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { RECORD_SEPARATOR } from '../../src/align/ingest.js';
 import type { KeySampling } from '../../src/align/key-sample.js';
 import { samplingThreshold } from '../../src/align/keys.js';
-import { packPartition, RecordPreparer } from '../../src/align/prepare.js';
+import { joinPacks, packPartition, RecordPreparer } from '../../src/align/prepare.js';
 import { DecodeError } from '../../src/codec/decode-error.js';
 import { checkJsonMessage } from '../../src/codec/json.js';
 import type { RawRecord } from '../../src/sources/source.js';
@@ -265,5 +265,55 @@ describe('record preparer', () => {
     expect(pack.docs.byteLength).toBe(0);
     port1.close();
     port2.close();
+  });
+});
+
+describe('joining the packs of a batch', () => {
+  const keyed = (source: string, from: number, n: number, replay = false) => {
+    const positions = Array.from({ length: n }, (_, i) => from + i);
+    const pack = packPartition(
+      source,
+      positions,
+      positions.map((p) => `{"id":${p}}`),
+      positions.map((p) => `["${p}"]`),
+      positions.map((p) => 1_000 + p),
+      undefined,
+      replay,
+      [{ w: 0, first: from, n, maxEventTime: 1_000 + from + n - 1 }],
+    );
+    return Object.assign(pack, { release: () => released.push(`${source}@${from}`) });
+  };
+  let released: string[] = [];
+
+  it('joins packs of one partition, kind and replay, in delivery order, and releases the originals', () => {
+    released = [];
+    const unkeyed = packPartition('p0', [5], ['{"id":5}']);
+    const empty = keyed('p0', 9, 0);
+    const joined = joinPacks([
+      keyed('p0', 0, 2),
+      keyed('p1', 0, 1),
+      unkeyed,
+      keyed('p0', 2, 3),
+      empty,
+      keyed('p0', 6, 1, true),
+    ]);
+    expect(joined.map((pack) => [pack.source, pack.count, pack.replay === true, pack.runs !== undefined])).toEqual([
+      ['p0', 5, false, true],
+      ['p1', 1, false, true],
+      ['p0', 1, false, false],
+      ['p0', 1, true, true],
+    ]);
+    const [p0] = joined;
+    expect(texts(p0!.docs)).toEqual([0, 1, 2, 3, 4].map((p) => `{"id":${p}}`));
+    expect(p0!.positions).toBe('0,1,2,3,4');
+    expect(p0!.keys!.split(RECORD_SEPARATOR)).toEqual([0, 1, 2, 3, 4].map((p) => `["${p}"]`));
+    expect(p0!.timestamps).toBe('1000,1001,1002,1003,1004');
+    expect(p0!.runs).toEqual([
+      { w: 0, first: 0, n: 2, maxEventTime: 1_001 },
+      { w: 0, first: 2, n: 3, maxEventTime: 1_004 },
+    ]);
+    expect(p0!.release).toBeUndefined();
+    // Packs alone in their group are passed on as they are, to be released once DuckDB copied them.
+    expect(released.sort()).toEqual(['p0@0', 'p0@2', 'p0@9']);
   });
 });
