@@ -46,6 +46,17 @@ export interface PairResult extends OutcomeStats {
   samples: DiffSample[];
   /** The same statistics per window start, for windows of event time (the service closes several at once). */
   windows: Map<number, OutcomeStats>;
+  /** Pairs whose texts differed, and how many of them DuckDB settled equal as typed rows (`DiffTuning.settle`). */
+  settle: SettleYield;
+}
+
+export interface SettleYield {
+  /** Whether the typed rows were compared at all. */
+  tried: boolean;
+  /** Pairs whose texts differ. */
+  pending: number;
+  /** Of those, found equal as typed rows: the others were compared field by field. */
+  settled: number;
 }
 
 export interface DiffStages {
@@ -56,6 +67,12 @@ export interface DiffStages {
 export interface DiffTuning {
   /** Compared records per key-hash partition of the aligning step (`ROWS_PER_PARTITION`); tests split small inputs with it. */
   rowsPerPartition?: number;
+  /**
+   * Compare pairs whose texts differ as typed rows in DuckDB before the field-by-field pass (the
+   * default). false sends them all to that pass, which finds the same: where the typed rows settle
+   * (almost) none, as when a field differs on every record, they only cost DuckDB a second parse.
+   */
+  settle?: boolean;
 }
 
 const SHAPE_SAMPLE_ROWS = 5000;
@@ -201,6 +218,7 @@ export async function diffPair(
     // per side: the shape, the typed rows, the comparison and the samples read these few texts
     // again. A side with none of them is not read a second time.
     const pending = outcomeCount('pending');
+    const settleRows = pending > 0 && tuning.settle !== false;
     stages.onStage?.('reading differing texts');
     for (const [input, records, texts, side, oneSided] of [
       [live, liveRecords, liveTexts, 'l', 'missing'],
@@ -218,14 +236,16 @@ export async function diffPair(
     if (pending > 0) {
       await connection.run(
         `CREATE OR REPLACE TEMP TABLE ${pairs} AS
-          SELECT a.w, a.k, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc, NULL::BOOLEAN AS same
+          SELECT a.w, a.k, a.lpos, a.opos, l.doc AS ldoc, o.doc AS odoc, ${settleRows ? 'NULL' : 'false'}::BOOLEAN AS same
           FROM ${aligned} a JOIN ${liveTexts.sql} l ON l.${textKey(live)} = a.l${textKey(live)}
             JOIN ${otherTexts.sql} o ON o.${textKey(other)} = a.o${textKey(other)}
           WHERE a.outcome = 'pending'`,
       );
-      stages.onStage?.('inferring record shape');
-      const shape = await inferShape(connection, pairs, spec);
-      await settleEqualHashes(connection, pairs, shape, spec.rules);
+      if (settleRows) {
+        stages.onStage?.('inferring record shape');
+        const shape = await inferShape(connection, pairs, spec);
+        await settleEqualHashes(connection, pairs, shape, spec.rules);
+      }
     } else {
       await connection.run(
         `CREATE OR REPLACE TEMP TABLE ${pairs} (w BIGINT, k VARCHAR, lpos BIGINT, opos BIGINT, ldoc VARCHAR,
@@ -250,11 +270,17 @@ export async function diffPair(
     for (const [w, counts] of alignedKeys.windows) {
       for (const outcome of ['equal', 'missing', 'extra'] as const) add(w, outcome, counts[outcome]);
     }
-    const settled = await queryRows<{ w: bigint; n: bigint }>(
-      connection,
-      `SELECT w, count(*) AS n FROM ${pairs} WHERE same GROUP BY w`,
-    );
-    for (const row of settled) add(Number(row.w), 'equal', Number(row.n));
+    const settled = settleRows
+      ? await queryRows<{ w: bigint; n: bigint }>(
+          connection,
+          `SELECT w, count(*) AS n FROM ${pairs} WHERE same GROUP BY w`,
+        )
+      : [];
+    let settledPairs = 0;
+    for (const row of settled) {
+      add(Number(row.w), 'equal', Number(row.n));
+      settledPairs += Number(row.n);
+    }
 
     stages.onStage?.('comparing differing records');
     const checkResult = await connection.stream(
@@ -316,6 +342,7 @@ export async function diffPair(
         redact,
       ),
       windows: new Map([...perWindow].map(([w, tally]) => [w, tally.stats()])),
+      settle: { tried: settleRows, pending, settled: settledPairs },
     };
   } finally {
     await partitions.remove();

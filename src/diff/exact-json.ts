@@ -58,13 +58,20 @@ function keepLaxValue(key: string, value: unknown, context?: { source?: string }
 }
 
 /**
- * Text where some number may not print back as written: an exponent, 16 or more digits (with a
- * point among them), a fraction ending in 0 (where a number ends: before white space, `,`, `]`, `}`
- * or the end; an exponent is caught anyway), `-0`, or six zeros after a point (below 1e-6 a double
- * prints with an exponent). It matches inside strings too, which only costs the slower parse; but
- * not the `.000Z` of an ISO timestamp, which sent every record that holds one to it.
+ * Where a number's double may not print back as written: an exponent, 16 or more digits (with a
+ * point among them), a fraction ending in 0, `-0`, or six zeros after a point (below 1e-6 a double
+ * prints with an exponent). Each but the last must end where a JSON number ends (before `,`, `]`,
+ * `}` or the end of the text): a string such as `"o-0-0"` or `"…:58.820Z"` sent every record of a
+ * stream to the slower parse. A string ending like such a number still matches, which only costs
+ * the slower parse.
  */
-const INEXACT_NUMBER = /\d[eE]|\d(?:\.?\d){15}|\.\d*0(?=[\s,\]}]|$)|-0(?![.\d])|\.0{6}/;
+const INEXACT_NUMBER =
+  /\d[eE][-+]?\d+\s*(?:[,\]}]|$)|\d(?:\.?\d){15}[\d.]*\s*(?:[,\]}]|$)|\.\d*0\s*(?:[,\]}]|$)|-0\s*(?:[,\]}]|$)|\.0{6}/;
+
+/** Whether `text` may hold a number that `JSON.parse` does not keep as written (`INEXACT_NUMBER`). */
+export function mayHoldInexactNumber(text: string): boolean {
+  return INEXACT_NUMBER.test(text);
+}
 
 /**
  * Parses JSON text as DuckDB read it, keeping every number exact. Never throws: text that is not
@@ -74,7 +81,7 @@ export function parseExact(text: string): unknown {
   try {
     // Where every number prints back as written, the reviver would keep each as it is: it costs
     // three times the parse (a call and a source text per value), so it runs only where needed.
-    if (!INEXACT_NUMBER.test(text)) return JSON.parse(text);
+    if (!mayHoldInexactNumber(text)) return JSON.parse(text);
     return JSON.parse(text, keepNumber as (key: string, value: unknown) => unknown);
   } catch {
     try {

@@ -5,6 +5,9 @@ import type { FieldStats } from '../diff/engine.js';
 import { type OutcomeCounts, type Verdict, type VerdictBody, verdictCode } from '../verdict/verdict.js';
 import { FieldLabels } from './field-labels.js';
 
+/** How often the default metrics' event-loop lag histogram samples the loop (ms). */
+const EVENT_LOOP_SAMPLE_MS = 100;
+
 /**
  * Every series the service exports (SPEC §6), besides prom-client's default process metrics.
  * `noise_fields` and `decode_errors_total` go beyond the SPEC list; the dashboard reads them.
@@ -123,7 +126,9 @@ export class ShadowdiffMetrics {
 
   constructor(registry: Registry, options: ShadowdiffMetricsOptions = { maxFieldLabels: 50 }) {
     this.#maxFieldLabels = options.maxFieldLabels;
-    collectDefaultMetrics({ register: registry });
+    // The event-loop lag histogram samples every 100 ms, not prom-client's 10 ms: a timer 100 times
+    // a second was most of what an idle service cost (issue "Cost at rest"); stalls that matter last longer.
+    collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     const registers = [registry];
     this.#records = new Counter({
       name: NAMES.records,

@@ -13,6 +13,7 @@ import { queryRows } from '../store/duckdb.js';
 import { writeHeldRecords } from '../store/held-records.js';
 import { contestKey, type OpenPairs } from '../store/open-pairs.js';
 import { BUFFER } from '../store/schema.js';
+import type { SettleChoice } from './settle-choice.js';
 
 /** Windows closed together: one pass of the engine over all of them. */
 export interface ClosedWindows {
@@ -76,12 +77,19 @@ export async function misroutedCounts(
   return Object.fromEntries(rows.filter((row) => row.n > 0n).map((row) => [row.side, Number(row.n)]));
 }
 
+/** Per pair of sides, whether its diffs settle pairs as typed rows first (`SettleChoice`). */
+export interface SettleChoices {
+  candidate: SettleChoice;
+  control: SettleChoice;
+}
+
 /**
  * Diffs closed windows together: candidate vs live, and control vs live when there is a control.
  * Keys whose held records (`pairs`) are the same text on every side are settled equal first; the
  * rest of them joins the buffer table, and the diff engine runs over that, if anything is left.
  * Keys align within their window; one engine pass over many windows costs far less than one each.
  * `countMisrouted`: cluster mode, where keys must come on the same partition on every side.
+ * `settle`: the comparison's choices, which each diff informs.
  */
 export async function diffWindows(
   connection: DuckDBConnection,
@@ -91,6 +99,7 @@ export async function diffWindows(
   hasControl: boolean,
   pairs: OpenPairs,
   countMisrouted = false,
+  settle?: SettleChoices,
 ): Promise<ClosedWindows> {
   const started = performance.now();
   const holding = windows.some((w) => pairs.holds(w));
@@ -98,13 +107,19 @@ export async function diffWindows(
   const held = await pairs.take(windows, contested);
   await writeHeldRecords(connection, comparison, held.rest);
   const settledOnly = holding && held.rest.length === 0 && contested.size === 0;
-  const diff = async (side: 'candidate' | 'control', samplesPerGroup: number): Promise<PairResult> => {
+  const live = bufferInput(connection, comparison, 'live', windows);
+  const pair = async (side: 'candidate' | 'control', pairSpec: DiffSpec): Promise<PairResult> => {
     if (settledOnly) return emptyPair();
-    const live = bufferInput(connection, comparison, 'live', windows);
-    return diffPair(connection, { ...spec, samplesPerGroup }, live, bufferInput(connection, comparison, side, windows));
+    const choice = settle?.[side];
+    const input = bufferInput(connection, comparison, side, windows);
+    const result = await diffPair(connection, pairSpec, live, input, {}, { settle: choice?.next() ?? true });
+    choice?.observe(result.settle);
+    return result;
   };
-  const candidate = withSettled(await diff('candidate', spec.samplesPerGroup), held.settled);
-  const control = hasControl ? withSettled(await diff('control', 0), held.settled) : undefined;
+  const candidate = withSettled(await pair('candidate', spec), held.settled);
+  const control = hasControl
+    ? withSettled(await pair('control', { ...spec, samplesPerGroup: 0 }), held.settled)
+    : undefined;
   const misrouted = countMisrouted
     ? settledOnly
       ? {}
@@ -150,7 +165,16 @@ function emptyPair(): PairResult {
     duplicates: 0,
     invalidReasons: {},
   });
-  return { ...EMPTY, fields: [], differingRows: [], live: side(), other: side(), samples: [], windows: new Map() };
+  return {
+    ...EMPTY,
+    fields: [],
+    differingRows: [],
+    live: side(),
+    other: side(),
+    samples: [],
+    windows: new Map(),
+    settle: { tried: false, pending: 0, settled: 0 },
+  };
 }
 
 function fieldRows(id: string, epoch: number, window: number, pair: string, stats: OutcomeStats): string[] {

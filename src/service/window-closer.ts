@@ -8,6 +8,7 @@ import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { OpenPairs } from '../store/open-pairs.js';
 import type { Checkpoint } from './checkpoint.js';
 import { EarlyDiffs } from './early-diffs.js';
+import { SettleChoice } from './settle-choice.js';
 import { type ClosedWindows, closedWindowRows, diffWindows, dropBuffers } from './window-close.js';
 import type { WriteQueue } from './write-queue.js';
 
@@ -54,6 +55,7 @@ export class WindowCloser {
   /** Moves whenever buffered rows change, so early diffs look again only then. */
   #bufferGeneration = 0;
   readonly #startedAt = Date.now();
+  readonly #settle = { candidate: new SettleChoice(), control: new SettleChoice() };
 
   constructor(ctx: CloserContext, closer: DuckDBConnection, open: OpenFrom) {
     this.#ctx = ctx;
@@ -166,7 +168,7 @@ export class WindowCloser {
 
   #diff(windows: number[]): Promise<ClosedWindows> {
     const { comparison, spec, hasControl, pairs, countMisrouted } = this.#ctx;
-    return diffWindows(this.#closer, comparison, windows, spec, hasControl, pairs, countMisrouted);
+    return diffWindows(this.#closer, comparison, windows, spec, hasControl, pairs, countMisrouted, this.#settle);
   }
 
   /** Stores a diff of closed windows with a checkpoint, drops their buffers, then counts them in the metrics. */

@@ -126,6 +126,8 @@ export class FileReplaySource extends LocalSource {
         await flush();
         if (!this.#options.follow || !this.running) break;
         await sleep(FOLLOW_POLL_MS);
+        // Nothing appended yet: a stat costs less than opening the file to read nothing.
+        while (this.running && (await stat(path)).size <= offset.value) await sleep(FOLLOW_POLL_MS);
       }
       if (!this.#options.follow) {
         // The last line may lack its newline: read what is left after the last one.

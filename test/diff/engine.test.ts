@@ -5,6 +5,7 @@ import { samplingThreshold } from '../../src/align/keys.js';
 import { formatReport } from '../../src/cli/report.js';
 import { parseComparison } from '../../src/config/load.js';
 import { runBatchDiff } from '../../src/diff/batch.js';
+import type { DiffTuning } from '../../src/diff/engine.js';
 import { MAX_DEPTH } from '../../src/diff/sql.js';
 import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -23,13 +24,18 @@ function comparison(extra: Record<string, unknown> = {}) {
   });
 }
 
-async function diff(live: unknown[], candidate: unknown[], extra: Record<string, unknown> = {}) {
+async function diff(
+  live: unknown[],
+  candidate: unknown[],
+  extra: Record<string, unknown> = {},
+  tuning: DiffTuning = {},
+) {
   const text = (rows: unknown[]) => `${rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')}\n`;
   const name = `${Math.random().toString(36).slice(2)}`;
   return runBatchDiff(
     comparison(extra),
     { live: files.write(`${name}-l.ndjson`, text(live)), candidate: files.write(`${name}-c.ndjson`, text(candidate)) },
-    { samples: 5 },
+    { samples: 5, tuning },
   );
 }
 
@@ -80,6 +86,24 @@ describe('hash comparison never hides a difference', () => {
       ['{"o":{"b":2,"a":1},"n":12.0,"name":"\\u00e9","id":1}', '{"id":2,"a":2}', '{ "id" : 3 , "x" : [ 1 , 2 ] }'],
     );
     expect(result.counts).toMatchObject({ equal: 3, different: 0 });
+  });
+
+  it('finds the same with the typed rows skipped: every differing text compared field by field', async () => {
+    const live = ['{"id":1,"n":12,"o":{"a":1,"b":2}}', '{"id":2,"a":1}', '{"id":3,"x":[1,2]}', '{"id":4,"t":"a"}'];
+    const candidate = [
+      '{"o":{"b":2,"a":1},"n":12.0,"id":1}',
+      '{"id":2,"a":2}',
+      '{ "id" : 3 , "x" : [ 1 , 2 ] }',
+      '{"id":4}',
+    ];
+    const settled = await diff(live, candidate);
+    const skipped = await diff(live, candidate, {}, { settle: false });
+    expect(skipped.counts).toEqual(settled.counts);
+    expect(skipped.counts).toMatchObject({ equal: 2, different: 2 });
+    expect(skipped.fields).toEqual(settled.fields);
+    expect(skipped.samples.map((sample) => [sample.key, sample.field])).toEqual(
+      settled.samples.map((sample) => [sample.key, sample.field]),
+    );
   });
 
   it('keeps null and absent apart when nullEqualsMissing is false', async () => {

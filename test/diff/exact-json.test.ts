@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
-import { decimalOf, NonFinite, parseExact, sameNumber, withinTolerance } from '../../src/diff/exact-json.js';
+import {
+  decimalOf,
+  mayHoldInexactNumber,
+  NonFinite,
+  parseExact,
+  sameNumber,
+  withinTolerance,
+} from '../../src/diff/exact-json.js';
 
 const d = (text: string) => decimalOf(parseExact(text))!;
 
@@ -37,6 +44,29 @@ describe('exact JSON numbers', () => {
       }),
       { numRuns: 2000 },
     );
+    // Between JSON's own whitespace, as a member, in an array or alone: the fast parse never takes one it would round.
+    const space = fc.constantFrom('', ' ', '\n', '\t', ' \r\n ');
+    fc.assert(
+      fc.property(number, space, space, (n, before, after) => {
+        for (const text of [`{"a":${before}${n}${after},"b":1}`, `[${before}${n}${after}]`, `${before}${n}${after}`]) {
+          const exact = JSON.parse(text, (_key, value, context?: { source?: string }) =>
+            typeof value === 'number' && String(value) !== context?.source ? 'inexact' : value,
+          );
+          if (JSON.stringify(exact).includes('inexact')) expect(mayHoldInexactNumber(text)).toBe(true);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('takes the fast parse for texts whose strings only look like such numbers', () => {
+    // Every simulated order's id ends in "-0", and a tenth of its times in a 0 after the point.
+    const order = '{"order_id":"o-12-0","event_time":"2026-12-03T19:12:58.820Z","amount":200.63,"items":[{"qty":1}]}';
+    expect(mayHoldInexactNumber(order)).toBe(false);
+    expect(parseExact(order)).toEqual(JSON.parse(order));
+    for (const text of ['{"a":2.50}', '[1, -0 ]', '1e5', '{"a": 12345678.12345678}', '[0.0000001]', '{"s":"x,-0]"}']) {
+      expect(mayHoldInexactNumber(text)).toBe(true);
+    }
   });
 
   it('keeps a fraction ending in 0 as written wherever the number ends', () => {

@@ -1,8 +1,8 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Service } from '../../src/service/service.js';
-import { simulatedRecord } from '../../src/sources/simulate.js';
+import { simulatedRecord, simulatedText } from '../../src/sources/simulate.js';
 import { waitFor } from '../helpers/wait.js';
 
 describe('the embedded simulator', () => {
@@ -33,6 +33,27 @@ describe('the embedded simulator', () => {
     expect(changed / 10_000).toBeLessThan(0.12);
     expect(lost / 10_000).toBeGreaterThan(0.04);
     expect(lost / 10_000).toBeLessThan(0.06);
+  });
+
+  it('writes each record out as the text JSON.stringify makes of it, whatever the noisy fields', () => {
+    const random = vi.spyOn(Math, 'random');
+    try {
+      for (const noisyFields of [['processed_at'], [], ['run_id', 'host'], ['amount'], ['1'], ['x', 'x'], ['a"b']]) {
+        for (const side of ['live', 'candidate', 'control'] as const) {
+          for (let i = 0; i < 2_000; i++) {
+            const settings = { ...config, noisyFields, keySpace: 700 };
+            let n = i;
+            random.mockImplementation(() => ((n++ * 0.618_033_988_7) % 1) / 2);
+            const text = simulatedText(i, 1_700_000_000_000 + i * 7, side, settings);
+            n = i;
+            const record = simulatedRecord(i, 1_700_000_000_000 + i * 7, side, settings);
+            expect(text).toBe(record && JSON.stringify(record));
+          }
+        }
+      }
+    } finally {
+      random.mockRestore();
+    }
   });
 
   it('drives the service with no infrastructure: windows close, noise is found, counts add up', async () => {

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseComparison } from '../../src/config/load.js';
 import type { Side } from '../../src/config/schema.js';
 import { diffSpecOf } from '../../src/diff/batch.js';
-import { literal } from '../../src/diff/sql.js';
+import { literal, textHash } from '../../src/diff/sql.js';
+import { SettleChoice } from '../../src/service/settle-choice.js';
 import { diffWindows, misroutedCounts } from '../../src/service/window-close.js';
 import { connect, openDatabase } from '../../src/store/duckdb.js';
 import { writeHeldRecords } from '../../src/store/held-records.js';
@@ -192,5 +193,80 @@ describe('closing windows with held records', () => {
     expect(pairs.hold(record('candidate', 60_000, 'a', TEXTS[0]!, 6))).toBe(true);
     expect(await pairs.take([60_000], new Set())).toEqual({ settled: new Map([[60_000, 1]]), rest: [] });
     expect(pairs.bytes).toBe(0);
+  });
+});
+
+/** Buffers `doc` as a record of window `w` keyed `id`, its text hashed as ingest hashes it. */
+async function bufferDoc(comparison: string, side: string, w: number, doc: Record<string, unknown>): Promise<void> {
+  seq++;
+  const text = literal(JSON.stringify(doc));
+  await connection.run(
+    `INSERT INTO ${BUFFER} VALUES (${literal(comparison)}, ${literal(side)}, ${w}, ${literal(JSON.stringify([doc.id]))},
+       ${seq}, 'file', ${seq}, ${text}, ${textHash(text)}, 'buffered', NULL, ${w}, 0)`,
+  );
+}
+
+describe('window diffs where the typed rows settle no pair', () => {
+  const unheld = () => new OpenPairs({ sides: ['live', 'candidate'], samePartition: false, maxBytes: 2 ** 30 });
+  const spec = {
+    ...diffSpecOf(
+      parseComparison({
+        id: 'settle',
+        live: { file: { path: 'unused' } },
+        candidate: { file: { path: 'unused' } },
+        key: ['id'],
+        time: { field: 't' },
+        window: { size: '10s' },
+      }),
+      5,
+    ),
+    samplingRate: 1,
+  };
+
+  it('skip that step from the next diff on, with the same results', async () => {
+    // Every record differs in a noise field (`run`), a fifth also in `amount`: no pair is equal as typed rows.
+    const id = 'noise-everywhere';
+    for (const w of [0, 10_000, 20_000]) {
+      for (let i = 0; i < 50; i++) {
+        const doc = { id: `o-${w + i}`, t: w + i, amount: i / 4 };
+        await bufferDoc(id, 'live', w, { ...doc, run: `live-${i}` });
+        await bufferDoc(id, 'candidate', w, { ...doc, amount: i % 5 === 0 ? i : doc.amount, run: `cand-${i}` });
+      }
+    }
+    const choices = { candidate: new SettleChoice(), control: new SettleChoice() };
+    const first = await diffWindows(connection, id, [0], spec, false, unheld(), false, choices);
+    expect(first.candidate.settle).toEqual({ tried: true, pending: 50, settled: 0 });
+    for (const w of [10_000, 20_000]) {
+      const skipped = await diffWindows(connection, id, [w], spec, false, unheld(), false, choices);
+      const settled = await diffWindows(connection, id, [w], spec, false, unheld());
+      expect(skipped.candidate.settle).toEqual({ tried: false, pending: 50, settled: 0 });
+      expect(settled.candidate.settle.tried).toBe(true);
+      const { settle: _a, ...withoutSettle } = skipped.candidate;
+      const { settle: _b, ...expected } = settled.candidate;
+      expect(withoutSettle).toEqual(expected);
+      expect(skipped.candidate.different).toBe(50);
+      // i = 5, 10, … 45: amount i instead of i / 4 (i = 0 is 0 either way).
+      expect(Object.fromEntries(skipped.candidate.fields.map((f) => [f.path, f.different]))).toEqual({
+        amount: 9,
+        run: 50,
+      });
+    }
+  });
+
+  it('keeps settling where it settles most pairs', async () => {
+    // Texts differ in spelling only (member order): equal as typed rows.
+    const id = 'spelling';
+    for (const w of [0, 10_000]) {
+      for (let i = 0; i < 20; i++) {
+        await bufferDoc(id, 'live', w, { id: `o-${w + i}`, t: w + i, amount: i });
+        await bufferDoc(id, 'candidate', w, { amount: i, t: w + i, id: `o-${w + i}` });
+      }
+    }
+    const choices = { candidate: new SettleChoice(), control: new SettleChoice() };
+    for (const w of [0, 10_000]) {
+      const closed = await diffWindows(connection, id, [w], spec, false, unheld(), false, choices);
+      expect(closed.candidate.settle).toEqual({ tried: true, pending: 20, settled: 20 });
+      expect(closed.candidate.equal).toBe(20);
+    }
   });
 });

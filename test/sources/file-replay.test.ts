@@ -1,9 +1,20 @@
-import { appendFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
+import { appendFileSync, createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { FileReplaySource } from '../../src/sources/file-replay.js';
 import type { RawRecord } from '../../src/sources/source.js';
 import { tempDir } from '../helpers/tmp.js';
 import { waitFor } from '../helpers/wait.js';
+
+// Counted, not replaced: how often a followed file is opened and looked at.
+vi.mock('node:fs', async (original) => {
+  const fs = await original<typeof import('node:fs')>();
+  return { ...fs, createReadStream: vi.fn(fs.createReadStream) };
+});
+vi.mock('node:fs/promises', async (original) => {
+  const fs = await original<typeof import('node:fs/promises')>();
+  return { ...fs, stat: vi.fn(fs.stat) };
+});
 
 const files = tempDir();
 afterAll(() => files.remove());
@@ -77,5 +88,20 @@ describe('file replay source', () => {
       expect(record.timestamp).toBeGreaterThanOrEqual(before);
       expect(record.timestamp).toBeLessThanOrEqual(Date.now());
     }
+  });
+
+  it('looks at a followed file with nothing appended without opening it', async () => {
+    const path = files.write('quiet.ndjson', `${lines(0, 2)}\n`);
+    const source = new FileReplaySource({ path, follow: true });
+    const delivered = await replay(source);
+    await waitFor(() => delivered.length === 2, 5_000, 'the first lines');
+    const opened = vi.mocked(createReadStream).mock.calls.length;
+    const looked = vi.mocked(stat).mock.calls.length;
+    await waitFor(() => vi.mocked(stat).mock.calls.length >= looked + 3, 10_000, 'three polls');
+    expect(vi.mocked(createReadStream).mock.calls.length).toBe(opened);
+    appendFileSync(path, `${lines(2, 3)}\n`);
+    await waitFor(() => delivered.length === 3, 5_000, 'the appended line');
+    await source.stop();
+    expect(delivered.map((r) => r.offset)).toEqual([1, 2, 3]);
   });
 });
