@@ -184,8 +184,7 @@ export class BufferWriter {
         start = end + 1;
       }
     }
-    unheld.push(...this.#pairs.spillOverflow());
-    return unheld;
+    return unheld.concat(this.#pairs.spillOverflow());
   }
 
   /**

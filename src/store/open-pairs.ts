@@ -48,7 +48,7 @@ export interface OpenPairsOptions {
 }
 
 /**
- * The keyed records of open windows, held in memory by window and key, so that closing a window
+ * The keyed records of open windows, held in memory by window, so that closing a window
  * settles the keys whose records are byte for byte the same on every side in JavaScript, and only
  * the rest — differing, missing, extra, duplicated — reaches DuckDB's diff engine. Byte-identical
  * texts are equal under any rule, exactly as the engine's text hash finds them. Like the buffer
@@ -91,11 +91,12 @@ export class OpenPairs {
 
   /** While held texts exceed the bound, the oldest window's records, to write to the buffer table from now on. */
   spillOverflow(): HeldRecord[] {
-    const spilled: HeldRecord[] = [];
+    let spilled: HeldRecord[] = [];
     while (this.#bytes > this.#options.maxBytes && this.#windows.size > 0) {
       const oldest = Math.min(...this.#windows.keys());
       this.#spilled.add(oldest);
-      spilled.push(...this.#drain(oldest));
+      // concat, not push(...): a window may hold more records than a call takes arguments.
+      spilled = spilled.concat(this.#drain(oldest));
     }
     return spilled;
   }
@@ -131,7 +132,7 @@ export class OpenPairs {
       await slices.pause();
       for (const [k, slot] of slots) {
         if (this.#settles(slot) && !contested.has(contestKey(w, k))) equal++;
-        else rest.push(...recordsOf(slot));
+        else for (const record of recordsOf(slot)) rest.push(record);
       }
       if (equal > 0) settled.set(w, equal);
     }
@@ -184,8 +185,8 @@ function recordsOf(slot: KeySlot): HeldRecord[] {
   if (slot.live) records.push(slot.live);
   if (slot.candidate) records.push(slot.candidate);
   if (slot.control) records.push(slot.control);
-  if (slot.more) records.push(...slot.more);
-  return records;
+  // A key may come thousands of times (a pipeline writing one key): more than a call takes arguments.
+  return slot.more ? records.concat(slot.more) : records;
 }
 
 /** A Kafka source is `topic/partition`. */

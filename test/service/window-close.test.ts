@@ -206,6 +206,24 @@ async function bufferDoc(comparison: string, side: string, w: number, doc: Recor
   );
 }
 
+describe('held records in bulk', () => {
+  it('takes and spills a window of 300,000 records, one key thousands of times over', async () => {
+    const texts = Buffer.from('{"id":1}');
+    const record = (i: number, side: Side) => ({
+      ...{ side, w: 0, k: i % 2 === 0 ? 'same' : `k${i}`, texts, start: 0, end: texts.length },
+      ...{ seq: i + 1, source: 't/0', position: i, eventTime: 0, replay: false },
+    });
+    const pairs = new OpenPairs({ sides: ['live', 'candidate'], samePartition: false, maxBytes: 2 ** 30 });
+    for (let i = 0; i < 300_000; i++) pairs.hold(record(i, 'live'));
+    const taken = await pairs.take([0], new Set());
+    expect({ settled: taken.settled.size, rest: taken.rest.length }).toEqual({ settled: 0, rest: 300_000 });
+    const small = new OpenPairs({ sides: ['live', 'candidate'], samePartition: false, maxBytes: 1000 });
+    for (let i = 0; i < 300_000; i++) small.hold(record(i, 'candidate'));
+    expect(small.spillOverflow().length).toBe(300_000);
+    expect(small.bytes).toBe(0);
+  });
+});
+
 describe('window diffs where the typed rows settle no pair', () => {
   const unheld = () => new OpenPairs({ sides: ['live', 'candidate'], samePartition: false, maxBytes: 2 ** 30 });
   const spec = {
