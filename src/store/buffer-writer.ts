@@ -48,8 +48,8 @@ export interface BufferResult {
 const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid', 'out_of_scope'];
 
 /**
- * Buffers one batch of a side. Packs keyed where the source ran are held in memory by window and
- * key (`OpenPairs`) and counted from their runs, without a query; the others are classified in
+ * Buffers one batch of a side. Packs keyed where the source ran are held in memory by window
+ * (`OpenPairs`) and counted from their runs, without a query; the others are classified in
  * DuckDB (`align/ingest.ts`) straight into the in-memory buffer table, counted there, and only the
  * records of open windows kept, in one transaction. Nothing here is durable: the counts, positions
  * and dead letters it returns go into the comparison's next checkpoint, and both buffers are
