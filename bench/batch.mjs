@@ -2,13 +2,16 @@
 //   shadowdiff   `shadowdiff diff --json` end to end (a fresh process)
 //   baseline     hand-written DuckDB: read_json both files, FULL OUTER JOIN, per-column IS DISTINCT FROM
 //   datacompy    datacompy (pandas backend), what a user would otherwise pick (skipped above --datacompy-max)
+//   reladiff     reladiff's join diff of two DuckDB tables loaded from the same files (nested columns as
+//                text, as datacompy takes them; the load is timed too), the other pick (--reladiff-max)
 // Wall time, CPU time (user + system, all threads) and peak RSS of each process come from
 // /usr/bin/time. CPU time is the steadier figure on a shared machine: wall time there depends on
 // what else runs. Prints a Markdown table.
 //
 //   node bench/batch.mjs [--sizes 100000,1000000,5000000] [--dir /tmp/shadowdiff-bench] [--datacompy-max 1000000]
+//     [--reladiff-max 1000000]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { generateDataset } from './dataset.mjs';
@@ -18,6 +21,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '100000,1000000' },
     dir: { type: 'string', default: '/tmp/shadowdiff-bench' },
     'datacompy-max': { type: 'string', default: '1000000' },
+    'reladiff-max': { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '1' },
   },
 });
@@ -60,13 +64,19 @@ const reader = await connection.runAndReadAll(\`
 console.log(JSON.stringify(reader.getRowObjectsJson()[0]));
 `;
 
-function ensureDatacompy() {
+/** A venv of the Python tools users would otherwise pick, made on first use (PyPI). */
+function ensurePythonTools() {
   const venv = join(root, 'bench', '.venv');
-  if (!existsSync(join(venv, 'bin', 'python'))) {
-    execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(join(venv, 'bin', 'pip'), ['install', '-q', 'datacompy', 'pandas'], { stdio: 'inherit' });
+  if (!existsSync(join(venv, 'bin', 'python'))) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
+  const python = join(venv, 'bin', 'python');
+  try {
+    execFileSync(python, ['-c', 'import datacompy, pandas, reladiff, duckdb'], { stdio: 'ignore' });
+  } catch {
+    execFileSync(join(venv, 'bin', 'pip'), ['install', '-q', 'datacompy', 'pandas', 'reladiff', 'duckdb'], {
+      stdio: 'inherit',
+    });
   }
-  return join(venv, 'bin', 'python');
+  return python;
 }
 
 const DATACOMPY = `
@@ -78,6 +88,21 @@ for frame in (live, candidate):
         frame[column] = frame[column].astype(str)
 compare = datacompy.Compare(live, candidate, join_columns='order_id')
 print(len(compare.intersect_rows), len(compare.all_mismatch()))
+`;
+
+const RELADIFF = `
+import sys, duckdb, reladiff
+live_path, candidate_path, db = sys.argv[1], sys.argv[2], sys.argv[3]
+con = duckdb.connect(db)
+for name, path in (('live', live_path), ('candidate', candidate_path)):
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * REPLACE (customer::VARCHAR AS customer, items::VARCHAR AS items, tags::VARCHAR AS tags) FROM read_json('{path}')")
+columns = tuple(c[0] for c in con.execute("DESCRIBE live").fetchall() if c[0] != 'order_id')
+con.close()
+uri = f"duckdb://{db}"
+live = reladiff.connect_to_table(uri, "live", "order_id", extra_columns=columns)
+candidate = reladiff.connect_to_table(uri, "candidate", "order_id", extra_columns=columns)
+rows = list(reladiff.diff_tables(live, candidate, algorithm=reladiff.Algorithm.JOINDIFF))
+print(sum(1 for sign, _ in rows if sign == '-'))
 `;
 
 const rows = [];
@@ -110,25 +135,37 @@ for (const size of sizes) {
     throw new Error(`shadowdiff found ${counts.different} differing rows, expected ${size / 100}`);
   let datacompy;
   if (size <= Number(values['datacompy-max'])) {
-    const python = ensureDatacompy();
     const script = join(root, 'bench', '.datacompy.py');
     writeFileSync(script, DATACOMPY);
-    datacompy = best('datacompy', () => timed(python, [script, live, candidate]));
+    datacompy = best('datacompy', () => timed(ensurePythonTools(), [script, live, candidate]));
   }
-  rows.push({ size, baseline, ours, datacompy });
+  let reladiff;
+  if (size <= Number(values['reladiff-max'])) {
+    const script = join(root, 'bench', '.reladiff.py');
+    writeFileSync(script, RELADIFF);
+    const db = join(dir, 'reladiff.duckdb');
+    reladiff = best('reladiff', () => {
+      rmSync(db, { force: true });
+      return timed(ensurePythonTools(), [script, live, candidate, db]);
+    });
+    rmSync(db, { force: true });
+    const differing = Number(reladiff.stdout.trim());
+    if (differing !== size / 100) throw new Error(`reladiff found ${differing} differing rows, expected ${size / 100}`);
+  }
+  rows.push({ size, baseline, ours, datacompy, reladiff });
   console.error(
-    `${size}: shadowdiff ${ours.seconds}s (CPU ${ours.cpu.toFixed(1)}s) ${ours.rssMiB.toFixed(0)} MiB, baseline ${baseline.seconds}s (CPU ${baseline.cpu.toFixed(1)}s), datacompy ${datacompy?.seconds ?? '-'}s`,
+    `${size}: shadowdiff ${ours.seconds}s (CPU ${ours.cpu.toFixed(1)}s) ${ours.rssMiB.toFixed(0)} MiB, baseline ${baseline.seconds}s (CPU ${baseline.cpu.toFixed(1)}s), datacompy ${datacompy?.seconds ?? '-'}s, reladiff ${reladiff?.seconds ?? '-'}s`,
   );
 }
 
 const cell = (r) =>
   r ? `${r.seconds.toFixed(2)} s (CPU ${r.cpu.toFixed(1)} s) / ${r.rssMiB.toFixed(0)} MiB` : 'not run';
 console.log(
-  '| records per side | shadowdiff diff --json | DuckDB baseline | ratio wall | ratio CPU | datacompy (pandas) |',
+  '| records per side | shadowdiff diff --json | DuckDB baseline | ratio wall | ratio CPU | datacompy (pandas) | reladiff (DuckDB, load included) |',
 );
-console.log('|---:|---:|---:|---:|---:|---:|');
-for (const { size, baseline, ours, datacompy } of rows) {
+console.log('|---:|---:|---:|---:|---:|---:|---:|');
+for (const { size, baseline, ours, datacompy, reladiff } of rows) {
   console.log(
-    `| ${size.toLocaleString('en')} | ${cell(ours)} | ${cell(baseline)} | ${(ours.seconds / baseline.seconds).toFixed(2)}× | ${(ours.cpu / baseline.cpu).toFixed(2)}× | ${cell(datacompy)} |`,
+    `| ${size.toLocaleString('en')} | ${cell(ours)} | ${cell(baseline)} | ${(ours.seconds / baseline.seconds).toFixed(2)}× | ${(ours.cpu / baseline.cpu).toFixed(2)}× | ${cell(datacompy)} | ${cell(reladiff)} |`,
   );
 }
