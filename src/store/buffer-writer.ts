@@ -45,6 +45,9 @@ export interface BufferResult {
   deadLetters: DeadLetter[];
 }
 
+/** How many records `#hold` takes between looks at the event loop. */
+const HOLD_SLICE_RECORDS = 512;
+
 const COUNTED: readonly IngestStatus[] = ['buffered', 'sampled_out', 'late', 'invalid', 'out_of_scope'];
 
 /**
@@ -134,7 +137,7 @@ export class BufferWriter {
     // range is taken before any await: the other side's batches take theirs meanwhile.
     const base = this.#seq;
     this.#seq += span;
-    const unheld = this.#hold({ batch, packs: keyed, shifts, base });
+    const unheld = await this.#hold({ batch, packs: keyed, shifts, base });
     const result =
       unkeyed.length > 0
         ? await this.#classify(connection, { batch, packs: unkeyed, shifts, base }, span)
@@ -146,10 +149,12 @@ export class BufferWriter {
 
   /**
    * Holds the records of open windows of keyed packs; returns those to write to the buffer table
-   * instead (`OpenPairs.hold`, `OpenPairs.spillOverflow`).
+   * instead (`OpenPairs.hold`, `OpenPairs.spillOverflow`). A batch may gather 50,000 records while
+   * the previous one is written: in slices of the event loop, so gate polls are answered meanwhile.
    */
-  #hold({ batch, packs, shifts, base }: PackBinding): HeldRecord[] {
+  async #hold({ batch, packs, shifts, base }: PackBinding): Promise<HeldRecord[]> {
     const unheld: HeldRecord[] = [];
+    const slices = new EventLoopSlices();
     for (const pack of packs) {
       // A copy: the texts may sit in shared memory that is reused once released.
       const docs = Buffer.from(pack.docs);
@@ -160,6 +165,7 @@ export class BufferWriter {
       const shift = shifts.get(pack.source) ?? 0;
       let start = 0;
       for (let i = 0; i < pack.count; i++) {
+        if (i % HOLD_SLICE_RECORDS === 0) await slices.pause();
         const separator = docs.indexOf(RECORD_SEPARATOR_BYTE, start);
         const end = separator < 0 ? docs.length : separator;
         const eventTime = Number(times[i]);
