@@ -7,23 +7,23 @@ import { durationMs } from '../config/duration.js';
 import type { ComparisonConfig, Side } from '../config/schema.js';
 import { diffSpecOf } from '../diff/batch.js';
 import type { DiffSpec } from '../diff/engine.js';
-import { redactor } from '../diff/redact.js';
 import type { SampleOutcome } from '../diff/samples.js';
-import { describeScope, partitionInScope, scopeInWords, scopePartitions } from '../diff/scope.js';
+import { partitionInScope, scopeInWords, scopePartitions } from '../diff/scope.js';
 import type { ShadowdiffMetrics } from '../metrics/metrics.js';
 import type { PreparedSource } from '../sources/source.js';
 import { BufferWriter } from '../store/buffer-writer.js';
 import { connect } from '../store/duckdb.js';
-import { OpenPairs } from '../store/open-pairs.js';
+import { HELD_BYTES, OpenPairs } from '../store/open-pairs.js';
 import type { VerdictBody } from '../verdict/verdict.js';
 import { Checkpoint } from './checkpoint.js';
 import { restoreComparison, type ScopeChange, startNextEpoch } from './comparison-store.js';
 import type { ComparisonRuntime, ComparisonState, ComparisonView, NoiseFilter, Summary } from './contracts.js';
 import { Intake } from './intake.js';
 import { MAX_PENDING_RECORDS, PendingBatches } from './pending-batches.js';
-import { epochResults, type NoiseOptions, storedSample, storedSamples, windowPage } from './results.js';
+import type { NoiseOptions } from './results.js';
 import { SideProgress } from './side-progress.js';
 import { sourceOptions } from './source-options.js';
+import { StoredAnswers } from './stored-answers.js';
 import { VerdictState } from './verdict-state.js';
 import { WindowCloser } from './window-closer.js';
 import { WriteQueue } from './write-queue.js';
@@ -49,11 +49,6 @@ const TICK_MS = 250;
 /** A checkpoint is stored at least this often while anything changes, besides every window close. */
 const CHECKPOINT_MS = 2000;
 const SAMPLES_PER_WINDOW = 5;
-/**
- * Texts of keyed records held in memory per comparison; past it the oldest open windows go to the
- * buffer table, which spills to disk under `storage.memoryLimit` (a side far ahead of another).
- */
-const HELD_BYTES = 256 * 1024 * 1024;
 
 /**
  * One comparison at work (SPEC §1): consumes its sides, counts records and buffers those of open
@@ -84,6 +79,7 @@ export class ComparisonRunner implements ComparisonView {
   /** Diffs closing windows while the sides' batches are written on theirs. */
   #closer: DuckDBConnection | undefined;
   #read: DuckDBConnection | undefined;
+  #stored: StoredAnswers | undefined;
   /** One connection per side for ingest: the sides' batches are buffered in parallel. */
   readonly #ingestConnections = new Map<Side, DuckDBConnection>();
   readonly #writes = new WriteQueue();
@@ -142,6 +138,13 @@ export class ComparisonRunner implements ComparisonView {
     this.#write = await connect(instance);
     this.#closer = await connect(instance);
     this.#read = await connect(instance);
+    this.#stored = new StoredAnswers(this.#read, {
+      ...{ config: this.config, spec: this.#spec, noise: this.#noise, windowMs: this.#plan.windowMs },
+      checkpoint: this.#checkpoint,
+      epoch: () => this.#epoch,
+      openWindows: () => this.#windows?.openWindows ?? 0,
+      watermarks: () => this.#progress.watermarkTimes(),
+    });
     metrics.registerComparison(this.id, this.#sides);
     metrics.setSampleRate(this.id, this.config.sampling.rate);
     const restored = await restoreComparison(this.#write, this.config);
@@ -347,37 +350,24 @@ export class ComparisonRunner implements ComparisonView {
     return this.#verdict.verdict;
   }
 
-  async summary(): Promise<Summary> {
-    const epoch = this.#epoch;
-    const results = await this.#checkpoint.readCounts(epoch, (pending) =>
-      epochResults(this.#read as DuckDBConnection, this.id, epoch, this.#noise, pending),
-    );
-    const scope = describeScope(this.config.scope);
-    return {
-      comparison: this.id,
-      ...(scope ? { scope } : {}),
-      counts: results.counts,
-      fields: results.fields,
-      ...(results.noise ? { noise: results.noise } : {}),
-      windows: { open: this.#windows?.openWindows ?? 0, closed: results.closedWindows },
-      watermarks: this.#progress.watermarkTimes(),
-    };
+  summary(): Promise<Summary> {
+    return this.#answers().summary();
   }
 
   windows(page: { limit: number; offset: number }) {
-    const read = this.#read as DuckDBConnection;
-    const { windowMs } = this.#plan;
-    return windowPage(read, this.id, this.#epoch, windowMs, this.#noise, this.config.verdict, page);
+    return this.#answers().windows(page);
   }
 
   samples(filter: { field?: string; outcome?: SampleOutcome; noise?: NoiseFilter; limit: number }) {
-    const redact = redactor(this.#spec.redact, this.#spec.key);
-    return storedSamples(this.#read as DuckDBConnection, this.id, this.#epoch, this.#noise, filter, redact);
+    return this.#answers().samples(filter);
   }
 
   sample(id: string) {
-    const redact = redactor(this.#spec.redact, this.#spec.key);
-    return storedSample(this.#read as DuckDBConnection, this.id, this.#epoch, id, redact);
+    return this.#answers().sample(id);
+  }
+
+  #answers(): StoredAnswers {
+    return this.#stored as StoredAnswers;
   }
 
   /** Starts a new epoch: done by the next tick, between its window work, so no close straddles it. */

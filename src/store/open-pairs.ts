@@ -19,6 +19,12 @@ export interface HeldRecord {
   replay: boolean;
 }
 
+/**
+ * Texts of keyed records held in memory per comparison; past it the oldest open windows go to the
+ * buffer table, which spills to disk under `storage.memoryLimit` (a side far ahead of another).
+ */
+export const HELD_BYTES = 256 * 1024 * 1024;
+
 /** How many records `take` handles between looks at the event loop. */
 const SLICE_RECORDS = 512;
 
